@@ -1,0 +1,7 @@
+"""``python -m bridge``: the same as the ``pgbridge`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,164 @@
+"""The ``pgbridge`` command: a thin click layer over the library functions.
+
+Every command calls one library function and prints what it returns. Errors that pgbridge raises on
+purpose (:class:`~bridge.errors.BridgeError`) become one line on stderr and exit code 2; anything
+else is a bug, reported in one line too (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__, snapshot
+from .catalog import load_catalog
+from .errors import BridgeError
+from .model import Catalog
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DSN_HELP = "conninfo string or URI (libpq rules; empty = the PG* environment)"
+
+
+def source_options(func: F) -> F:
+    """``--pgagent`` / ``--pgcron`` / ``--snapshot`` / ``--timezone`` / ``--agent-role``."""
+    options = [
+        click.option(
+            "--pgagent",
+            metavar="DSN",
+            help=f"database holding pgAgent's catalog: {DSN_HELP}",
+        ),
+        click.option(
+            "--pgcron",
+            metavar="DSN",
+            help="database where pg_cron is installed (default: the --pgagent database)",
+        ),
+        click.option(
+            "--snapshot",
+            "snapshot_path",
+            metavar="FILE",
+            help="read pgAgent's catalog from a snapshot file instead of --pgagent",
+        ),
+        click.option(
+            "--timezone",
+            metavar="ZONE",
+            help="IANA zone pgAgent evaluates schedules in (default: detected from the server)",
+        ),
+        click.option(
+            "--agent-role",
+            metavar="ROLE",
+            help="pgAgent's login role, for its TimeZone setting when no agent is connected",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(**kwargs: Any) -> Catalog:
+    return load_catalog(
+        kwargs["pgagent"],
+        kwargs["pgcron"],
+        snapshot_path=kwargs["snapshot_path"],
+        timezone=kwargs["timezone"],
+        agent_role=kwargs["agent_role"],
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="show tracebacks for errors")
+@click.version_option(__version__, prog_name="pgbridge")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Move PostgreSQL scheduled jobs from pgAgent to pg_cron, and back.
+
+    Connections are named by system: --pgagent is the database holding pgAgent's catalog, --pgcron
+    the database where pg_cron is installed. Reading commands never change anything.
+    """
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@source_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def inventory(fmt: str, **source: Any) -> None:
+    """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side."""
+    from .render_inventory import inventory_json, inventory_text
+
+    catalog = _load(**source)
+    if fmt == "json":
+        click.echo(json.dumps(inventory_json(catalog), indent=2, ensure_ascii=False))
+    else:
+        click.echo(inventory_text(catalog), nl=False)
+
+
+@cli.command(name="snapshot")
+@source_options
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    required=True,
+    help="where to write the snapshot ('-' = stdout)",
+)
+def snapshot_cmd(output: str, **source: Any) -> None:
+    """Write the whole catalog (both sides) to a JSON snapshot for offline work. No passwords."""
+    catalog = _load(**source)
+    if output == "-":
+        click.echo(snapshot.dumps(catalog), nl=False)
+        return
+    snapshot.save(catalog, output)
+    jobs = len(catalog.pgagent.jobs) if catalog.pgagent else 0
+    click.echo(f"wrote {output}: {jobs} pgAgent jobs", err=True)
+
+
+@cli.command()
+@click.option(
+    "--keep", is_flag=True, help="leave the demo cluster running and print how to reach it"
+)
+def demo(keep: bool) -> None:
+    """Run pgbridge end to end against a throwaway cluster loaded with sample pgAgent jobs."""
+    from .demo import run_demo
+
+    run_demo(keep=keep, echo=click.echo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pgbridge`` console script; returns the exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="pgbridge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("pgbridge: aborted", err=True)
+        return 130
+    except BridgeError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"pgbridge: error: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"pgbridge: internal error: {type(exc).__name__}: {exc} (rerun with --debug and "
+            "report it)",
+            err=True,
+        )
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Opening connections the safe way: libpq rules, READ ONLY for readers, one-line errors.
+
+A DSN may be a conninfo string, a URI, or empty (libpq then uses the ``PG*`` environment). Every
+failure becomes a :class:`~bridge.errors.ConnectionFailed` whose message names the server (never the
+password) and the likely fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from . import conninfo
+from .errors import ConnectionFailed, PrivilegeError
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+_HINTS = (
+    ("password authentication failed", "check the user and password (or ~/.pgpass / PGPASSWORD)"),
+    ("no password supplied", "supply a password (PGPASSWORD, ~/.pgpass or the DSN)"),
+    ("does not exist", "check the database and role names"),
+    ("connection refused", "is the server running, and on that host and port?"),
+    ("could not translate host name", "check the host name"),
+    ("timeout expired", "is the host reachable? (firewall, port)"),
+    ("no pg_hba.conf entry", "allow this client in pg_hba.conf"),
+    ("permission denied for database", "GRANT CONNECT ON DATABASE to the role"),
+    ("no such file or directory", "no local server socket: give host= (or PGHOST)"),
+)
+
+
+def _explain(exc: psycopg.Error, dsn: str) -> str:
+    text = str(exc).strip()
+    # libpq prefixes attempts with 'connection to server at "..." failed: '; keep the last reason.
+    reason = text.splitlines()[-1] if text else type(exc).__name__
+    reason = reason.split("failed: ")[-1].strip()
+    for needle, hint in _HINTS:
+        if needle in text.lower():
+            return f"cannot connect to {conninfo.describe(dsn)}: {reason} ({hint})"
+    return f"cannot connect to {conninfo.describe(dsn)}: {reason}"
+
+
+def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") -> Connection:
+    """Connect, or raise :class:`ConnectionFailed` with one clear line.
+
+    With ``read_only`` every transaction the connection opens is ``READ ONLY``, so a reader cannot
+    change anything even by mistake.
+    """
+    try:
+        params = conninfo.parse(dsn)
+    except ValueError as exc:
+        raise ConnectionFailed(
+            f"malformed connection string {conninfo.redact(dsn)!r}: {exc}"
+        ) from None
+    params.setdefault("application_name", application_name)
+    params.setdefault("connect_timeout", "10")
+    try:
+        conn = psycopg.connect(psycopg.conninfo.make_conninfo("", **params), autocommit=False)
+    except psycopg.Error as exc:
+        raise ConnectionFailed(_explain(exc, dsn)) from None
+    conn.read_only = read_only
+    return conn
+
+
+@contextlib.contextmanager
+def reading(dsn: str) -> Iterator[Connection]:
+    """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block."""
+    conn = connect(dsn, read_only=True)
+    try:
+        with conn:
+            yield conn
+            conn.rollback()
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise PrivilegeError(
+            f"{conninfo.describe(dsn)}: {str(exc).strip().splitlines()[0]} "
+            "(grant that privilege to the role, or connect as a superuser)"
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(_explain(exc, dsn)) from None

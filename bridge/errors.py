@@ -1,0 +1,37 @@
+"""One small error hierarchy: every failure pgbridge reports to a user is a :class:`BridgeError`.
+
+The CLI prints ``str(error)`` as one line and exits with :attr:`BridgeError.exit_code`; library callers
+catch the base class (or a subclass) and read the attributes. Messages name the problem *and* the fix.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base class of every error pgbridge raises on purpose."""
+
+    exit_code = 2
+
+
+class UsageError(BridgeError):
+    """The call itself is wrong (options, arguments, an unknown time zone)."""
+
+
+class ConnectionFailed(BridgeError):
+    """The server could not be reached, refused the login, or the database does not exist."""
+
+
+class CatalogNotFound(BridgeError):
+    """The database holds no pgAgent catalog (or no pg_cron extension) where one was expected."""
+
+
+class PrivilegeError(BridgeError):
+    """The connecting role lacks a privilege pgbridge needs; the message names it."""
+
+
+class SnapshotError(BridgeError):
+    """A snapshot file is unreadable, malformed, or of an unsupported format version."""
+
+
+class HarnessError(BridgeError):
+    """A throwaway PostgreSQL cluster (demo, tests) could not be set up; the message says why."""

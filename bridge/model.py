@@ -1,0 +1,234 @@
+"""Immutable, typed model of what pgbridge reads: the pgAgent catalog and the pg_cron side.
+
+Everything here is plain data (frozen dataclasses, tuples), so it can be hashed, compared, snapshotted to
+JSON and handed to the pure core (schedule engine, planner) without any database at hand. Readers
+normalise what real catalogs contain before building these objects; anything they could not interpret
+is kept as a :class:`Diagnostic` on the object it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+#: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
+MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
+
+
+class Severity(str, Enum):
+    """How much a diagnostic or finding matters (ordered: info < warning < error)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something a reader could not interpret as-is, kept on the object it concerns (never a crash)."""
+
+    code: str
+    severity: Severity
+    message: str
+
+
+class StepKind(str, Enum):
+    SQL = "s"
+    BATCH = "b"
+    UNKNOWN = "?"
+
+
+class OnError(str, Enum):
+    """``pga_jobstep.jstonerror``: what a failed step does to the rest of the job."""
+
+    FAIL = "f"  # stop the job, job status f
+    SUCCEED = "s"  # log the step as succeeded and continue
+    IGNORE = "i"  # log the step as ignored and continue
+    UNKNOWN = "?"
+
+
+@dataclass(frozen=True)
+class JobClass:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A row of ``pga_jobagent``: a running (or stale) pgAgent daemon."""
+
+    pid: int
+    station: str
+    logintime: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    job_id: int
+    name: str
+    description: str
+    enabled: bool
+    kind: StepKind
+    code: str
+    #: ``jstconnstr`` with any password replaced by ``********`` (never kept in clear).
+    connstr: str
+    dbname: str
+    on_error: OnError
+    #: True when ``jstconnstr`` carried a password (it was redacted on read).
+    connstr_had_password: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleException:
+    """A row of ``pga_exception``: skip (date, time), (date, any time) or (any date, time)."""
+
+    id: int
+    date: dt.date | None
+    time: dt.time | None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A row of ``pga_schedule`` with its arrays normalised to 1-based, fixed length, NULL = False.
+
+    ``minutes[i]`` is minute ``i``, ``hours[i]`` hour ``i``, ``weekdays[i]`` weekday ``i`` with
+    0 = Sunday, ``monthdays[d - 1]`` day ``d`` for d in 1..31 and ``monthdays[31]`` the "last day"
+    flag, ``months[m - 1]`` month ``m``. An all-False tuple means "any" (pgAgent's wildcard).
+    """
+
+    id: int
+    job_id: int
+    name: str
+    description: str
+    enabled: bool
+    start: dt.datetime | None
+    end: dt.datetime | None
+    minutes: tuple[bool, ...]
+    hours: tuple[bool, ...]
+    weekdays: tuple[bool, ...]
+    monthdays: tuple[bool, ...]
+    months: tuple[bool, ...]
+    exceptions: tuple[ScheduleException, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    name: str
+    description: str
+    job_class: str
+    host_agent: str
+    enabled: bool
+    created: dt.datetime | None
+    changed: dt.datetime | None
+    agent_id: int | None
+    next_run: dt.datetime | None
+    last_run: dt.datetime | None
+    steps: tuple[Step, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        """pgAgent has claimed the job (``jobagentid`` set): running now, or stuck."""
+        return self.agent_id is not None
+
+
+@dataclass(frozen=True)
+class PgAgentCatalog:
+    """The whole pgAgent catalog of one database, as read in a constant number of queries."""
+
+    database: str
+    #: ``pgagent_schema_version()`` (3 or 4), None for pre-3.0 script installs.
+    schema_version: int | None
+    #: ``pg_extension.extversion`` ("4.2"), None for script installs.
+    extension_version: str | None
+    #: Which ``pga_next_schedule`` body is installed: "4.2", "4.1", "<=4.0" or "unknown".
+    function_body: str
+    #: The TimeZone pgAgent's schedules are evaluated in, and where that answer came from.
+    timezone: str
+    timezone_source: str
+    server_version: str
+    job_classes: tuple[JobClass, ...] = ()
+    agents: tuple[Agent, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def job(self, job_id: int) -> Job:
+        for job in self.jobs:
+            if job.id == job_id:
+                return job
+        raise KeyError(job_id)
+
+
+@dataclass(frozen=True)
+class CronJob:
+    """A row of ``cron.job``."""
+
+    id: int
+    name: str | None
+    schedule: str
+    command: str
+    nodename: str
+    nodeport: int
+    database: str
+    username: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class PgCronSide:
+    """What pg_cron looks like in the database where it is installed."""
+
+    database: str
+    #: ``pg_extension.extversion`` (the SQL script version, e.g. "1.4-1"), None when not created.
+    extension_version: str | None
+    #: True when the library is loaded (its GUCs exist in ``pg_settings``).
+    loaded: bool
+    #: Lowest binary release the registered GUCs prove (e.g. "1.4.0"), or "unknown" when hidden.
+    binary_at_least: str
+    #: ``cron.*`` settings visible to the reading role (empty when it may not see them).
+    settings: tuple[tuple[str, str], ...] = ()
+    #: Capabilities detected from the settings (e.g. "timezone", "match_dom_and_dow").
+    capabilities: tuple[str, ...] = ()
+    jobs: tuple[CronJob, ...] = ()
+    #: False when row-level security may hide other users' jobs from the reading role.
+    sees_all_jobs: bool = True
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def setting(self, name: str) -> str | None:
+        return dict(self.settings).get(name)
+
+    @property
+    def timezone(self) -> str:
+        """The zone pg_cron evaluates schedules in: GMT before 1.5, ``cron.timezone`` after."""
+        return self.setting("cron.timezone") or "GMT"
+
+    @property
+    def database_name(self) -> str | None:
+        return self.setting("cron.database_name")
+
+    @property
+    def background_workers(self) -> bool | None:
+        value = self.setting("cron.use_background_workers")
+        return None if value is None else value == "on"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Both sides, as read from a live server or loaded from a snapshot."""
+
+    pgagent: PgAgentCatalog | None
+    pgcron: PgCronSide | None
+    #: Where it came from: a redacted DSN or a snapshot path; never a password.
+    origin: str
+    read_at: dt.datetime
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,158 @@
+"""SQL that creates pgAgent jobs exactly the way pgAdmin 4 does, for the demo and the tests.
+
+pgAdmin sends one ``DO`` block per job: ``INSERT INTO pga_job ... RETURNING jobid INTO jid``, then
+every step and schedule with that id, each schedule ``RETURNING jscid INTO scid`` followed by its
+exceptions. Arrays are full-length ``'{t,f,...}'::bool[]`` literals (60/24/7/32/12), unset end dates are
+left out (NULL), a local SQL step has ``jstconnstr = ''`` and ``jstdbname`` set, a remote one the
+reverse, a batch step both empty. Catalogs built with this text look like real pgAdmin-made ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+
+def literal(value: str) -> str:
+    """A standard-conforming SQL string literal (quotes doubled; no backslash escapes)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def bool_array(selected: Iterable[int], size: int, *, base: int) -> str:
+    """pgAdmin's array literal: element ``i`` (``base``-numbered) is true when ``i`` is selected."""
+    chosen = set(selected)
+    bad = [v for v in chosen if not base <= v < base + size]
+    if bad:
+        raise ValueError(f"values {sorted(bad)} outside {base}..{base + size - 1}")
+    return "'{" + ",".join("t" if base + i in chosen else "f" for i in range(size)) + "}'::bool[]"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step as pgAdmin's step dialog fills it (defaults are the dialog's defaults)."""
+
+    name: str
+    code: str
+    kind: str = "s"  # 's' SQL, 'b' batch
+    dbname: str = "postgres"  # "Local" connection: the database on the agent's server
+    connstr: str = ""  # "Remote" connection: used instead of dbname
+    on_error: str = "f"
+    enabled: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One schedule: value sets in cron-like numbering (weekday 0 = Sunday, month-day 32 = last)."""
+
+    name: str
+    start: str = "2024-01-01 00:00:00+00"
+    end: str | None = None
+    minutes: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+    weekdays: frozenset[int] = frozenset()
+    monthdays: frozenset[int] = frozenset()
+    months: frozenset[int] = frozenset()
+    enabled: bool = True
+    description: str = ""
+    exceptions: tuple[tuple[dt.date | None, dt.time | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    steps: Sequence[StepSpec] = ()
+    schedules: Sequence[ScheduleSpec] = ()
+    job_class: int = 1  # pgAdmin's default: "Routine Maintenance"
+    description: str = ""
+    host_agent: str = ""
+    enabled: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _step_sql(step: StepSpec) -> str:
+    if step.kind == "b":
+        connstr, dbname = "", ""
+    elif step.connstr:
+        connstr, dbname = step.connstr, ""
+    else:
+        connstr, dbname = "", step.dbname
+    return (
+        "INSERT INTO pgagent.pga_jobstep (jstjobid, jstname, jstenabled, jstkind, jstconnstr, "
+        "jstdbname, jstonerror, jstcode, jstdesc) VALUES (jid, "
+        f"{literal(step.name)}::text, {str(step.enabled).lower()}, "
+        f"{literal(step.kind)}::character(1), {literal(connstr)}::text, {literal(dbname)}::name, "
+        f"{literal(step.on_error)}::character(1), {literal(step.code)}::text, "
+        f"{literal(step.description)}::text);"
+    )
+
+
+def _exception_sql(date: dt.date | None, time: dt.time | None) -> str:
+    d = f"to_date({literal(date.isoformat())},'YYYY-MM-DD')::date" if date else "NULL::date"
+    t = (
+        f"{literal(time.isoformat())}::time without time zone"
+        if time
+        else "NULL::time without time zone"
+    )
+    return f"INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES (scid, {d}, {t});"
+
+
+def _schedule_sql(s: ScheduleSpec) -> list[str]:
+    cols = "jscjobid, jscname, jscdesc, jscenabled, jscstart"
+    vals = (
+        f"jid, {literal(s.name)}::text, {literal(s.description)}::text, "
+        f"{str(s.enabled).lower()}, {literal(s.start)}::timestamp with time zone"
+    )
+    if s.end is not None:
+        cols += ", jscend"
+        vals += f", {literal(s.end)}::timestamp with time zone"
+    arrays = [
+        bool_array(s.minutes, 60, base=0),
+        bool_array(s.hours, 24, base=0),
+        bool_array(s.weekdays, 7, base=0),
+        bool_array(s.monthdays, 32, base=1),
+        bool_array(s.months, 12, base=1),
+    ]
+    insert = (
+        f"INSERT INTO pgagent.pga_schedule({cols}, jscminutes, jschours, jscweekdays, "
+        f"jscmonthdays, jscmonths) VALUES ({vals}, {', '.join(arrays)}) RETURNING jscid INTO scid;"
+    )
+    return [insert, *(_exception_sql(d, t) for d, t in s.exceptions)]
+
+
+def job_sql(job: JobSpec) -> str:
+    """The ``DO`` block pgAdmin sends to create ``job`` with its steps, schedules and exceptions."""
+    body = [
+        "DECLARE",
+        "    jid integer;",
+        "    scid integer;",
+        "BEGIN",
+        "INSERT INTO pgagent.pga_job(jobjclid, jobname, jobdesc, jobhostagent, jobenabled) VALUES ("
+        f"{job.job_class}::integer, {literal(job.name)}::text, {literal(job.description)}::text, "
+        f"{literal(job.host_agent)}::text, {str(job.enabled).lower()}) RETURNING jobid INTO jid;",
+    ]
+    body += [_step_sql(step) for step in job.steps]
+    for schedule in job.schedules:
+        body += _schedule_sql(schedule)
+    body.append("END")
+    text = "\n".join(body)
+    tag, n = "$pgbridge$", 0
+    while tag in text:  # a dollar-quote tag that the job's own text does not contain
+        n += 1
+        tag = f"$pgbridge{n}$"
+    return f"DO {tag}\n{text}\n{tag};"
+
+
+def create_job(conn: psycopg.Connection[Any], job: JobSpec) -> int:
+    """Run :func:`job_sql` in one transaction (as pgAdmin does) and return the new job's id."""
+    with conn.transaction():
+        conn.execute(job_sql(job).encode())
+        row = conn.execute(
+            "SELECT jobid FROM pgagent.pga_job WHERE xmin::text = (txid_current() % (2^32)::bigint)::text"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,136 @@
+"""Read the pg_cron side: ``cron.job``, the extension and binary versions, and its settings.
+
+The binary can be newer than the extension's SQL version, so capabilities are detected from the GUCs
+the loaded library registers (pg_cron.md §1.2). Those are visible only to superusers and members of
+``pg_read_all_settings``; for other roles the answer is "unknown", never "old".
+"""
+
+from __future__ import annotations
+
+from .connect import Connection
+from .model import CronJob, Diagnostic, PgCronSide, Severity
+
+PROBE = """
+WITH job AS (
+  SELECT c.oid, c.relowner FROM pg_class c
+   WHERE c.relnamespace = to_regnamespace('cron') AND c.relname = 'job'
+)
+SELECT current_database(),
+       (SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'),
+       (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
+       pg_has_role(current_user, 'pg_read_all_settings', 'USAGE'),
+       EXISTS (SELECT 1 FROM pg_stat_activity  -- backend_type is hidden from other roles
+                WHERE backend_type = 'pg_cron launcher' OR application_name = 'pg_cron scheduler'),
+       EXISTS (SELECT 1 FROM job
+                WHERE has_schema_privilege(to_regnamespace('cron'), 'USAGE')
+                  AND has_table_privilege(job.oid, 'SELECT')),
+       (SELECT pg_has_role(job.relowner, 'USAGE') FROM job),
+       ARRAY(SELECT attname::text FROM pg_attribute
+              WHERE attrelid = (SELECT oid FROM job) AND attnum > 0 AND NOT attisdropped)
+"""
+
+SETTINGS = "SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%' ORDER BY name"
+
+#: GUC registered by the loaded library -> (lowest binary release that has it, capability name).
+GUC_CAPABILITIES: tuple[tuple[str, str, str], ...] = (
+    ("cron.use_background_workers", "1.3.0", "background_workers"),
+    ("cron.enable_superuser_jobs", "1.4.0", "enable_superuser_jobs"),
+    ("cron.timezone", "1.5.0", "timezone"),
+    ("cron.launch_active_jobs", "1.6.0", "launch_active_jobs"),
+    ("cron.match_dom_and_dow", "1.6.8", "match_dom_and_dow"),
+)
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in release.split("."))
+
+
+def read_pgcron(conn: Connection) -> PgCronSide:
+    """Read pg_cron through ``conn``; a database without the extension gives ``extension_version=None``."""
+    probe = conn.execute(PROBE).fetchone()
+    assert probe is not None
+    database, extversion, privileged, read_settings, launcher, can_read_jobs, owns, columns = probe
+    settings = tuple((str(n), str(v)) for n, v in conn.execute(SETTINGS))
+    names = {n for n, _ in settings}
+    diags: list[Diagnostic] = []
+    settings_visible = bool(privileged or read_settings)
+    if names:
+        loaded = True
+        found = [rel for guc, rel, _ in GUC_CAPABILITIES if guc in names]
+        binary = max(found, key=_release_key) if found else "1.0.0"
+    elif settings_visible:
+        loaded = bool(launcher)
+        binary = "unknown"
+    else:
+        loaded = bool(launcher)
+        binary = "unknown"
+        diags.append(
+            Diagnostic(
+                "PGCRON_SETTINGS_HIDDEN",
+                Severity.WARNING,
+                "this role cannot see cron.* settings (superuser or pg_read_all_settings needed), "
+                "so the pg_cron binary version, cron.timezone and cron.database_name are unknown",
+            )
+        )
+    capabilities = tuple(cap for guc, _, cap in GUC_CAPABILITIES if guc in names)
+    if not loaded:
+        diags.append(
+            Diagnostic(
+                "PGCRON_NOT_LOADED",
+                Severity.ERROR,
+                "pg_cron is not loaded: add it to shared_preload_libraries and restart the server",
+            )
+        )
+    cron_db = dict(settings).get("cron.database_name")
+    if extversion is None:
+        where = f" (cron.database_name is {cron_db!r})" if cron_db else ""
+        diags.append(
+            Diagnostic(
+                "PGCRON_NOT_CREATED",
+                Severity.INFO,
+                f"the pg_cron extension is not created in database {database!r}{where}",
+            )
+        )
+    jobs: list[CronJob] = []
+    if extversion is not None and can_read_jobs:
+        cols = set(columns)
+        active = "active" if "active" in cols else "true"
+        jobname = "jobname::text" if "jobname" in cols else "NULL::text"
+        for row in conn.execute(
+            f"SELECT jobid, {jobname}, schedule, command, nodename, nodeport, database, username,"
+            f" {active} FROM cron.job ORDER BY jobid"
+        ):
+            jobid, name, schedule, command, node, port, dbname, user, is_active = row
+            jobs.append(
+                CronJob(jobid, name, schedule, command, node, port, dbname, user, bool(is_active))
+            )
+    if extversion is not None and not can_read_jobs:
+        diags.append(
+            Diagnostic(
+                "PGCRON_JOBS_UNREADABLE",
+                Severity.WARNING,
+                "this role cannot read cron.job (no USAGE on schema cron): GRANT USAGE ON SCHEMA "
+                "cron to it, or read as a superuser",
+            )
+        )
+    sees_all = bool(privileged or owns)
+    if extversion is not None and not sees_all:
+        diags.append(
+            Diagnostic(
+                "PGCRON_RLS_PARTIAL",
+                Severity.WARNING,
+                "row-level security on cron.job shows this role only its own jobs; read as a "
+                "superuser (or a BYPASSRLS role) to see every user's jobs",
+            )
+        )
+    return PgCronSide(
+        database=database,
+        extension_version=extversion,
+        loaded=loaded,
+        binary_at_least=binary,
+        settings=settings,
+        capabilities=capabilities,
+        jobs=tuple(jobs),
+        sees_all_jobs=sees_all,
+        diagnostics=tuple(diags),
+    )

@@ -1,0 +1,155 @@
+"""The inventory report: what is in the pgAgent catalog (and on the pg_cron side), for people and tools.
+
+Pure functions from a :class:`~bridge.model.Catalog` to text or a JSON-ready dict; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
+from .schedule import describe_agent_schedule
+from .serialize import to_jsonable
+
+FORMAT = "pgbridge-inventory"
+VERSION = 1
+
+_KIND = {StepKind.SQL: "SQL", StepKind.BATCH: "batch", StepKind.UNKNOWN: "unknown"}
+_ON_ERROR = {
+    OnError.FAIL: "stop the job",
+    OnError.SUCCEED: "count as success, go on",
+    OnError.IGNORE: "ignore, go on",
+    OnError.UNKNOWN: "unknown",
+}
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "-"
+    if value.year in (1, 9999):
+        return "-infinity" if value.year == 1 else "infinity"
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _first_line(text: str, width: int = 72) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return "(empty)"
+    head = lines[0]
+    more = len(lines) > 1
+    if len(head) > width:
+        head, more = head[: width - 1], True
+    return head + (" …" if more else "")
+
+
+def _notes(diags: tuple[Diagnostic, ...], indent: str) -> list[str]:
+    return [f"{indent}! {d.severity.value} {d.code}: {d.message}" for d in diags]
+
+
+def _step_lines(n: int, step: Step) -> list[str]:
+    if step.kind is StepKind.BATCH:
+        target = "on the agent's host (shell)"
+    elif step.connstr:
+        target = f"connstr {step.connstr}"
+    else:
+        target = f"database {step.dbname or '-'}"
+    state = "" if step.enabled else "  [disabled]"
+    lines = [
+        f"    {n}. {step.name}  ({_KIND[step.kind]}, {target}; on error: "
+        f"{_ON_ERROR[step.on_error]}){state}",
+        f"       {_first_line(step.code)}",
+    ]
+    return lines + _notes(step.diagnostics, "       ")
+
+
+def _schedule_lines(sched: Schedule) -> list[str]:
+    state = "" if sched.enabled else "  [disabled]"
+    lines = [f"    - {sched.name}: {describe_agent_schedule(sched)}{state}"]
+    window = f"from {_when(sched.start)}" + (f" until {_when(sched.end)}" if sched.end else "")
+    lines.append(f"      {window}")
+    for exc in sched.exceptions:
+        day = exc.date.isoformat() if exc.date else "every day"
+        time = exc.time.strftime("%H:%M") if exc.time else "all day"
+        lines.append(f"      except {day}, {time}")
+    return lines + _notes(sched.diagnostics, "      ")
+
+
+def _job_lines(job: Job) -> list[str]:
+    flags = ["enabled" if job.enabled else "disabled"]
+    if job.running:
+        flags.append(f"claimed by agent {job.agent_id}")
+    if job.host_agent:
+        flags.append(f"pinned to host {job.host_agent!r}")
+    lines = [f"Job {job.id}: {job.name}  [{', '.join(flags)}]  class: {job.job_class}"]
+    if job.description:
+        lines.append(f"  {job.description}")
+    lines.append(f"  next run: {_when(job.next_run)}   last run: {_when(job.last_run)}")
+    lines.append("  steps (in pgAgent's run order):" if job.steps else "  steps: none")
+    for n, step in enumerate(job.steps, 1):
+        lines += _step_lines(n, step)
+    lines.append("  schedules:" if job.schedules else "  schedules: none (never runs)")
+    for sched in job.schedules:
+        lines += _schedule_lines(sched)
+    return lines + _notes(job.diagnostics, "  ")
+
+
+def _cron_lines(side: PgCronSide) -> list[str]:
+    if side.extension_version is None:
+        head = f"pg_cron: not created in database {side.database}"
+    else:
+        head = f"pg_cron: extension {side.extension_version} in database {side.database}"
+    bgw = side.background_workers
+    lines = [
+        head,
+        f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}; "
+        f"schedules evaluated in {side.timezone}"
+        + ("" if "timezone" in side.capabilities else " (fixed before 1.5)"),
+        f"  cron.database_name: {side.database_name or 'unknown'}; background workers: "
+        + ("unknown" if bgw is None else ("on" if bgw else "off")),
+        f"  jobs: {len(side.jobs)}" + ("" if side.sees_all_jobs else " (only this role's jobs)"),
+    ]
+    for job in side.jobs:
+        state = "" if job.active else " [inactive]"
+        lines.append(
+            f"    {job.id} {job.name or '(unnamed)'}: '{job.schedule}' in {job.database} as "
+            f"{job.username}{state}: {_first_line(job.command, 50)}"
+        )
+    return lines + _notes(side.diagnostics, "  ")
+
+
+def inventory_text(catalog: Catalog) -> str:
+    """The readable terminal inventory."""
+    out: list[str] = [f"Source: {catalog.origin}"]
+    agent = catalog.pgagent
+    if agent is not None:
+        steps = sum(len(j.steps) for j in agent.jobs)
+        scheds = sum(len(j.schedules) for j in agent.jobs)
+        out.append(
+            f"pgAgent: database {agent.database}, extension {agent.extension_version or 'none'}, "
+            f"schema version {agent.schema_version}, pga_next_schedule body {agent.function_body}; "
+            f"PostgreSQL {agent.server_version}"
+        )
+        out.append(f"  schedules evaluated in {agent.timezone} ({agent.timezone_source})")
+        agents = ", ".join(f"{a.station} (pid {a.pid})" for a in agent.agents) or "none registered"
+        out.append(f"  agents: {agents}")
+        out += _notes(agent.diagnostics, "  ")
+        out.append(f"  {len(agent.jobs)} jobs, {steps} steps, {scheds} schedules")
+    if catalog.pgcron is not None:
+        out += _cron_lines(catalog.pgcron)
+    if agent is not None:
+        for job in agent.jobs:
+            out.append("")
+            out += _job_lines(job)
+    return "\n".join(out) + "\n"
+
+
+def inventory_json(catalog: Catalog) -> dict[str, Any]:
+    """The inventory as a versioned JSON document: the catalog plus plain-words schedules."""
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "catalog": to_jsonable(catalog)}
+    agent = doc["catalog"]["pgagent"]
+    if agent is not None and catalog.pgagent is not None:
+        for job_doc, job in zip(agent["jobs"], catalog.pgagent.jobs, strict=True):
+            for sched_doc, sched in zip(job_doc["schedules"], job.schedules, strict=True):
+                sched_doc["description"] = describe_agent_schedule(sched)
+    return doc

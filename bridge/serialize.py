@@ -1,0 +1,115 @@
+"""Dataclasses <-> JSON-ready values, driven by type hints (one converter for every model type).
+
+Used by snapshots and by ``--format json`` reports, so both always agree with :mod:`bridge.model`.
+Datetimes are ISO 8601 strings with offset, dates and times ISO strings, enums their values, tuples
+lists. :func:`from_jsonable` rebuilds the typed objects and raises ``ValueError`` naming the path of
+the first value that does not fit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import sys
+import types
+import typing
+from typing import Any, TypeVar, Union
+
+T = TypeVar("T")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn model objects into dicts, lists, strings, numbers, booleans and None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    module = sys.modules[cls.__module__]
+    return typing.get_type_hints(cls, vars(module))
+
+
+def _convert(tp: Any, data: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _convert(arg, data, path)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0] if errors else f"{path}: unexpected null")
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list, got {type(data).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(data))
+        if len(args) != len(data):
+            raise ValueError(f"{path}: expected {len(args)} items, got {len(data)}")
+        return tuple(
+            _convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected an object")
+        return {str(k): _convert(args[1], v, f"{path}.{k}") for k, v in data.items()}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_jsonable(tp, data, path)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(data)
+        except ValueError:
+            raise ValueError(f"{path}: {data!r} is not a valid {tp.__name__}") from None
+    if tp in (dt.datetime, dt.date, dt.time):
+        if not isinstance(data, str):
+            raise ValueError(f"{path}: expected an ISO {tp.__name__} string")
+        try:
+            return tp.fromisoformat(data)
+        except ValueError:
+            raise ValueError(f"{path}: {data!r} is not an ISO {tp.__name__}") from None
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise ValueError(f"{path}: expected true/false, got {data!r}")
+        return data
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise ValueError(f"{path}: expected an integer, got {data!r}")
+        return data
+    if tp is str:
+        if not isinstance(data, str):
+            raise ValueError(f"{path}: expected a string, got {data!r}")
+        return data
+    if tp is Any:
+        return data
+    raise ValueError(f"{path}: cannot read values of type {tp!r}")
+
+
+def from_jsonable(cls: type[T], data: Any, path: str = "$") -> T:
+    """Rebuild a dataclass of type ``cls`` from :func:`to_jsonable` output (strictly typed)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object for {cls.__name__}")
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"{path}.{f.name}: missing")
+            continue
+        kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{path}.{f.name}")
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    return cls(**kwargs)

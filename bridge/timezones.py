@@ -1,0 +1,78 @@
+"""Which TimeZone pgAgent evaluates schedules in (pgagent.md §2.6).
+
+pgAgent matches schedules on the wall clock of the session that recomputes ``jobnextrun``: in steady
+state the agent's own connection. That session's TimeZone is, in PostgreSQL's order of precedence,
+the setting for (agent role, database), for the role in any database, for the database for any role,
+and otherwise the server default from postgresql.conf. A user may override all of it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from .connect import Connection
+from .errors import UsageError
+
+SETTINGS = """
+SELECT r.rolname, d.datname, cfg
+  FROM pg_db_role_setting s
+  LEFT JOIN pg_roles r ON r.oid = s.setrole
+  LEFT JOIN pg_database d ON d.oid = s.setdatabase
+  CROSS JOIN LATERAL unnest(s.setconfig) AS cfg
+ WHERE lower(split_part(cfg, '=', 1)) = 'timezone'
+   AND (s.setdatabase = 0 OR d.datname = %(db)s)
+   AND (s.setrole = 0 OR r.rolname = %(role)s)
+"""
+
+SERVER = """
+SELECT setting, source, boot_val, has_function_privilege('pg_show_all_file_settings()', 'EXECUTE')
+  FROM pg_settings WHERE name = 'TimeZone'
+"""
+
+# A separate statement: EXECUTE is checked when a query starts, even in an untaken CASE branch.
+FILE = """
+SELECT setting FROM pg_show_all_file_settings()
+ WHERE lower(name) = 'timezone' AND applied ORDER BY seqno DESC LIMIT 1
+"""
+
+
+def check_zone(name: str) -> str:
+    """Validate an IANA zone name (one clear line when it is unknown)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin' or 'UTC'"
+        ) from None
+    return name
+
+
+def resolve_agent_timezone(
+    conn: Connection, *, database: str, agent_role: str | None, override: str | None
+) -> tuple[str, str]:
+    """Return (zone, where it came from) for pgAgent's schedule evaluation."""
+    if override:
+        return check_zone(override), "override (--timezone)"
+    found: dict[tuple[bool, bool], str] = {}
+    for rolname, datname, cfg in conn.execute(SETTINGS, {"db": database, "role": agent_role or ""}):
+        found[(rolname is not None, datname is not None)] = str(cfg).split("=", 1)[1].strip()
+    for key, label in (
+        ((True, True), f"ALTER ROLE {agent_role} IN DATABASE {database} SET timezone"),
+        ((True, False), f"ALTER ROLE {agent_role} SET timezone"),
+        ((False, True), f"ALTER DATABASE {database} SET timezone"),
+        ((False, False), "ALTER ROLE ALL SET timezone"),
+    ):
+        if key in found:
+            return found[key], label
+    row = conn.execute(SERVER).fetchone()
+    assert row is not None
+    setting, source, boot, may_read_files = row
+    file_row = conn.execute(FILE).fetchone() if may_read_files else None
+    if file_row is not None:
+        return str(file_row[0]), "server default (postgresql.conf)"
+    if source in ("configuration file", "default", "command line", "environment variable"):
+        return str(setting), f"server default ({source})"
+    return str(boot), (
+        f"server default unknown to this role (session value {setting!r} comes from {source}); "
+        "assumed the built-in default: pass --timezone to be sure"
+    )

@@ -1,0 +1,195 @@
+"""The ``pgbridge`` command as a user runs it: real processes, real servers, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from .catalogs import SECRET, Conn, build_catalog
+from .fix_db import TestServer
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("pgbridge: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+    assert SECRET not in proc.stderr + proc.stdout
+
+
+def test_help_lists_commands() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for command in ("inventory", "snapshot", "demo"):
+        assert command in proc.stdout
+    assert run("--version").stdout.strip() == "pgbridge, version 0.1.0"
+
+
+def test_inventory_text(db: Conn, db_dsn: str) -> None:
+    build_catalog(db)
+    proc = run("inventory", "--pgagent", db_dsn)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "2 jobs, 5 steps, 2 schedules" in out
+    assert "Job 1: multi step 0  [enabled, pinned to host 'agent-host']  class: Data Export" in out
+    order = [out.index(f"{n}. {name}") for n, name in enumerate(["a first", "b second"], 1)]
+    assert order == sorted(order)
+    assert "(batch, on the agent's host (shell); on error: stop the job)" in out
+    assert "on error: count as success, go on" in out and "on error: ignore, go on" in out
+    assert "except 2024-12-25, all day" in out and "except every day, 17:30" in out
+    assert "[disabled]" in out
+    assert "schedules evaluated in UTC" in out
+    assert SECRET not in out
+
+
+def test_inventory_json_is_versioned_and_complete(db: Conn, db_dsn: str) -> None:
+    build_catalog(db)
+    proc = run("inventory", "--pgagent", db_dsn, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (doc["format"], doc["version"]) == ("pgbridge-inventory", 1)
+    jobs = doc["catalog"]["pgagent"]["jobs"]
+    assert [j["name"] for j in jobs] == ["multi step 0", "empty 0"]
+    schedules = jobs[0]["schedules"]
+    assert schedules[0]["minutes"][30] is True and schedules[0]["weekdays"][0] is False
+    assert all(isinstance(s["description"], str) and s["description"] for s in schedules)
+    assert SECRET not in proc.stdout
+
+
+def test_pg_environment_needs_no_flags(db: Conn, pg_server: TestServer, db_name: str) -> None:
+    build_catalog(db)
+    params = psycopg.conninfo.conninfo_to_dict(pg_server.dsn(db_name))
+    env = {
+        "PGHOST": str(params["host"]),
+        "PGPORT": str(params["port"]),
+        "PGUSER": str(params["user"]),
+        "PGDATABASE": db_name,
+    }
+    if "password" in params:
+        env["PGPASSWORD"] = str(params["password"])
+    proc = run("inventory", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "multi step 0" in proc.stdout
+
+
+def test_snapshot_then_offline_inventory(db: Conn, db_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db)
+    path = tmp_path / "jobs.json"
+    made = run("snapshot", "--pgagent", db_dsn, "-o", str(path))
+    assert made.returncode == 0, made.stderr
+    assert "wrote" in made.stderr and SECRET not in path.read_text(encoding="utf-8")
+    live = run("inventory", "--pgagent", db_dsn).stdout.splitlines()[1:]
+    offline = run("inventory", "--snapshot", str(path)).stdout.splitlines()[1:]
+    assert offline == live  # everything but the "Source:" line
+
+
+@pytest.fixture
+def password_role(pg_server: TestServer) -> Iterator[str]:
+    """A role that must log in with a password (scram over TCP), on a server we own."""
+    if pg_server.kind == "PGBRIDGE_TEST_DSN":
+        pytest.skip("needs a pg_hba.conf edit; not done on a server you run yourself")
+    with pg_server.connect("postgres") as conn:
+        conn.execute("CREATE ROLE pgbridge_pw LOGIN PASSWORD 'right-password'")
+        row = conn.execute("SELECT current_setting('hba_file')").fetchone()
+        assert row is not None
+        hba = Path(str(row[0]))
+        original = conn.execute("SELECT pg_read_file(%s)", [str(hba)]).fetchone()
+        assert original is not None
+        lines = "host all pgbridge_pw all scram-sha-256\n" + str(original[0])
+        with conn.cursor() as cur:
+            cur.execute(
+                psycopg.sql.SQL("COPY (SELECT {}) TO {}").format(
+                    psycopg.sql.Literal(lines.rstrip("\n")), psycopg.sql.Literal(str(hba))
+                )
+            )
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        yield "pgbridge_pw"
+    finally:
+        with pg_server.connect("postgres") as conn, conn.cursor() as cur:
+            cur.execute(
+                psycopg.sql.SQL("COPY (SELECT {}) TO {}").format(
+                    psycopg.sql.Literal(str(original[0]).rstrip("\n")),
+                    psycopg.sql.Literal(str(hba)),
+                )
+            )
+            cur.execute("SELECT pg_reload_conf()")
+            cur.execute("DROP ROLE pgbridge_pw")
+
+
+def test_wrong_password(password_role: str, db_dsn: str) -> None:
+    params = psycopg.conninfo.conninfo_to_dict(db_dsn)
+    params.update(user=password_role, password=SECRET)
+    proc = run("inventory", "--pgagent", psycopg.conninfo.make_conninfo("", **params))
+    assert_one_line_error(proc, "password authentication failed", "check the user and password")
+
+
+def test_error_paths_are_one_line(db: Conn, db_dsn: str, cron_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db)
+    assert_one_line_error(
+        run("inventory", "--pgagent", f"host=127.0.0.1 port=1 password={SECRET} connect_timeout=3"),
+        "cannot connect to 127.0.0.1:1",
+        "is the server running",
+    )
+    assert_one_line_error(
+        run("inventory", "--pgagent", cron_dsn), "has no pgAgent catalog", "point --pgagent"
+    )
+    assert_one_line_error(
+        run("inventory", "--pgagent", "host='unterminated"), "malformed connection"
+    )
+    assert_one_line_error(
+        run("inventory", "--pgagent", db_dsn, "--timezone", "Mars/Olympus"), "unknown time zone"
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2", encoding="utf-8")
+    assert_one_line_error(run("inventory", "--snapshot", str(bad)), "not valid JSON")
+    assert_one_line_error(
+        run("inventory", "--snapshot", str(tmp_path / "nope.json")), "does not exist"
+    )
+    assert_one_line_error(
+        run("inventory", "--snapshot", str(bad), "--pgagent", db_dsn), "replaces --pgagent"
+    )
+    debug = run("--debug", "inventory", "--snapshot", str(bad))
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+def test_missing_privilege_is_one_line(db: Conn, db_dsn: str) -> None:
+    build_catalog(db)
+    db.execute("DROP ROLE IF EXISTS pgbridge_cli_nopriv")
+    db.execute("CREATE ROLE pgbridge_cli_nopriv LOGIN")
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(db_dsn)
+        params["user"] = "pgbridge_cli_nopriv"
+        proc = run("inventory", "--pgagent", psycopg.conninfo.make_conninfo("", **params))
+        assert_one_line_error(proc, "no USAGE on schema pgagent", "GRANT USAGE ON SCHEMA pgagent")
+    finally:
+        db.execute("DROP ROLE pgbridge_cli_nopriv")
+
+
+def test_usage_errors_exit_2() -> None:
+    proc = run("inventory", "--format", "yaml")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "'yaml' is not one of" in proc.stderr
+    assert run("snapshot").returncode == 2  # -o is required

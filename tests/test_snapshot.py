@@ -1,0 +1,97 @@
+"""Snapshots: the same catalog offline, no passwords, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bridge import snapshot
+from bridge.catalog import load_catalog, read_catalog
+from bridge.errors import SnapshotError, UsageError
+
+from .catalogs import SECRET, Conn, build_catalog
+
+
+def with_password(dsn: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    params["password"] = SECRET  # the test cluster trusts loopback, so any password works
+    return psycopg.conninfo.make_conninfo("", **params)
+
+
+def test_round_trip_is_identical(db: Conn, db_dsn: str, cron_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db, copies=3)
+    live = read_catalog(db_dsn, cron_dsn)
+    path = tmp_path / "jobs.json"
+    snapshot.save(live, path)
+    offline = load_catalog(snapshot_path=path)
+    assert offline == live
+    assert offline.pgagent is not None and len(offline.pgagent.jobs) == 6
+
+
+def test_snapshot_never_holds_a_password(db: Conn, db_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db)
+    catalog = read_catalog(with_password(db_dsn))
+    text = snapshot.dumps(catalog)
+    assert SECRET not in text
+    assert "********" in text  # both the origin DSN and the step's jstconnstr were masked
+    assert SECRET not in catalog.origin
+
+
+def test_timezone_override_applies_to_snapshots(db: Conn, db_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db)
+    path = tmp_path / "s.json"
+    snapshot.save(read_catalog(db_dsn), path)
+    catalog = load_catalog(snapshot_path=path, timezone="Europe/Berlin")
+    assert catalog.pgagent is not None
+    assert (catalog.pgagent.timezone, catalog.pgagent.timezone_source) == (
+        "Europe/Berlin",
+        "override (--timezone)",
+    )
+    with pytest.raises(UsageError, match="replaces --pgagent"):
+        load_catalog(db_dsn, snapshot_path=path)
+
+
+def _doc(db: Conn, db_dsn: str) -> dict[str, object]:
+    build_catalog(db)
+    return json.loads(snapshot.dumps(read_catalog(db_dsn)))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(version=99), "format version 99"),
+        (lambda d: d.update(format="other"), "is not a pgbridge snapshot"),
+        (lambda d: d["catalog"]["pgagent"]["jobs"][0].update(enabled="yes"), r"jobs\[0\]\.enabled"),
+        (
+            lambda d: d["catalog"]["pgagent"]["jobs"][0]["schedules"][0].update(start="soon"),
+            "not an ISO datetime",
+        ),
+        (lambda d: d["catalog"]["pgagent"].pop("timezone"), r"pgagent\.timezone: missing"),
+        (lambda d: d["catalog"]["pgagent"]["jobs"][0].update(colour=1), "unknown field"),
+    ],
+)
+def test_malformed_snapshot_is_one_clear_error(
+    db: Conn, db_dsn: str, tmp_path: Path, mutate: object, message: str
+) -> None:
+    doc = _doc(db, db_dsn)
+    mutate(doc)  # type: ignore[operator]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(SnapshotError, match=message):
+        snapshot.load(path)
+
+
+def test_unreadable_snapshot_files(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="does not exist"):
+        snapshot.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"not valid JSON \(line 1"):
+        snapshot.load(bad)
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SnapshotError, match="cannot read snapshot"):
+        snapshot.load(binary)
