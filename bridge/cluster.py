@@ -135,9 +135,21 @@ class LocalCluster:
             raise HarnessError(f"{what} failed: {exc}") from None
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
-            raise HarnessError(f"{what} failed: {detail[-1] if detail else proc.returncode}")
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            log = [ln for ln in self.server_log().splitlines() if "FATAL" in ln or "ERROR" in ln]
+            if log:  # pg_ctl only says "examine the log output"; the log says why
+                reason += f"; server log: {log[-1].strip()}"
+            raise HarnessError(f"{what} failed: {reason}")
 
     def start(self) -> LocalCluster:
+        """Create and start the cluster; on failure nothing is left behind."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalCluster:
         check_extensions(self.bindir)
         if os.geteuid() == 0:
             try:

@@ -8,13 +8,14 @@ password) and the likely fix.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 
 from . import conninfo
-from .errors import ConnectionFailed, PrivilegeError
+from .errors import ConnectionFailed, PrivilegeError, QueryFailed
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -54,8 +55,11 @@ def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") ->
         raise ConnectionFailed(
             f"malformed connection string {conninfo.redact(dsn)!r}: {exc}"
         ) from None
-    params.setdefault("application_name", application_name)
-    params.setdefault("connect_timeout", "10")
+    # Explicit parameters beat the environment in libpq: set defaults only where PG* is silent.
+    if "PGAPPNAME" not in os.environ:
+        params.setdefault("application_name", application_name)
+    if "PGCONNECT_TIMEOUT" not in os.environ:
+        params.setdefault("connect_timeout", "10")
     try:
         conn = psycopg.connect(psycopg.conninfo.make_conninfo("", **params), autocommit=False)
     except psycopg.Error as exc:
@@ -74,8 +78,17 @@ def reading(dsn: str) -> Iterator[Connection]:
             conn.rollback()
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
-            f"{conninfo.describe(dsn)}: {str(exc).strip().splitlines()[0]} "
+            f"{conninfo.describe(dsn)}: {_first_line(exc)} "
             "(grant that privilege to the role, or connect as a superuser)"
         ) from None
-    except psycopg.OperationalError as exc:
-        raise ConnectionFailed(_explain(exc, dsn)) from None
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        if conn.closed or conn.broken:
+            raise ConnectionFailed(_explain(exc, dsn)) from None
+        raise QueryFailed(f"{conninfo.describe(dsn)}: {_first_line(exc)}") from None
+    except psycopg.Error as exc:
+        raise QueryFailed(f"{conninfo.describe(dsn)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

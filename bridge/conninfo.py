@@ -2,6 +2,8 @@
 
 pgbridge prints and stores connection strings in reports, snapshots and logs; all of them go through
 :func:`redact` first. Empty DSNs are valid: libpq then takes everything from the ``PG*`` environment.
+libpq's own parse errors quote the text they choke on, which may be a password: they are shown with
+every quoted part replaced.
 """
 
 from __future__ import annotations
@@ -11,51 +13,70 @@ import re
 from psycopg import conninfo as _ci
 
 MASK = "********"
+#: Parameters whose values are secrets (the password, and the passphrase of the client key).
+SECRETS = ("password", "sslpassword")
 
-# Fallback for strings libpq cannot parse: hide anything that looks like a password value.
-_PASSWORD_KV = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
-_URI_USERINFO = re.compile(r"^([a-z]+://[^:/@]*:)([^@/]*)(@)", re.IGNORECASE)
-_URI_QUERY_PW = re.compile(r"(?i)([?&]password=)([^&]*)")
+_KEY = r"(?:[A-Za-z_]+\s*=)"
+# Fallback for strings libpq cannot parse: a secret's value runs to the next "key=" or the end.
+_SECRET_KV = re.compile(
+    rf"(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|.*?)(?=\s+{_KEY}|$)", re.DOTALL
+)
+_URI_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#]*:)([^@]*)(@)", re.IGNORECASE)
+_URI_QUERY_SECRET = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _safe_reason(message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "malformed"
+    return _QUOTED.sub('"…"', first)
 
 
 def parse(dsn: str) -> dict[str, str]:
-    """Parse a conninfo string or URI into its parameters (raises ``ValueError`` when malformed)."""
+    """Parse a conninfo string or URI into its parameters.
+
+    Raises ``ValueError`` with libpq's reason, its quoted excerpts (which may hold a password)
+    replaced by ``"…"``.
+    """
     try:
         return {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
     except Exception as exc:  # psycopg raises ProgrammingError for malformed strings
-        raise ValueError(str(exc).strip().splitlines()[0]) from None
+        raise ValueError(_safe_reason(str(exc))) from None
+
+
+def _pattern_redact(dsn: str) -> str:
+    masked = _SECRET_KV.sub(lambda m: m.group(1) + MASK, dsn)
+    masked = _URI_USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), masked)
+    return _URI_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, masked)
 
 
 def has_password(dsn: str) -> bool:
-    """True when the string carries a password (parsed, or by pattern when it does not parse)."""
+    """True when the string carries a secret (parsed, or by pattern when it does not parse)."""
     try:
-        return "password" in parse(dsn)
+        return any(key in parse(dsn) for key in SECRETS)
     except ValueError:
-        return bool(
-            _PASSWORD_KV.search(dsn) or _URI_USERINFO.search(dsn) or _URI_QUERY_PW.search(dsn)
-        )
+        return _pattern_redact(dsn) != dsn
 
 
 def redact(dsn: str) -> str:
-    """The string with any password masked; unchanged (byte for byte) when it holds none."""
+    """The string with every secret masked; unchanged (byte for byte) when it holds none."""
     if not has_password(dsn):
         return dsn
     try:
         params = parse(dsn)
     except ValueError:
-        masked = _PASSWORD_KV.sub(lambda m: m.group(1) + MASK, dsn)
-        masked = _URI_USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), masked)
-        return _URI_QUERY_PW.sub(lambda m: m.group(1) + MASK, masked)
-    params["password"] = MASK
+        return _pattern_redact(dsn)
+    for key in SECRETS:
+        if key in params:
+            params[key] = MASK
     return _ci.make_conninfo("", **params)
 
 
 def describe(dsn: str) -> str:
-    """A short, password-free label for a DSN (``host:port/dbname user=...``), for messages."""
+    """A short, secret-free label for a DSN (``host:port/dbname user=...``), for messages."""
     try:
         params = parse(dsn)
     except ValueError:
-        return redact(dsn)
+        return "(unparsable connection string)"
     host = params.get("host") or params.get("hostaddr") or "(PGHOST/default)"
     port = params.get("port", "")
     where = f"{host}:{port}" if port else host

@@ -21,6 +21,10 @@ class ConnectionFailed(BridgeError):
     """The server could not be reached, refused the login, or the database does not exist."""
 
 
+class QueryFailed(BridgeError):
+    """The server rejected or cancelled a statement pgbridge sent (message from the server)."""
+
+
 class CatalogNotFound(BridgeError):
     """The database holds no pgAgent catalog (or no pg_cron extension) where one was expected."""
 

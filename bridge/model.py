@@ -9,7 +9,7 @@ is kept as a :class:`Diagnostic` on the object it concerns.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
@@ -208,9 +208,15 @@ class PgCronSide:
         return dict(self.settings).get(name)
 
     @property
-    def timezone(self) -> str:
-        """The zone pg_cron evaluates schedules in: GMT before 1.5, ``cron.timezone`` after."""
-        return self.setting("cron.timezone") or "GMT"
+    def timezone(self) -> str | None:
+        """The zone pg_cron evaluates schedules in: GMT before 1.5, ``cron.timezone`` after.
+
+        None when the reading role cannot see the settings (the binary's release is unknown).
+        """
+        zone = self.setting("cron.timezone")
+        if zone is not None:
+            return zone
+        return None if self.binary_at_least == "unknown" else "GMT"
 
     @property
     def database_name(self) -> str | None:
@@ -231,4 +237,3 @@ class Catalog:
     #: Where it came from: a redacted DSN or a snapshot path; never a password.
     origin: str
     read_at: dt.datetime
-    extra: dict[str, str] = field(default_factory=dict)

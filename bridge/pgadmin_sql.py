@@ -151,8 +151,9 @@ def create_job(conn: psycopg.Connection[Any], job: JobSpec) -> int:
     """Run :func:`job_sql` in one transaction (as pgAdmin does) and return the new job's id."""
     with conn.transaction():
         conn.execute(job_sql(job).encode())
-        row = conn.execute(
+        rows = conn.execute(
             "SELECT jobid FROM pgagent.pga_job WHERE xmin::text = (txid_current() % (2^32)::bigint)::text"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+        ).fetchall()
+    if len(rows) != 1:  # inside an outer transaction other new jobs share the xmin
+        raise RuntimeError(f"expected one new job, found {len(rows)}: call outside a transaction")
+    return int(rows[0][0])

@@ -55,25 +55,40 @@ SELECT current_database(),
        current_user,
        to_regnamespace('pgagent') IS NOT NULL,
        (SELECT extversion FROM pg_extension WHERE extname = 'pgagent'),
-       EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = to_regnamespace('pgagent')
-                  AND proname = 'pgagent_schema_version'),
-       (SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname = 'pgagent' AND p.proname = 'pga_next_schedule' LIMIT 1),
+       (SELECT prosrc FROM pg_proc WHERE pronamespace = to_regnamespace('pgagent')
+           AND proname = 'pgagent_schema_version' LIMIT 1),
+       (SELECT p.prosrc FROM pg_proc p WHERE p.pronamespace = to_regnamespace('pgagent')
+           AND p.proname = 'pga_next_schedule' LIMIT 1),
        EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                 WHERE c.relnamespace = to_regnamespace('pgagent') AND c.relname = 'pga_jobstep'
                   AND a.attname = 'jstconnstr' AND NOT a.attisdropped),
        CASE WHEN to_regnamespace('pgagent') IS NOT NULL
-            THEN has_schema_privilege('pgagent', 'USAGE') END,
+            THEN has_schema_privilege(to_regnamespace('pgagent'), 'USAGE') END,
        ARRAY(SELECT t FROM unnest(%(tables)s::text[]) AS t
                LEFT JOIN pg_class c
                       ON c.relname = t AND c.relnamespace = to_regnamespace('pgagent')
-              WHERE c.oid IS NULL OR NOT has_table_privilege(c.oid, 'SELECT'))
+              WHERE c.oid IS NULL),
+       ARRAY(SELECT t FROM unnest(%(tables)s::text[]) AS t
+               JOIN pg_class c
+                 ON c.relname = t AND c.relnamespace = to_regnamespace('pgagent')
+              WHERE NOT has_table_privilege(c.oid, 'SELECT'))
 """
+
+# Python's datetime covers years 1..9999; a margin of a day keeps any session zone inside it.
+_LOW, _HIGH = "'0001-01-02 00:00+00'", "'9999-12-30 00:00+00'"
 
 
 def _ts(col: str) -> str:
-    """Select a timestamp column so that psycopg can load it (infinite values become NULL)."""
-    return f"CASE WHEN isfinite({col}) THEN {col} END"
+    """Select a timestamp so that psycopg can load it: infinite or out-of-range values give NULL."""
+    return f"CASE WHEN isfinite({col}) AND {col} BETWEEN {_LOW} AND {_HIGH} THEN {col} END"
+
+
+def _bounded(col: str) -> str:
+    """A schedule bound: the value (or NULL), whether it is beyond Python's range, and which way."""
+    return (
+        f"{_ts(col)}, {col} IS NOT NULL AND {_ts(col)} IS NULL, "
+        f"{col} IS NOT NULL AND {col} > 'epoch'"
+    )
 
 
 JOBS = f"""
@@ -90,18 +105,20 @@ SELECT jstid, jstjobid, jstname, jstdesc, jstenabled, jstkind::text, jstcode, {c
 """
 
 SCHEDULES = f"""
-SELECT jscid, jscjobid, jscname, jscdesc, jscenabled,
-       {_ts("jscstart")}, jscstart IS NOT NULL AND NOT isfinite(jscstart), jscstart > 'epoch',
-       {_ts("jscend")}, jscend IS NOT NULL AND NOT isfinite(jscend), jscend > 'epoch',
+SELECT jscid, jscjobid, jscname, jscdesc, jscenabled, {_bounded("jscstart")}, {_bounded("jscend")},
        jscminutes::text, jschours::text, jscweekdays::text, jscmonthdays::text, jscmonths::text
   FROM pgagent.pga_schedule ORDER BY jscjobid, jscid
 """
 
-EXCEPTIONS = f"""
-SELECT jexid, jexscid, {_ts("jexdate")}, jexdate IS NOT NULL AND NOT isfinite(jexdate), jextime
+EXCEPTIONS = """
+SELECT jexid, jexscid,
+       CASE WHEN isfinite(jexdate) AND jexdate BETWEEN '0001-01-01' AND '9999-12-31'
+            THEN jexdate END,
+       jexdate IS NOT NULL, jextime::text
   FROM pgagent.pga_exception ORDER BY jexscid, jexid
 """
 
+_RETURNS = re.compile(r"(?i)\b(?:RETURN|SELECT)\s+(\d+)")
 _DIMS = re.compile(r"^\[(-?\d+):(-?\d+)\]=")
 
 
@@ -182,9 +199,9 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _bound(
-    value: dt.datetime | None, infinite: bool | None, positive: bool | None
+    value: dt.datetime | None, beyond: bool | None, positive: bool | None
 ) -> dt.datetime | None:
-    if infinite:
+    if beyond:  # infinite, or outside the years Python can hold
         return (
             dt.datetime.max.replace(tzinfo=UTC) if positive else dt.datetime.min.replace(tzinfo=UTC)
         )
@@ -205,6 +222,47 @@ def fingerprint(prosrc: str | None) -> str:
     if "'YEAR', runafter" in prosrc or "''YEAR'', runafter" in prosrc:
         return "4.1"
     return "unknown"
+
+
+def _schema_version(
+    version_src: str | None, extversion: str | None, diags: list[Diagnostic]
+) -> int | None:
+    """pgAgent's schema version, read from the body of ``pgagent_schema_version()``.
+
+    The function is not called: reading must not run code that lives in the catalog it reads.
+    """
+    match = _RETURNS.search(version_src or "")
+    if match:
+        version: int | None = int(match.group(1))
+    elif extversion:
+        version = int(extversion.split(".")[0])
+        diags.append(
+            _diag(
+                "CATALOG_VERSION_UNREADABLE",
+                Severity.INFO,
+                "pgagent_schema_version() has an unexpected body; version taken from the "
+                f"extension ({extversion})",
+            )
+        )
+    else:
+        version = None
+    if version is None:
+        diags.append(
+            _diag(
+                "CATALOG_VERSION_UNSUPPORTED",
+                Severity.WARNING,
+                "pgagent_schema_version() is missing (pgAgent before 3.0); read as 3.x",
+            )
+        )
+    elif version not in (3, 4):
+        diags.append(
+            _diag(
+                "CATALOG_VERSION_UNSUPPORTED",
+                Severity.WARNING,
+                f"pgAgent schema version {version} is outside 3..4; read as 4.x",
+            )
+        )
+    return version
 
 
 def _read_step(row: Sequence[Any]) -> Step:
@@ -329,85 +387,93 @@ def read_pgagent(
     """
     probe = conn.execute(PROBE, {"tables": list(TABLES)}).fetchone()
     assert probe is not None
-    (database, server_version, user, has_schema, extversion, has_version_fn, prosrc,
-     has_connstr, schema_usage, unreadable) = probe  # fmt: skip
+    (database, server_version, user, has_schema, extversion, version_src, prosrc,
+     has_connstr, schema_usage, absent, unreadable) = probe  # fmt: skip
     if not has_schema:
         raise CatalogNotFound(
             f"database {database!r} has no pgAgent catalog (schema pgagent): point --pgagent at "
             "the database where the pgagent extension is installed (often 'postgres' or 'pgagent')"
+        )
+    if absent:
+        raise CatalogNotFound(
+            f"the pgAgent catalog in {database!r} is incomplete: pgagent.{', pgagent.'.join(absent)} "
+            "missing (a partial script install?): reinstall with CREATE EXTENSION pgagent"
         )
     if not schema_usage:
         raise PrivilegeError(
             f"role {user!r} has no USAGE on schema pgagent in {database!r}: "
             f"GRANT USAGE ON SCHEMA pgagent TO {user}, or connect as the pgAgent or a superuser role"
         )
-    missing = [t for t in unreadable if t in TABLES]
-    if missing:
+    if unreadable:
         raise PrivilegeError(
-            f"role {user!r} cannot read pgagent.{', pgagent.'.join(missing)} in {database!r}: "
+            f"role {user!r} cannot read pgagent.{', pgagent.'.join(unreadable)} in {database!r}: "
             f"GRANT SELECT ON ALL TABLES IN SCHEMA pgagent TO {user}"
         )
-    schema_version: int | None = None
-    if has_version_fn:
-        row = conn.execute("SELECT pgagent.pgagent_schema_version()").fetchone()
-        schema_version = int(row[0]) if row and row[0] is not None else None
     catalog_diags: list[Diagnostic] = []
-    if schema_version is not None and schema_version not in (3, 4):
-        catalog_diags.append(
-            _diag(
-                "CATALOG_VERSION_UNSUPPORTED",
-                Severity.WARNING,
-                f"pgAgent schema version {schema_version} is outside 3..4; read as 4.x",
-            )
-        )
-    elif schema_version is None:
-        catalog_diags.append(
-            _diag(
-                "CATALOG_VERSION_UNSUPPORTED",
-                Severity.WARNING,
-                "pgagent_schema_version() is missing (pgAgent before 3.0); read as 3.x",
-            )
-        )
+    schema_version = _schema_version(version_src, extversion, catalog_diags)
 
     classes = tuple(
         JobClass(i, n)
         for i, n in conn.execute("SELECT jclid, jclname FROM pgagent.pga_jobclass ORDER BY jclid")
     )
+    # A registered pid counts only if that backend started before the agent registered: pids are
+    # reused, and a crashed agent leaves its row behind.
     agent_rows = conn.execute(
         "SELECT a.jagpid, a.jagstation, "
         + _ts("a.jaglogintime")
-        + ", s.usename FROM pgagent.pga_jobagent a"
-        " LEFT JOIN pg_stat_activity s ON s.pid = a.jagpid ORDER BY a.jagpid"
+        + ", s.usename FROM pgagent.pga_jobagent a LEFT JOIN pg_stat_activity s"
+        " ON s.pid = a.jagpid AND s.backend_start <= a.jaglogintime ORDER BY a.jagpid"
     ).fetchall()
     agents = tuple(Agent(pid, station, _utc(login)) for pid, station, login, _ in agent_rows)
     live_roles = sorted({str(r[3]) for r in agent_rows if r[3] is not None})
     if agent_role is None and len(live_roles) == 1:
         agent_role = live_roles[0]
-    tz, tz_source = resolve_agent_timezone(
+    tz, tz_source, tz_diags = resolve_agent_timezone(
         conn, database=database, agent_role=agent_role, override=timezone
     )
+    catalog_diags += tz_diags
     if agent_role is None and timezone is None:
+        why = (
+            f"pgAgent daemons are connected as several roles ({', '.join(live_roles)})"
+            if live_roles
+            else "no pgAgent daemon is connected"
+        )
         catalog_diags.append(
             _diag(
                 "TIMEZONE_AGENT_ROLE_UNKNOWN",
                 Severity.INFO,
-                "no pgAgent daemon is connected, so its role's TimeZone settings were not "
-                "considered; pass --agent-role or --timezone if the agent's role sets one",
+                f"{why}, so no role's TimeZone setting was considered; pass --agent-role or "
+                "--timezone if the agent's role sets one",
             )
         )
 
     exceptions: dict[int, list[ScheduleException]] = defaultdict(list)
     exc_diags: dict[int, list[Diagnostic]] = defaultdict(list)
-    for jexid, scid, date, date_inf, time in conn.execute(EXCEPTIONS):
-        if date_inf:
+    for jexid, scid, date, has_date, time_text in conn.execute(EXCEPTIONS):
+        if has_date and date is None:
             exc_diags[scid].append(
                 _diag(
-                    "EXCEPTION_INFINITE_DATE",
+                    "EXCEPTION_DATE_OUT_OF_RANGE",
                     Severity.INFO,
-                    f"exception {jexid} has an infinite date, which matches no day; ignored",
+                    f"exception {jexid} has an infinite or out-of-range date, which matches no "
+                    "day pgAgent can schedule; ignored",
                 )
             )
             continue
+        time = None
+        if time_text is not None:
+            try:
+                time = dt.time.fromisoformat(time_text)
+            except ValueError:  # '24:00:00' is a valid PostgreSQL time but no candidate minute
+                exc_diags[scid].append(
+                    _diag(
+                        "EXCEPTION_TIME_NEVER_MATCHES",
+                        Severity.INFO,
+                        f"exception {jexid} has time {time_text}, which no pgAgent candidate "
+                        "(00:00 to 23:59) equals; ignored",
+                    )
+                )
+                continue
         exceptions[scid].append(ScheduleException(jexid, date, time))
 
     schedules: dict[int, list[Schedule]] = defaultdict(list)

@@ -33,7 +33,10 @@ def _when(value: dt.datetime | None) -> str:
 
 
 def _first_line(text: str, width: int = 72) -> str:
+    """The first meaningful line of a step's code (a script's ``#!`` line is skipped)."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("#!"):
+        lines = lines[1:]
     if not lines:
         return "(empty)"
     head = lines[0]
@@ -65,13 +68,8 @@ def _step_lines(n: int, step: Step) -> list[str]:
 
 def _schedule_lines(sched: Schedule) -> list[str]:
     state = "" if sched.enabled else "  [disabled]"
+    # The description carries start, end and exceptions too.
     lines = [f"    - {sched.name}: {describe_agent_schedule(sched)}{state}"]
-    window = f"from {_when(sched.start)}" + (f" until {_when(sched.end)}" if sched.end else "")
-    lines.append(f"      {window}")
-    for exc in sched.exceptions:
-        day = exc.date.isoformat() if exc.date else "every day"
-        time = exc.time.strftime("%H:%M") if exc.time else "all day"
-        lines.append(f"      except {day}, {time}")
     return lines + _notes(sched.diagnostics, "      ")
 
 
@@ -94,6 +92,14 @@ def _job_lines(job: Job) -> list[str]:
     return lines + _notes(job.diagnostics, "  ")
 
 
+def _cron_zone(side: PgCronSide) -> str:
+    if side.timezone is None:
+        return "schedule time zone unknown (cron.* settings hidden from this role)"
+    if "timezone" in side.capabilities:
+        return f"schedules evaluated in {side.timezone} (cron.timezone)"
+    return f"schedules evaluated in {side.timezone} (always GMT before 1.5)"
+
+
 def _cron_lines(side: PgCronSide) -> list[str]:
     if side.extension_version is None:
         head = f"pg_cron: not created in database {side.database}"
@@ -103,8 +109,7 @@ def _cron_lines(side: PgCronSide) -> list[str]:
     lines = [
         head,
         f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}; "
-        f"schedules evaluated in {side.timezone}"
-        + ("" if "timezone" in side.capabilities else " (fixed before 1.5)"),
+        + _cron_zone(side),
         f"  cron.database_name: {side.database_name or 'unknown'}; background workers: "
         + ("unknown" if bgw is None else ("on" if bgw else "off")),
         f"  jobs: {len(side.jobs)}" + ("" if side.sees_all_jobs else " (only this role's jobs)"),

@@ -77,9 +77,12 @@ def _convert(tp: Any, data: Any, path: str) -> Any:
         if not isinstance(data, str):
             raise ValueError(f"{path}: expected an ISO {tp.__name__} string")
         try:
-            return tp.fromisoformat(data)
+            value = tp.fromisoformat(data)
         except ValueError:
             raise ValueError(f"{path}: {data!r} is not an ISO {tp.__name__}") from None
+        if isinstance(value, dt.datetime) and value.utcoffset() is None:
+            raise ValueError(f"{path}: {data!r} has no UTC offset")
+        return value
     if tp is bool:
         if not isinstance(data, bool):
             raise ValueError(f"{path}: expected true/false, got {data!r}")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, conninfo
 from .errors import SnapshotError
-from .model import Catalog
+from .model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
 from .serialize import from_jsonable, to_jsonable
 
 FORMAT = "pgbridge-snapshot"
@@ -49,15 +50,46 @@ def loads(text: str, *, source: str = "snapshot") -> Catalog:
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError(f'{source} is not a pgbridge snapshot (no "format": "{FORMAT}")')
-    if doc.get("version") != VERSION:
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
         raise SnapshotError(
-            f"{source} has snapshot format version {doc.get('version')!r}; this pgbridge reads "
+            f"{source} has snapshot format version {version!r}; this pgbridge reads "
             f"version {VERSION}: write it again with this pgbridge's 'pgbridge snapshot'"
         )
     try:
-        return from_jsonable(Catalog, doc.get("catalog"))
+        catalog = from_jsonable(Catalog, doc.get("catalog"))
+        return _checked(catalog)
     except (ValueError, TypeError) as exc:
         raise SnapshotError(f"{source} is malformed: {exc}") from None
+
+
+_LENGTHS = {
+    "minutes": MINUTES,
+    "hours": HOURS,
+    "weekdays": WEEKDAYS,
+    "monthdays": MONTHDAYS,
+    "months": MONTHS,
+}
+
+
+def _checked(catalog: Catalog) -> Catalog:
+    """What types alone do not guarantee: array lengths, and no secret even in an edited file."""
+    if catalog.pgagent is None:
+        return replace(catalog, origin=conninfo.redact(catalog.origin))
+    jobs = []
+    for i, job in enumerate(catalog.pgagent.jobs):
+        for j, sched in enumerate(job.schedules):
+            for name, size in _LENGTHS.items():
+                got = len(getattr(sched, name))
+                if got != size:
+                    raise ValueError(
+                        f"$.catalog.pgagent.jobs[{i}].schedules[{j}].{name}: {got} values, "
+                        f"expected {size}"
+                    )
+        steps = tuple(replace(step, connstr=conninfo.redact(step.connstr)) for step in job.steps)
+        jobs.append(replace(job, steps=steps))
+    agent = replace(catalog.pgagent, jobs=tuple(jobs))
+    return replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin))
 
 
 def load(path: str | Path) -> Catalog:

@@ -12,6 +12,7 @@ import zoneinfo
 
 from .connect import Connection
 from .errors import UsageError
+from .model import Diagnostic, Severity
 
 SETTINGS = """
 SELECT r.rolname, d.datname, cfg
@@ -47,12 +48,22 @@ def check_zone(name: str) -> str:
     return name
 
 
+#: ``pg_settings.source`` values that mean "this session still has the server's own value".
+SERVER_SOURCES = ("default", "environment variable", "configuration file", "command line")
+
+
 def resolve_agent_timezone(
     conn: Connection, *, database: str, agent_role: str | None, override: str | None
-) -> tuple[str, str]:
-    """Return (zone, where it came from) for pgAgent's schedule evaluation."""
+) -> tuple[str, str, list[Diagnostic]]:
+    """Return (zone, where it came from, diagnostics) for pgAgent's schedule evaluation."""
     if override:
-        return check_zone(override), "override (--timezone)"
+        return check_zone(override), "override (--timezone)", []
+    unseen = Diagnostic(
+        "TIMEZONE_AGENT_SESSION_UNSEEN",
+        Severity.INFO,
+        "a TimeZone set by pgAgent's own connection (options='-c TimeZone=...' in its connection "
+        "string, or PGTZ in its environment) cannot be seen from here; pass --timezone if it sets one",
+    )
     found: dict[tuple[bool, bool], str] = {}
     for rolname, datname, cfg in conn.execute(SETTINGS, {"db": database, "role": agent_role or ""}):
         found[(rolname is not None, datname is not None)] = str(cfg).split("=", 1)[1].strip()
@@ -63,16 +74,26 @@ def resolve_agent_timezone(
         ((False, False), "ALTER ROLE ALL SET timezone"),
     ):
         if key in found:
-            return found[key], label
+            return found[key], label, [unseen]
     row = conn.execute(SERVER).fetchone()
     assert row is not None
     setting, source, boot, may_read_files = row
+    if source in SERVER_SOURCES:
+        return str(setting), f"server default ({source})", [unseen]
     file_row = conn.execute(FILE).fetchone() if may_read_files else None
     if file_row is not None:
-        return str(file_row[0]), "server default (postgresql.conf)"
-    if source in ("configuration file", "default", "command line", "environment variable"):
-        return str(setting), f"server default ({source})"
-    return str(boot), (
-        f"server default unknown to this role (session value {setting!r} comes from {source}); "
-        "assumed the built-in default: pass --timezone to be sure"
+        return str(file_row[0]), "server default (postgresql.conf)", [unseen]
+    return (
+        str(boot),
+        "unknown: assumed the built-in default",
+        [
+            unseen,
+            Diagnostic(
+                "TIMEZONE_UNKNOWN",
+                Severity.WARNING,
+                f"the server's default TimeZone is hidden from this role (its own session value "
+                f"{setting!r} comes from {source} settings, and postgresql.conf is unreadable "
+                f"without superuser); assumed {boot!r}: pass --timezone",
+            ),
+        ],
     )

@@ -97,8 +97,9 @@ def pg_server() -> Iterator[TestServer]:
     server = _from_env()
     cleanup = None
     if server is None:
+        cluster = LocalCluster()
         try:
-            cluster = LocalCluster().start()
+            cluster.start()
         except BridgeError as exc:
             reasons.append(f"local binaries: {exc}")
         else:
@@ -115,9 +116,7 @@ def pg_server() -> Iterator[TestServer]:
         _prepare(server)
         yield server
     finally:
-        if server.kind != "PGBRIDGE_TEST_DSN":
-            pass
-        else:
+        if server.kind == "PGBRIDGE_TEST_DSN":
             with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
         if cleanup is not None:
@@ -157,7 +156,10 @@ def cron_dsn(pg_server: TestServer) -> str:
 
 @pytest.fixture
 def cron_db(pg_server: TestServer) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """Superuser connection to pg_cron's database; cron jobs the test creates are removed after it."""
+    """Superuser connection to pg_cron's database; cron jobs the test creates are removed after it.
+
+    Tests that schedule jobs for other users remove those themselves.
+    """
     with pg_server.connect(pg_server.cron_database) as conn:
         row = conn.execute("SELECT coalesce(max(jobid), 0) FROM cron.job").fetchone()
         assert row is not None
@@ -167,4 +169,7 @@ def cron_db(pg_server: TestServer) -> Iterator[psycopg.Connection[tuple[object, 
         finally:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.rollback()
-            conn.execute("DELETE FROM cron.job WHERE jobid > %s", [high_water])
+            # Only jobs this test's role created since the test began: never anyone else's.
+            conn.execute(
+                "DELETE FROM cron.job WHERE jobid > %s AND username = current_user", [high_water]
+            )

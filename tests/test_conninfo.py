@@ -18,6 +18,11 @@ CASES = [
     (f"postgres://u@db/app?password={SECRET}&sslmode=require", True, "sslmode=require"),
     (f"PASSWORD = {SECRET} host=x", True, "host=x"),
     (f"host=x password={SECRET} bad'quote", True, "host=x"),  # unparsable: pattern fallback
+    (f"host=x sslpassword={SECRET}", True, "host=x"),
+    (f"host=x password={SECRET} 2 dbname=y 'open", True, "dbname=y"),  # value with a space
+    (f'host=x password="{SECRET} b" dbname=y \'open', True, "dbname=y"),
+    (f"postgresql://u:{SECRET} x@h/d", True, "@h/d"),  # libpq rejects the space
+    (f"postgresql://u:{SECRET}@[::1/d", True, "[::1/d"),  # and the broken IPv6 address
 ]
 
 
@@ -46,3 +51,14 @@ def test_describe_names_server_database_user() -> None:
 def test_parse_rejects_malformed() -> None:
     with pytest.raises(ValueError):
         conninfo.parse("host=x 'unterminated")
+
+
+@pytest.mark.parametrize(
+    "dsn", [f"postgresql://u:{SECRET} x@h/d", f"postgresql://u:{SECRET}@[::1/d"]
+)
+def test_parse_errors_never_quote_the_input(dsn: str) -> None:
+    # libpq's message quotes the offending text, which here is the password.
+    with pytest.raises(ValueError) as info:
+        conninfo.parse(dsn)
+    assert SECRET not in str(info.value)
+    assert '"…"' in str(info.value)

@@ -155,6 +155,61 @@ def test_irregular_rows_become_diagnostics_not_crashes(db: Conn, db_dsn: str) ->
     assert null_start.severity is Severity.ERROR
 
 
+def test_values_python_cannot_hold_are_read_not_crashed_on(db: Conn, db_dsn: str) -> None:
+    job = create_job(
+        db,
+        JobSpec(
+            "far",
+            [StepSpec("s", "SELECT 1")],
+            [
+                ScheduleSpec("bc start", start="0044-03-15 12:00:00+00 BC", minutes=frozenset({1})),
+                ScheduleSpec("far end", end="20000-01-01 00:00:00+00", minutes=frozenset({2})),
+                ScheduleSpec("far start", start="12000-01-01 00:00:00+00", minutes=frozenset({3})),
+            ],
+        ),
+    )
+    bc, _, _ = (r[0] for r in db.execute("SELECT jscid FROM pgagent.pga_schedule ORDER BY jscid"))
+    db.execute(
+        "ALTER TABLE pgagent.pga_exception DROP CONSTRAINT IF EXISTS pga_exception_jexscid_fkey"
+    )
+    db.execute(
+        "INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES "
+        "(%(s)s, NULL, '24:00'), (%(s)s, '0044-03-15 BC', NULL), (%(s)s, 'infinity', NULL), "
+        "(%(s)s, '2025-05-05', '10:00')",
+        {"s": bc},
+    )
+    db.execute("UPDATE pgagent.pga_job SET jobnextrun = '20000-01-01', joblastrun = '-infinity'")
+    got = read_catalog(db_dsn).pgagent
+    assert got is not None
+    far = got.job(job)
+    assert far.next_run is None and far.last_run is None
+    first, second, third = far.schedules
+    assert first.start is not None and first.start.year == 1  # before anything: no lower bound
+    assert second.end is None  # beyond year 9999: no end
+    assert third.start is not None and third.start.year == 9999  # never starts
+    assert [(e.date, e.time) for e in first.exceptions] == [(dt.date(2025, 5, 5), dt.time(10, 0))]
+    assert [d.code for d in first.diagnostics] == [
+        "EXCEPTION_TIME_NEVER_MATCHES",
+        "EXCEPTION_DATE_OUT_OF_RANGE",
+        "EXCEPTION_DATE_OUT_OF_RANGE",
+    ]
+
+
+def test_schema_version_is_read_without_running_catalog_code(db: Conn, db_dsn: str) -> None:
+    agent = read_catalog(db_dsn).pgagent
+    assert agent is not None and agent.schema_version == 4
+    # A body we cannot read falls back to the extension version, with a note (and is not run).
+    db.execute(
+        "CREATE OR REPLACE FUNCTION pgagent.pgagent_schema_version() RETURNS int2 "
+        "LANGUAGE sql AS 'SELECT (2 + 2)::int2'"
+    )
+    agent = read_catalog(db_dsn).pgagent
+    assert agent is not None and agent.schema_version == 4
+    assert "CATALOG_VERSION_UNREADABLE" in codes(agent)
+    db.execute("REVOKE EXECUTE ON FUNCTION pgagent.pgagent_schema_version() FROM PUBLIC")
+    assert read_catalog(db_dsn).pgagent is not None
+
+
 class CountingCursor(psycopg.Cursor[Any]):
     executed = 0
 

@@ -32,10 +32,25 @@ def test_superuser_sees_binary_settings_and_jobs(cron_db: Conn, cron_dsn: str) -
     assert server is not None
     assert side.extension_version == server[0]
     assert side.loaded and side.sees_all_jobs
-    # Debian bookworm ships 1.4.2: it registers enable_superuser_jobs but not cron.timezone.
-    assert side.binary_at_least == "1.4.0"
-    assert side.capabilities == ("background_workers", "enable_superuser_jobs")
-    assert side.timezone == "GMT"
+    gucs = {
+        str(name): str(value)
+        for name, value in cron_db.execute(
+            "SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%'"
+        )
+    }
+    assert dict(side.settings) == gucs
+    expected = {
+        "cron.use_background_workers": "background_workers",
+        "cron.enable_superuser_jobs": "enable_superuser_jobs",
+        "cron.timezone": "timezone",
+        "cron.launch_active_jobs": "launch_active_jobs",
+        "cron.match_dom_and_dow": "match_dom_and_dow",
+    }
+    assert set(side.capabilities) == {cap for guc, cap in expected.items() if guc in gucs}
+    # Debian bookworm's 1.4.2 registers enable_superuser_jobs but not cron.timezone: GMT always.
+    assert side.timezone == gucs.get("cron.timezone", "GMT")
+    if "cron.timezone" not in gucs:
+        assert side.binary_at_least == "1.4.0"
     assert side.database_name == cron_db.info.dbname
     assert side.background_workers is False
     mine = {j.name: j for j in side.jobs if j.name and j.name.startswith("pgbridge-test-")}
@@ -56,7 +71,7 @@ def test_unprivileged_role_gets_unknown_not_old(cron_db: Conn, cron_dsn: str) ->
         cron_db.execute("SELECT cron.schedule('pgbridge-test-hidden', '0 1 * * *', 'SELECT 1')")
         with reading(with_user(cron_dsn, "pgbridge_cronuser")) as conn:
             side = read_pgcron(conn)
-        assert side.binary_at_least == "unknown"
+        assert side.binary_at_least == "unknown" and side.timezone is None
         assert side.loaded  # the launcher is visible in pg_stat_activity to everyone
         assert side.settings == ()
         assert not side.sees_all_jobs

@@ -71,6 +71,17 @@ def _doc(db: Conn, db_dsn: str) -> dict[str, object]:
         ),
         (lambda d: d["catalog"]["pgagent"].pop("timezone"), r"pgagent\.timezone: missing"),
         (lambda d: d["catalog"]["pgagent"]["jobs"][0].update(colour=1), "unknown field"),
+        (lambda d: d.update(version=True), "format version True"),
+        (
+            lambda d: d["catalog"]["pgagent"]["jobs"][0]["schedules"][0].update(minutes=[True]),
+            r"schedules\[0\]\.minutes: 1 values, expected 60",
+        ),
+        (
+            lambda d: d["catalog"]["pgagent"]["jobs"][0]["schedules"][0].update(
+                start="2024-01-01T00:00:00"
+            ),
+            "has no UTC offset",
+        ),
     ],
 )
 def test_malformed_snapshot_is_one_clear_error(
@@ -95,3 +106,15 @@ def test_unreadable_snapshot_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SnapshotError, match="cannot read snapshot"):
         snapshot.load(binary)
+
+
+def test_hand_edited_secrets_are_masked_on_load(db: Conn, db_dsn: str, tmp_path: Path) -> None:
+    doc = _doc(db, db_dsn)
+    doc["catalog"]["pgagent"]["jobs"][0]["steps"][0]["connstr"] = f"host=x password={SECRET}"  # type: ignore[index]
+    doc["catalog"]["origin"] = f"postgresql://u:{SECRET}@h/db"  # type: ignore[index]
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    catalog = snapshot.load(path)
+    assert catalog.pgagent is not None
+    assert SECRET not in repr(catalog)
+    assert "password=********" in catalog.pgagent.jobs[0].steps[0].connstr

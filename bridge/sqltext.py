@@ -1,0 +1,197 @@
+"""Step SQL analysis: split into statements and classify them, never rewriting the user's text.
+
+pgAgent runs a step's code as one simple query (one implicit transaction); pg_cron does the same
+with its command. What matters for a migration is which statements cannot share a transaction or a
+multi-statement command (VACUUM, ``... CONCURRENTLY``, CREATE DATABASE, transaction control, a CALL
+that may commit), which cannot run under pg_cron at all (``COPY ... STDIN/STDOUT``, psql
+meta-commands), and whether the step is empty (pgAgent fails it).
+
+Splitting uses sqlglot's postgres tokenizer, so ``;`` inside strings, dollar quotes, quoted
+identifiers and comments never splits. Classification reads the leading keywords from the token
+stream, never sqlglot's parse tree, which silently mis-parses several of these statements
+(pg_cron.md §7). Statements are exact substrings of the original code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokenizer_core import Token, TokenType
+
+_POSTGRES = Dialect.get_or_raise("postgres")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
+
+
+class StatementKind(str, Enum):
+    ORDINARY = "ordinary"
+    #: BEGIN/COMMIT/ROLLBACK/SAVEPOINT...: changes the transaction the command runs in.
+    TRANSACTION_CONTROL = "transaction_control"
+    #: Must be the only statement of its command and cannot run in a transaction block.
+    RUN_ALONE = "run_alone"
+    #: CALL: works alone; a procedure that commits fails when combined with anything else.
+    CALL = "call"
+    #: DO: like CALL, its body may commit.
+    DO = "do"
+    #: COPY FROM STDIN / TO STDOUT: pg_cron cannot feed or drain it.
+    COPY_STDIO = "copy_stdio"
+    #: psql meta-command (``\\copy``, ``\\i``): not SQL; only psql understands it.
+    PSQL_META = "psql_meta"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement: its exact text, where it sits in the step, and what it is."""
+
+    text: str
+    start: int
+    end: int
+    keyword: str
+    kind: StatementKind
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StepSQL:
+    """The analysed code of one step."""
+
+    code: str
+    statements: tuple[Statement, ...]
+    #: Set when the text cannot be tokenized (unterminated quote or dollar quote).
+    error: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No statement at all (empty or comment-only): pgAgent runs it as an empty query and fails."""
+        return self.error is None and not self.statements
+
+    def kinds(self) -> set[StatementKind]:
+        return {s.kind for s in self.statements}
+
+
+_TXN = {
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "PREPARE TRANSACTION",
+    "COMMIT PREPARED",
+    "ROLLBACK PREPARED",
+}
+
+
+#: CREATE/DROP of these cannot run in a transaction block (a subscription: when it has a slot,
+#: the default).
+_ALONE_OBJECTS = ("DATABASE", "TABLESPACE", "SUBSCRIPTION")
+
+
+def _words(tokens: list[Token]) -> list[str]:
+    """Upper-cased words of the statement; a COMMAND token's raw remainder is split into words."""
+    words: list[str] = []
+    for tok in tokens:
+        if tok.token_type in (TokenType.STRING, TokenType.BYTE_STRING, TokenType.NATIONAL_STRING):
+            if words and tokens[0].token_type == TokenType.COMMAND and tok is tokens[1]:
+                words += [w.upper() for w in _WORD.findall(tok.text)]
+            continue
+        if tok.token_type in (TokenType.IDENTIFIER,):  # "quoted" names are never keywords
+            words.append("")
+            continue
+        words.append(tok.text.upper())
+    return words
+
+
+def _classify(tokens: list[Token]) -> tuple[str, StatementKind, str]:
+    if tokens[0].token_type == TokenType.BACKSLASH:
+        word = tokens[1].text if len(tokens) > 1 else ""
+        return f"\\{word}", StatementKind.PSQL_META, "a psql meta-command, not SQL"
+    words = _words(tokens)
+    first = words[0]
+    two = " ".join(words[:2])
+    rest = set(words[1:])
+    if two in _TXN:
+        return two, StatementKind.TRANSACTION_CONTROL, f"{two} controls the transaction"
+    if first in _TXN:
+        return first, StatementKind.TRANSACTION_CONTROL, f"{first} controls the transaction"
+    if first == "VACUUM":
+        return first, StatementKind.RUN_ALONE, "VACUUM cannot run inside a transaction block"
+    if first in ("CREATE", "DROP") and "INDEX" in words[1:3] and "CONCURRENTLY" in rest:
+        kw = f"{first} INDEX CONCURRENTLY"
+        return kw, StatementKind.RUN_ALONE, f"{kw} cannot run inside a transaction block"
+    if first == "REINDEX" and ("CONCURRENTLY" in rest or rest & {"DATABASE", "SYSTEM"}):
+        return (
+            first,
+            StatementKind.RUN_ALONE,
+            "REINDEX CONCURRENTLY / DATABASE / SYSTEM cannot run inside a transaction block",
+        )
+    if first == "CLUSTER" and not (rest - {"VERBOSE", "(", ")"}):
+        return (
+            first,
+            StatementKind.RUN_ALONE,
+            "CLUSTER of all tables cannot run in a transaction block",
+        )
+    if first == "ALTER" and {"DETACH", "CONCURRENTLY"} <= rest:
+        return (
+            "ALTER TABLE DETACH PARTITION CONCURRENTLY",
+            StatementKind.RUN_ALONE,
+            "DETACH PARTITION CONCURRENTLY cannot run inside a transaction block",
+        )
+    if first in ("CREATE", "DROP") and len(words) > 1 and words[1] in _ALONE_OBJECTS:
+        return two, StatementKind.RUN_ALONE, f"{two} cannot run inside a transaction block"
+    if two == "ALTER DATABASE" and {"SET", "TABLESPACE"} <= rest:
+        kw = "ALTER DATABASE SET TABLESPACE"
+        return kw, StatementKind.RUN_ALONE, f"{kw} cannot run inside a transaction block"
+    if two == "ALTER SYSTEM":
+        return two, StatementKind.RUN_ALONE, "ALTER SYSTEM cannot run inside a transaction block"
+    if first == "CALL":
+        return first, StatementKind.CALL, "a procedure that commits must be the only statement"
+    if first == "DO":
+        return first, StatementKind.DO, "a DO block that commits must be the only statement"
+    if first == "COPY" and rest & {"STDIN", "STDOUT"}:
+        return first, StatementKind.COPY_STDIO, "COPY FROM STDIN / TO STDOUT needs a client"
+    return first, StatementKind.ORDINARY, ""
+
+
+def analyse(code: str) -> StepSQL:
+    """Split and classify ``code``; on bad quoting, ``error`` says why and no statement is given."""
+    try:
+        tokens = _POSTGRES.tokenize(code)
+    except TokenError as exc:
+        return StepSQL(code, (), str(exc).splitlines()[0] if str(exc) else "cannot tokenize")
+    statements: list[Statement] = []
+    piece: list[Token] = []
+    prev = 0
+
+    def close(end: int) -> None:
+        raw = code[prev:end]
+        if piece:
+            lead = len(raw) - len(raw.lstrip())
+            text = raw.strip()
+            keyword, kind, reason = _classify(piece)
+            statements.append(
+                Statement(text, prev + lead, prev + lead + len(text), keyword, kind, reason)
+            )
+
+    atomic = 0  # nesting inside a SQL-standard function body: BEGIN ATOMIC ... END
+    for tok in tokens:
+        word = tok.text.upper() if tok.token_type != TokenType.STRING else ""
+        if atomic:
+            if word == "CASE":
+                atomic += 1
+            elif word == "END":
+                atomic -= 1
+        elif word == "ATOMIC" and piece and piece[-1].text.upper() == "BEGIN":
+            atomic = 1
+        if tok.token_type == TokenType.SEMICOLON and not atomic:
+            close(tok.start)
+            piece, prev = [], tok.end + 1
+        else:
+            piece.append(tok)
+    close(len(code))
+    return StepSQL(code, tuple(statements))

@@ -1,0 +1,36 @@
+"""The README's first command: the demo runs end to end and cleans up after itself."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+from bridge.demo import sample_jobs
+
+
+def test_demo_shows_every_sample_job_and_no_password() -> None:
+    pattern = os.path.join(tempfile.gettempdir(), "pgbridge-pg-*")
+    before = set(glob.glob(pattern))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "demo"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    jobs = sample_jobs()
+    for n, job in enumerate(jobs, 1):
+        assert f"Job {n}: {job.name}" in out
+    assert f"{len(jobs)} jobs, " in out
+    # read through the least-privilege pgagent role, pg_cron through its own database
+    assert "user=pgagent" in out and "pg_cron: extension" in out
+    assert "on the agent's host (shell)" in out  # the batch step
+    assert "2026-12-25 (all day)" in out  # holiday exceptions
+    assert "s3cret-demo" not in out and "password=********" in out
+    assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone

@@ -1,0 +1,123 @@
+"""Step SQL splitting and classification: table-driven, and the text always survives byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.sqltext import StatementKind as K
+from bridge.sqltext import analyse
+
+SPLITS = [
+    ("SELECT 1", ["SELECT 1"]),
+    ("SELECT 1;", ["SELECT 1"]),
+    ("select 'a;b'; select 2", ["select 'a;b'", "select 2"]),
+    ("select E'a\\'b;c'; select 2", ["select E'a\\'b;c'", "select 2"]),
+    ('select 1 as "x;y"; select 2', ['select 1 as "x;y"', "select 2"]),
+    ("select $$a;b$$; select $t$ ; $t$", ["select $$a;b$$", "select $t$ ; $t$"]),
+    (
+        "DO $outer$ BEGIN EXECUTE $inner$SELECT 1; SELECT 2$inner$; END $outer$; VACUUM",
+        ["DO $outer$ BEGIN EXECUTE $inner$SELECT 1; SELECT 2$inner$; END $outer$", "VACUUM"],
+    ),
+    ("select 1 /* ; */ ; -- c;\nselect 2", ["select 1 /* ; */", "-- c;\nselect 2"]),
+    (";;  ; select 1;;", ["select 1"]),
+    ("CALL p('a;b'); select 1", ["CALL p('a;b')", "select 1"]),
+    ("-- only a comment\n", []),
+    ("", []),
+    ("  \n\t", []),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; "
+        "SELECT CASE WHEN true THEN 2 END; END; VACUUM",
+        [
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; "
+            "SELECT CASE WHEN true THEN 2 END; END",
+            "VACUUM",
+        ],
+    ),
+    (
+        "insert into t values ('ünïcødé;'); select '€'",
+        ["insert into t values ('ünïcødé;')", "select '€'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), SPLITS)
+def test_split(code: str, expected: list[str]) -> None:
+    step = analyse(code)
+    assert step.error is None
+    assert [s.text for s in step.statements] == expected
+    for s in step.statements:
+        assert code[s.start : s.end] == s.text  # exact substrings, offsets included
+    assert step.empty is (expected == [])
+
+
+CLASSES = [
+    ("SELECT 1", "SELECT", K.ORDINARY),
+    ("insert into t select 1", "INSERT", K.ORDINARY),
+    ("ANALYZE t", "ANALYZE", K.ORDINARY),
+    ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "REFRESH", K.ORDINARY),
+    ("vacuum (analyze) t", "VACUUM", K.RUN_ALONE),
+    ("VACUUM FULL", "VACUUM", K.RUN_ALONE),
+    ("create unique index concurrently i on t (x)", "CREATE INDEX CONCURRENTLY", K.RUN_ALONE),
+    ("CREATE INDEX i ON t (x)", "CREATE", K.ORDINARY),
+    ("drop index concurrently i", "DROP INDEX CONCURRENTLY", K.RUN_ALONE),
+    ("reindex (verbose) index concurrently i", "REINDEX", K.RUN_ALONE),
+    ("REINDEX DATABASE app", "REINDEX", K.RUN_ALONE),
+    ("REINDEX TABLE t", "REINDEX", K.ORDINARY),
+    ("cluster", "CLUSTER", K.RUN_ALONE),
+    ("CLUSTER VERBOSE", "CLUSTER", K.RUN_ALONE),
+    ("CLUSTER t USING i", "CLUSTER", K.ORDINARY),
+    (
+        "alter table t detach partition p concurrently",
+        "ALTER TABLE DETACH PARTITION CONCURRENTLY",
+        K.RUN_ALONE,
+    ),
+    ("ALTER TABLE t DETACH PARTITION p", "ALTER", K.ORDINARY),
+    ("create database x", "CREATE DATABASE", K.RUN_ALONE),
+    ("DROP TABLESPACE ts", "DROP TABLESPACE", K.RUN_ALONE),
+    ("alter system set work_mem = '1MB'", "ALTER SYSTEM", K.RUN_ALONE),
+    ("CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "CREATE SUBSCRIPTION", K.RUN_ALONE),
+    ("ALTER DATABASE app SET TABLESPACE fast", "ALTER DATABASE SET TABLESPACE", K.RUN_ALONE),
+    ("ALTER DATABASE app SET work_mem = '1MB'", "ALTER", K.ORDINARY),
+    ("CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC COMMIT; END", "CREATE", K.ORDINARY),
+    ("BEGIN", "BEGIN", K.TRANSACTION_CONTROL),
+    ("start transaction", "START", K.TRANSACTION_CONTROL),
+    ("commit", "COMMIT", K.TRANSACTION_CONTROL),
+    ("END", "END", K.TRANSACTION_CONTROL),
+    ("rollback to savepoint a", "ROLLBACK", K.TRANSACTION_CONTROL),
+    ("SAVEPOINT a", "SAVEPOINT", K.TRANSACTION_CONTROL),
+    ("CALL close_month()", "CALL", K.CALL),
+    ("DO $$BEGIN PERFORM 1; END$$", "DO", K.DO),
+    ("COPY t FROM STDIN", "COPY", K.COPY_STDIO),
+    ("copy (select 1) to stdout with csv", "COPY", K.COPY_STDIO),
+    ("COPY t TO '/tmp/t.csv'", "COPY", K.ORDINARY),
+    ("\\copy t to 'x.csv'", "\\copy", K.PSQL_META),
+    ('select "vacuum" from t', "SELECT", K.ORDINARY),
+    ("/* lead */ VACUUM t", "VACUUM", K.RUN_ALONE),
+]
+
+
+@pytest.mark.parametrize(("code", "keyword", "kind"), CLASSES)
+def test_classify(code: str, keyword: str, kind: K) -> None:
+    (stmt,) = analyse(code).statements
+    assert (stmt.keyword, stmt.kind) == (keyword, kind)
+    assert bool(stmt.reason) is (kind is not K.ORDINARY)
+
+
+@pytest.mark.parametrize("code", ["select $$ unterminated", "select 'open", "select $a$ x $b$"])
+def test_bad_quoting_is_an_error_not_a_guess(code: str) -> None:
+    step = analyse(code)
+    assert step.error and step.statements == () and not step.empty
+
+
+pieces = st.sampled_from(
+    ["select 1", "select 'a;b'", "VACUUM t", "select $$x;y$$", "/* c; */ select 2", "CALL p()"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(pieces, min_size=1, max_size=6), st.sampled_from([";", "; ", ";\n", " ;  "]))
+def test_joined_statements_come_back_exactly(parts: list[str], sep: str) -> None:
+    code = sep.join(parts)
+    assert [s.text for s in analyse(code).statements] == parts
