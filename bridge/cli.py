@@ -99,6 +99,97 @@ def inventory(fmt: str, **source: Any) -> None:
         click.echo(inventory_text(catalog), nl=False)
 
 
+def target_options(func: F) -> F:
+    """``--target-pg-cron`` / ``--cron-timezone`` / ``--cron-database``: a declared target."""
+    options = [
+        click.option(
+            "--target-pg-cron",
+            metavar="RELEASE",
+            help="pg_cron release to plan for, e.g. 1.6.7 (default: detected from --pgcron)",
+        ),
+        click.option("--cron-timezone", metavar="ZONE", help="cron.timezone of the target"),
+        click.option("--cron-database", metavar="NAME", help="cron.database_name of the target"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@source_options
+@target_options
+@click.option(
+    "--mode",
+    type=click.Choice(["actual", "configured"]),
+    default="actual",
+    show_default=True,
+    help="translate what pgAgent really ran (its bugs too), or what the schedule says",
+)
+@click.option(
+    "--disabled",
+    type=click.Choice(["inactive", "skip"]),
+    default="inactive",
+    show_default=True,
+    help="disabled jobs and schedules: create inactive pg_cron jobs, or leave them out",
+)
+@click.option(
+    "--sql-part-of-mixed", is_flag=True, help="migrate the SQL steps of jobs with shell steps"
+)
+@click.option("--split-steps", is_flag=True, help="give steps that cannot share a command own jobs")
+@click.option(
+    "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "sql"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+    help="exit 1 when a finding reaches this severity",
+)
+@click.pass_context
+def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
+    """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or connection
+    errors.
+    """
+    from .api import plan as make
+    from .planner import PlanOptions
+    from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text, worst_at_least
+
+    options = PlanOptions(
+        mode=kw.pop("mode"),
+        disabled=kw.pop("disabled"),
+        sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
+        split_steps=kw.pop("split_steps"),
+        run_as=kw.pop("run_as"),
+    )
+    result = make(
+        None,
+        None,
+        options,
+        pgagent=kw["pgagent"],
+        pgcron=kw["pgcron"],
+        snapshot=kw["snapshot_path"],
+        timezone=kw["timezone"],
+        agent_role=kw["agent_role"],
+        target_release=kw["target_pg_cron"],
+        cron_timezone=kw["cron_timezone"],
+        cron_database=kw["cron_database"],
+    )
+    render = {"text": plan_text, "json": plan_json_text, "markdown": plan_markdown, "sql": plan_sql}
+    click.echo(render[fmt](result), nl=False)
+    if worst_at_least(result, fail_on):
+        ctx.exit(1)
+
+
 @cli.command(name="snapshot")
 @source_options
 @click.option(
@@ -134,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pgbridge`` console script; returns the exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="pgbridge", standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        code = cli.main(args=argv, prog_name="pgbridge", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -51,6 +51,8 @@ def _pattern_redact(dsn: str) -> str:
 
 def has_password(dsn: str) -> bool:
     """True when the string carries a secret (parsed, or by pattern when it does not parse)."""
+    if "password" not in dsn.lower() and "@" not in dsn:  # named, or a URI's user:secret@
+        return False
     try:
         return any(key in parse(dsn) for key in SECRETS)
     except ValueError:

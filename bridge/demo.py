@@ -16,7 +16,9 @@ import psycopg
 from .catalog import read_catalog
 from .cluster import CRON_DATABASE, LocalCluster
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
+from .planner import make_plan, target_from
 from .render_inventory import inventory_text
+from .render_plan import plan_text
 
 AGENT_DB = "pgagent"
 APP_DB = "app"
@@ -222,7 +224,16 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo("")
         echo(f"$ pgbridge inventory --pgagent '{agent_dsn}' --pgcron '{cron_dsn}'")
         echo("")
-        echo(inventory_text(read_catalog(agent_dsn, cron_dsn)))
+        catalog = read_catalog(agent_dsn, cron_dsn)
+        echo(inventory_text(catalog))
+        echo(f"$ pgbridge plan --pgagent '{agent_dsn}' --pgcron '{cron_dsn}'")
+        echo("")
+        target = target_from(
+            catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None
+        )
+        echo(plan_text(make_plan(catalog, target)))
+        echo("(--format sql prints the psql script that creates these pg_cron jobs; json and")
+        echo(" markdown are there for tools and change tickets.)")
         if keep:
             echo("The demo cluster keeps running:")
             echo(f"  pgAgent catalog: {agent_dsn}")

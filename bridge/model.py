@@ -203,6 +203,9 @@ class PgCronSide:
     #: False when row-level security may hide other users' jobs from the reading role.
     sees_all_jobs: bool = True
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: The role that read this side, and whether it is a superuser.
+    reader: str = ""
+    reader_superuser: bool = False
 
     def setting(self, name: str) -> str | None:
         return dict(self.settings).get(name)

@@ -16,10 +16,7 @@ from typing import Any
 
 import psycopg
 
-
-def literal(value: str) -> str:
-    """A standard-conforming SQL string literal (quotes doubled; no backslash escapes)."""
-    return "'" + value.replace("'", "''") + "'"
+from .sqlquote import dollar_quote, literal
 
 
 def bool_array(selected: Iterable[int], size: int, *, base: int) -> str:
@@ -139,12 +136,7 @@ def job_sql(job: JobSpec) -> str:
     for schedule in job.schedules:
         body += _schedule_sql(schedule)
     body.append("END")
-    text = "\n".join(body)
-    tag, n = "$pgbridge$", 0
-    while tag in text:  # a dollar-quote tag that the job's own text does not contain
-        n += 1
-        tag = f"$pgbridge{n}$"
-    return f"DO {tag}\n{text}\n{tag};"
+    return f"DO {dollar_quote(chr(10) + chr(10).join(body) + chr(10))};"
 
 
 def create_job(conn: psycopg.Connection[Any], job: JobSpec) -> int:

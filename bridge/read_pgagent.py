@@ -133,6 +133,8 @@ def parse_bool_array(text: str | None) -> tuple[int, list[bool | None]] | None:
     """
     if text is None:
         return None
+    if text.startswith("{") and "{" not in text[1:] and "N" not in text and '"' not in text:
+        return 1, [v == "t" for v in text[1:-1].split(",")] if len(text) > 2 else []  # common case
     lower = 1
     match = _DIMS.match(text)
     if match:

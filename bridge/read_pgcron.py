@@ -18,6 +18,8 @@ WITH job AS (
 SELECT current_database(),
        (SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'),
        (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
+       current_user,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        pg_has_role(current_user, 'pg_read_all_settings', 'USAGE'),
        EXISTS (SELECT 1 FROM pg_stat_activity  -- backend_type is hidden from other roles
                 WHERE backend_type = 'pg_cron launcher' OR application_name = 'pg_cron scheduler'),
@@ -49,7 +51,8 @@ def read_pgcron(conn: Connection) -> PgCronSide:
     """Read pg_cron through ``conn``; a database without the extension gives ``extension_version=None``."""
     probe = conn.execute(PROBE).fetchone()
     assert probe is not None
-    database, extversion, privileged, read_settings, launcher, can_read_jobs, owns, columns = probe
+    (database, extversion, privileged, reader, superuser, read_settings, launcher, can_read_jobs,
+     owns, columns) = probe  # fmt: skip
     settings = tuple((str(n), str(v)) for n, v in conn.execute(SETTINGS))
     names = {n for n, _ in settings}
     diags: list[Diagnostic] = []
@@ -133,4 +136,6 @@ def read_pgcron(conn: Connection) -> PgCronSide:
         jobs=tuple(jobs),
         sees_all_jobs=sees_all,
         diagnostics=tuple(diags),
+        reader=str(reader),
+        reader_superuser=bool(superuser),
     )

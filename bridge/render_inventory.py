@@ -67,9 +67,8 @@ def _step_lines(n: int, step: Step) -> list[str]:
 
 
 def _schedule_lines(sched: Schedule) -> list[str]:
-    state = "" if sched.enabled else "  [disabled]"
-    # The description carries start, end and exceptions too.
-    lines = [f"    - {sched.name}: {describe_agent_schedule(sched)}{state}"]
+    # The description carries start, end, exceptions and "(disabled)" too.
+    lines = [f"    - {sched.name}: {describe_agent_schedule(sched)}"]
     return lines + _notes(sched.diagnostics, "      ")
 
 

@@ -107,11 +107,15 @@ def _words(tokens: list[Token]) -> list[str]:
     return words
 
 
-def _classify(tokens: list[Token]) -> tuple[str, StatementKind, str]:
+def _classify_tokens(tokens: list[Token]) -> tuple[str, StatementKind, str]:
     if tokens[0].token_type == TokenType.BACKSLASH:
         word = tokens[1].text if len(tokens) > 1 else ""
         return f"\\{word}", StatementKind.PSQL_META, "a psql meta-command, not SQL"
-    words = _words(tokens)
+    return _classify(_words(tokens))
+
+
+def _classify(words: list[str]) -> tuple[str, StatementKind, str]:
+    """Classify a statement by its upper-cased leading keywords (see the module docstring)."""
     first = words[0]
     two = " ".join(words[:2])
     rest = set(words[1:])
@@ -158,8 +162,34 @@ def _classify(tokens: list[Token]) -> tuple[str, StatementKind, str]:
     return first, StatementKind.ORDINARY, ""
 
 
+# Text without quotes, dollar quotes, comments, backslashes or SQL-standard bodies splits
+# exactly at its semicolons; such steps (most of them) skip the tokenizer.
+_NEEDS_TOKENIZER = re.compile(r"""['"$\\]|--|/\*|(?i:atomic)""")
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*|[^\sA-Za-z_0-9]|[0-9]+")
+
+
+def _analyse_plain(code: str) -> StepSQL:
+    statements: list[Statement] = []
+    pos = 0
+    for raw in code.split(";"):
+        text = raw.strip()
+        if text:
+            start = pos + raw.index(text)
+            words = [w.upper() for w in _PLAIN_WORD.findall(text)]
+            keyword, kind, reason = _classify(words)
+            statements.append(Statement(text, start, start + len(text), keyword, kind, reason))
+        pos += len(raw) + 1
+    return StepSQL(code, tuple(statements))
+
+
 def analyse(code: str) -> StepSQL:
     """Split and classify ``code``; on bad quoting, ``error`` says why and no statement is given."""
+    if not _NEEDS_TOKENIZER.search(code):
+        return _analyse_plain(code)
+    return _analyse_tokens(code)
+
+
+def _analyse_tokens(code: str) -> StepSQL:
     try:
         tokens = _POSTGRES.tokenize(code)
     except TokenError as exc:
@@ -173,7 +203,7 @@ def analyse(code: str) -> StepSQL:
         if piece:
             lead = len(raw) - len(raw.lstrip())
             text = raw.strip()
-            keyword, kind, reason = _classify(piece)
+            keyword, kind, reason = _classify_tokens(piece)
             statements.append(
                 Statement(text, prev + lead, prev + lead + len(text), keyword, kind, reason)
             )

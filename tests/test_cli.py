@@ -200,3 +200,44 @@ def test_usage_errors_exit_2() -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "'yaml' is not one of" in proc.stderr
     assert run("snapshot").returncode == 2  # -o is required
+
+
+def test_plan_formats_and_exit_codes(db: Conn, db_dsn: str, tmp_path: Path) -> None:
+    build_catalog(db)  # holds a batch step and a remote step: manual jobs (errors)
+    text = run("plan", "--pgagent", db_dsn)
+    assert text.returncode == 1, text.stderr  # errors reach the default --fail-on error
+    assert text.stdout.startswith("2 pgAgent jobs: ")
+    assert "[MANUAL] job" in text.stdout and "STEP_BATCH" in text.stdout
+    assert run("plan", "--pgagent", db_dsn, "--fail-on", "never").returncode == 0
+    doc = json.loads(run("plan", "--pgagent", db_dsn, "--format", "json").stdout)
+    assert (doc["format"], doc["version"]) == ("pgbridge-plan", 1)
+    assert doc["target"]["detected"] is True  # cron.* settings are visible from any database
+    markdown = run("plan", "--pgagent", db_dsn, "--format", "markdown").stdout
+    assert markdown.startswith("# pgAgent to pg_cron migration plan")
+    sql = run("plan", "--pgagent", db_dsn, "--format", "sql").stdout
+    assert sql.splitlines()[0].startswith("-- pgbridge migration plan") and "BEGIN;" in sql
+    assert SECRET not in text.stdout + json.dumps(doc) + markdown + sql
+    path = tmp_path / "s.json"
+    run("snapshot", "--pgagent", db_dsn, "-o", str(path))
+    offline = run(
+        "plan", "--snapshot", str(path), "--target-pg-cron", "1.6.7", "--cron-timezone", "UTC",
+        "--format", "json", "--fail-on", "never",
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stderr
+    target = json.loads(offline.stdout)["target"]
+    assert (target["release"], target["timezone"]) == ("1.6.7", "UTC")
+    assert_one_line_error(
+        run("plan", "--snapshot", str(path), "--target-pg-cron", "x.y"), "pg_cron"
+    )
+
+
+def test_plan_exit_zero_when_all_exact(db: Conn, db_dsn: str, cron_dsn: str) -> None:
+    from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+
+    create_job(
+        db,
+        JobSpec("ok", [StepSpec("a", "SELECT 1")], [ScheduleSpec("d", minutes=frozenset({5}))]),
+    )
+    proc = run("plan", "--pgagent", db_dsn, "--pgcron", cron_dsn)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 exact" in proc.stdout and "(detected)" in proc.stdout

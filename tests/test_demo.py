@@ -33,4 +33,9 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert "on the agent's host (shell)" in out  # the batch step
     assert "2026-12-25 (all day)" in out  # holiday exceptions
     assert "s3cret-demo" not in out and "password=********" in out
+    # ... and the dry-run report of their migration
+    assert f"{len(jobs)} pgAgent jobs: " in out and "pg_cron jobs to create" in out
+    assert "[EXACT] job 1: Tutorial: heartbeat row every minute" in out
+    assert "-> pgagent-1-tutorial-heartbeat-row-every-minute: '* * * * *' in app" in out
+    assert "STEP_BATCH" in out and "SCHED_DOM_DOW_AND_INEXACT" in out
     assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone

@@ -121,3 +121,43 @@ pieces = st.sampled_from(
 def test_joined_statements_come_back_exactly(parts: list[str], sep: str) -> None:
     code = sep.join(parts)
     assert [s.text for s in analyse(code).statements] == parts
+
+
+plain_statements = st.lists(
+    st.sampled_from(
+        [
+            "SELECT 1",
+            "vacuum (verbose, analyze) t",
+            "VACUUM FULL",
+            "create unique index concurrently i on t (x)",
+            "REINDEX (VERBOSE) TABLE CONCURRENTLY t",
+            "reindex database app",
+            "cluster",
+            "CLUSTER t USING i",
+            "begin",
+            "START TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "commit",
+            "CALL p(1, 2)",
+            "COPY t FROM STDIN",
+            "copy t to stdout",
+            "ALTER TABLE t DETACH PARTITION p CONCURRENTLY",
+            "ALTER SYSTEM SET work_mem = 64",
+            "create database x",
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY mv",
+            "update t set n = n + 1 where id = 7",
+            "ANALYZE t",
+        ]
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_statements, st.sampled_from([";", " ; ", ";\n\t"]), st.booleans())
+def test_fast_path_agrees_with_the_tokenizer(parts: list[str], sep: str, trailing: bool) -> None:
+    # Text without quotes, comments or dollar signs skips sqlglot; both paths must agree exactly.
+    from bridge.sqltext import _analyse_plain, _analyse_tokens
+
+    code = sep.join(parts) + (";" if trailing else "")
+    assert _analyse_plain(code) == _analyse_tokens(code)

@@ -1,0 +1,812 @@
+"""The migration plan: the exact pg_cron jobs a pgAgent catalog becomes, and every way they differ.
+
+Pure: a :class:`~bridge.model.Catalog` and a :class:`Target` in, a :class:`Plan` out; no I/O, no
+printing. Each pgAgent job gets a status (``exact``, ``changed``, ``manual``, ``skipped``), the
+pg_cron jobs to create, and findings (stable code, severity, the job/step/schedule concerned, a
+message and a remedy). Step SQL is analysed but never rewritten: a single step is carried byte for
+byte; several steps are wrapped, visibly, in one ``DO`` block that commits after each step and
+applies each step's on-error policy, and that wrapping is itself reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Literal, cast
+
+from . import conninfo
+from .errors import UsageError
+from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
+from .naming import job_name
+from .schedule import (
+    AgentSchedule,
+    Body,
+    CronTarget,
+    CronTranslation,
+    Mode,
+    agent_to_cron,
+    cron_version,
+    describe_agent_schedule,
+)
+from .schedule.findings import NEVER_FIRES
+from .sqlquote import dollar_quote
+from .sqltext import StatementKind, StepSQL, analyse
+from .timezones import check_zone
+
+Status = Literal["exact", "changed", "manual", "skipped"]
+FORMAT_VERSION = 1
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the plan will be applied: detected from a live pg_cron, or declared offline."""
+
+    release: str
+    timezone: str
+    database: str
+    match_dom_and_dow: bool = False
+    background_workers: bool = False
+    #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
+    applier: str | None = None
+    detected: bool = False
+
+    def cron_target(self) -> CronTarget:
+        return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
+
+
+def target_from(
+    side: PgCronSide | None,
+    *,
+    release: str | None = None,
+    timezone: str | None = None,
+    database: str | None = None,
+    applier: str | None = None,
+) -> Target:
+    """A :class:`Target` from what was read (``side``), each declared value taking precedence."""
+    if release is not None:
+        try:
+            cron_version(release)
+        except ValueError:
+            raise UsageError(
+                f"unknown pg_cron release {release!r}: give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
+            ) from None
+    if timezone is not None:
+        check_zone(timezone)
+    detected_release = None
+    if side is not None and side.binary_at_least not in ("unknown", ""):
+        detected_release = side.binary_at_least
+    zone = timezone or (side.timezone if side is not None else None) or "GMT"
+    db = database or (side.database_name if side is not None else None)
+    if db is None and side is not None and side.extension_version is not None:
+        db = side.database
+    return Target(
+        release=release or detected_release or "1.4.0",
+        timezone=zone,
+        database=db or "postgres",
+        match_dom_and_dow=bool(side and side.setting("cron.match_dom_and_dow") == "on"),
+        background_workers=bool(side and side.background_workers),
+        applier=applier,
+        detected=side is not None and release is None and detected_release is not None,
+    )
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Choices a DBA makes; the defaults reproduce what pgAgent really did and hide nothing."""
+
+    #: "actual" translates pgAgent's real behaviour (its bugs too); "configured" what was ticked.
+    mode: Mode = "actual"
+    #: Disabled jobs and schedules: planned as inactive pg_cron jobs, or left out.
+    disabled: Literal["inactive", "skip"] = "inactive"
+    #: Migrate the SQL steps of a job that also has batch (shell) steps, dropping the latter.
+    sql_part_of_mixed: bool = False
+    #: Split steps that cannot share a command into separate pg_cron jobs (order is lost).
+    split_steps: bool = False
+    #: The role pg_cron jobs run as (``username``); None = the role that applies the plan.
+    run_as: str | None = None
+    #: Hosts that mean "the pgAgent server itself" in a step's ``jstconnstr``.
+    local_hosts: tuple[str, ...] = LOCAL_HOSTS
+    local_port: str | None = None
+    #: First day of the equivalence horizon (default: today, UTC).
+    since: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One behaviour change or obstacle, located on the job, step or schedule it concerns."""
+
+    code: str
+    severity: Severity
+    message: str
+    remedy: str
+    job_id: int
+    step_id: int | None = None
+    schedule_id: int | None = None
+    #: Long text that belongs with the finding (a batch step's script).
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CronJobPlan:
+    """One pg_cron job to create."""
+
+    name: str
+    schedule: str
+    command: str
+    database: str
+    #: None = the role that applies the plan.
+    username: str | None
+    active: bool
+    schedule_ids: tuple[int, ...]
+    step_ids: tuple[int, ...]
+    #: True when several steps were wrapped into one DO block.
+    wrapped: bool = False
+
+    def in_cron_database(self, target: Target) -> bool:
+        return self.database == target.database and self.username is None
+
+
+@dataclass(frozen=True)
+class ScheduleNote:
+    """A pgAgent schedule as the report shows it: id, name, plain words."""
+
+    id: int
+    name: str
+    description: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    job_id: int
+    job_name: str
+    enabled: bool
+    status: Status
+    cron_jobs: tuple[CronJobPlan, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    schedules: tuple[ScheduleNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str
+    #: The zone pgAgent's schedules were evaluated in, and where that came from.
+    agent_timezone: str
+    agent_timezone_source: str
+    target: Target
+    options: PlanOptions
+    jobs: tuple[JobPlan, ...]
+    findings: tuple[Finding, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    def counts(self) -> dict[str, int]:
+        out = {"jobs": len(self.jobs), "exact": 0, "changed": 0, "manual": 0, "skipped": 0}
+        for job in self.jobs:
+            out[job.status] += 1
+        out["cron_jobs"] = sum(len(j.cron_jobs) for j in self.jobs if j.status != "manual")
+        return out
+
+    def all_findings(self) -> list[Finding]:
+        return list(self.findings) + [f for j in self.jobs for f in j.findings]
+
+    def worst(self) -> Severity | None:
+        found = self.all_findings()
+        return max((f.severity for f in found), key=lambda s: s.rank) if found else None
+
+
+# --------------------------------------------------------------------------------------------
+# Steps -> commands
+
+
+@dataclass
+class _Job:
+    """Work state while planning one job."""
+
+    job: Job
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        remedy: str,
+        *,
+        step: Step | None = None,
+        schedule: Schedule | None = None,
+        detail: str = "",
+    ) -> None:
+        self.findings.append(
+            Finding(
+                code,
+                severity,
+                message,
+                remedy,
+                self.job.id,
+                step.id if step else None,
+                schedule.id if schedule else None,
+                detail,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Command:
+    text: str
+    database: str
+    username: str | None
+    step_ids: tuple[int, ...]
+    wrapped: bool = False
+
+
+_NOT_COMBINABLE = {
+    StatementKind.RUN_ALONE: "must run alone, outside a transaction block",
+    StatementKind.TRANSACTION_CONTROL: "controls the transaction itself",
+    StatementKind.CALL: "may commit, which fails inside a wrapper",
+    StatementKind.DO: "may commit, which fails inside a wrapper",
+}
+
+
+def _step_target(work: _Job, step: Step, options: PlanOptions) -> tuple[str, str | None] | None:
+    """(database, username) a SQL step runs in under pg_cron, or None when it cannot."""
+    if not step.connstr:
+        return step.dbname, options.run_as
+    try:
+        params = conninfo.parse(step.connstr)
+    except ValueError as exc:
+        work.add(
+            "STEP_CONNSTR_UNUSABLE",
+            Severity.ERROR,
+            f"step {step.name!r} has a connection string pgbridge cannot parse ({exc})",
+            "fix jstconnstr, or move the step's SQL to a step with a database name",
+            step=step,
+        )
+        return None
+    host = params.get("host", params.get("hostaddr", ""))
+    port = params.get("port")
+    local = host in options.local_hosts or host.startswith("/")
+    if not local or (port and options.local_port and port != options.local_port):
+        work.add(
+            "STEP_REMOTE_SERVER",
+            Severity.ERROR,
+            f"step {step.name!r} connects to another server ({conninfo.describe(step.connstr)}); "
+            "pg_cron runs commands only on its own server",
+            "run it through dblink/postgres_fdw from a local job, or schedule it with pg_cron on "
+            "that server",
+            step=step,
+        )
+        return None
+    if step.connstr_had_password:
+        work.add(
+            "STEP_PASSWORD_DROPPED",
+            Severity.WARNING,
+            f"step {step.name!r} carried a password in its connection string; pg_cron keeps no "
+            "credentials and connects without one",
+            "allow the role through trust/peer or ~/.pgpass of the server's OS user, or enable "
+            "cron.use_background_workers",
+            step=step,
+        )
+    database = params.get("dbname") or step.dbname
+    if not database:
+        database = params.get("user") or ""
+        work.add(
+            "STEP_DATABASE_DEFAULTED",
+            Severity.WARNING,
+            f"step {step.name!r} names no database; libpq's default (the user name "
+            f"{database!r}) is assumed",
+            "add dbname= to the step's connection string",
+            step=step,
+        )
+    return database, params.get("user") or options.run_as
+
+
+def _wrap(steps: Sequence[Step]) -> str:
+    """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
+    body: list[str] = []
+    for n, step in enumerate(steps, 1):
+        quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
+        policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
+        body.append(f"  -- step {n}: {' '.join(step.name.split())} (on error: {policy})")
+        if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
+            body += [
+                "  BEGIN",
+                f"    EXECUTE {quoted};",
+                "  EXCEPTION WHEN OTHERS THEN",
+                f"    RAISE WARNING 'pgbridge: step {n} failed (%), continuing', SQLERRM;",
+                "  END;",
+            ]
+        else:
+            body.append(f"  EXECUTE {quoted};")
+        body.append("  COMMIT;")
+    return "DO " + dollar_quote("\nBEGIN\n" + "\n".join(body) + "\nEND\n")
+
+
+_POLICY = {
+    OnError.FAIL: "stop the job",
+    OnError.SUCCEED: "count as success, go on",
+    OnError.IGNORE: "ignore, go on",
+}
+
+
+def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command] | None:
+    """The commands the job's steps become (several when split); None when they cannot."""
+    job = work.job
+    sql_steps: list[tuple[Step, StepSQL]] = []
+    batch: list[Step] = []
+    for step in job.steps:
+        if not step.enabled:
+            work.add(
+                "STEP_DISABLED",
+                Severity.INFO,
+                f"step {step.name!r} is disabled and is left out, as pgAgent skips it",
+                "",
+                step=step,
+            )
+            continue
+        if step.kind is StepKind.BATCH:
+            batch.append(step)
+            continue
+        if step.kind is not StepKind.SQL:
+            work.add(
+                "STEP_KIND_UNSUPPORTED",
+                Severity.ERROR,
+                f"step {step.name!r} has an unknown kind; pgAgent stops the job there",
+                "fix the step kind in pgAgent first",
+                step=step,
+            )
+            return None
+        sql_steps.append((step, analyse(step.code)))
+    if batch:
+        mixed = bool(sql_steps)
+        severity = Severity.WARNING if mixed and options.sql_part_of_mixed else Severity.ERROR
+        for step in batch:
+            work.add(
+                "STEP_BATCH",
+                severity,
+                f"step {step.name!r} is a shell script run on the agent's host; pg_cron cannot "
+                "run shell commands"
+                + (
+                    " (left out: only the SQL steps are migrated)"
+                    if severity is Severity.WARNING
+                    else ""
+                ),
+                "run it from the operating system's scheduler (cron, systemd timers), or use "
+                "COPY ... TO PROGRAM, PL/sh or pg_timetable",
+                step=step,
+                detail=step.code,
+            )
+        if severity is Severity.ERROR:
+            if mixed:
+                work.add(
+                    "JOB_MIXED_STEPS",
+                    Severity.ERROR,
+                    "the job mixes shell and SQL steps; migrating only the SQL part changes it",
+                    "pass --sql-part-of-mixed to migrate its SQL steps alone",
+                )
+            return None
+    if not sql_steps:
+        return []
+    usable: list[tuple[Step, StepSQL, str, str | None]] = []
+    for step, sql in sql_steps:
+        if sql.error is not None:
+            work.add(
+                "STEP_SQL_UNPARSEABLE",
+                Severity.ERROR,
+                f"step {step.name!r} cannot be split into statements ({sql.error})",
+                "check its quoting (an unterminated string or dollar quote)",
+                step=step,
+            )
+            return None
+        if sql.empty:
+            fatal = step.on_error is OnError.FAIL
+            work.add(
+                "STEP_EMPTY",
+                Severity.ERROR if fatal else Severity.WARNING,
+                f"step {step.name!r} has no statement; pgAgent runs it as an empty query, which "
+                + (
+                    "fails and stops the job there every time" if fatal else "fails; it is left out"
+                ),
+                "remove the step in pgAgent (or give it its intended SQL) before migrating",
+                step=step,
+            )
+            if fatal:
+                return None
+            continue
+        for stmt in sql.statements:
+            if stmt.kind in (StatementKind.COPY_STDIO, StatementKind.PSQL_META):
+                work.add(
+                    "STEP_NEEDS_CLIENT",
+                    Severity.ERROR,
+                    f"step {step.name!r}: {stmt.keyword} ({stmt.reason}) cannot run under pg_cron",
+                    "use server-side COPY to/from a file or PROGRAM, or keep this step outside pg_cron",
+                    step=step,
+                )
+                return None
+            if stmt.kind is StatementKind.TRANSACTION_CONTROL and target.background_workers:
+                work.add(
+                    "TARGET_BGW_TXN_CONTROL",
+                    Severity.ERROR,
+                    f"step {step.name!r} uses {stmt.keyword}; pg_cron's background-worker mode "
+                    "rejects transaction control statements",
+                    "remove the transaction control, or turn cron.use_background_workers off",
+                    step=step,
+                )
+                return None
+        where = _step_target(work, step, options)
+        if where is None:
+            return None
+        usable.append((step, sql, where[0], where[1]))
+    if not usable:
+        return []
+    if len(usable) == 1:
+        step, _, database, username = usable[0]
+        return [_Command(step.code, database, username, (step.id,))]
+    blockers: list[str] = []
+    places = {(db, user) for _, _, db, user in usable}
+    if len(places) > 1:
+        blockers.append(
+            "the steps run in different databases or as different roles ("
+            + ", ".join(sorted(f"{db} as {user or 'the applier'}" for db, user in places))
+            + ")"
+        )
+    for step, sql, _, _ in usable:
+        for stmt in sql.statements:
+            if stmt.kind in _NOT_COMBINABLE:
+                blockers.append(
+                    f"step {step.name!r} runs {stmt.keyword}, which {_NOT_COMBINABLE[stmt.kind]}"
+                )
+                break
+    if target.background_workers:
+        blockers.append("background-worker mode rejects the COMMIT between steps")
+    if not blockers:
+        steps = [s for s, _, _, _ in usable]
+        _, _, database, username = usable[0]
+        work.add(
+            "STEPS_WRAPPED",
+            Severity.INFO,
+            f"{len(steps)} steps become one DO block that runs each step's SQL verbatim, commits "
+            "after each, and applies each step's on-error policy; pg_cron logs the job as one "
+            "command (no per-step log)",
+            "nothing to do; read the command in the SQL script to review the wrapping",
+        )
+        sets = [
+            s.name for s, sql, _, _ in usable if any(x.keyword == "SET" for x in sql.statements)
+        ]
+        if sets:
+            work.add(
+                "STEPS_SHARE_SESSION",
+                Severity.WARNING,
+                f"step(s) {', '.join(map(repr, sets))} run SET; pgAgent reset settings after each "
+                "step, the wrapper keeps them for the following steps",
+                "use SET LOCAL in those steps",
+            )
+        return [_Command(_wrap(steps), database, username, tuple(s.id for s in steps), True)]
+    if not options.split_steps:
+        work.add(
+            "STEPS_NOT_COMBINABLE",
+            Severity.ERROR,
+            "the steps cannot run as one pg_cron command: " + "; ".join(blockers),
+            "pass --split-steps to give each step its own pg_cron job (order and stop-on-error "
+            "are then lost), or restructure the job",
+        )
+        return None
+    work.add(
+        "STEPS_SPLIT",
+        Severity.WARNING,
+        f"{len(usable)} steps become separate pg_cron jobs on the same schedule: they may run in "
+        "any order or at the same time, and a failing step no longer stops the others ("
+        + "; ".join(blockers)
+        + ")",
+        "chain them explicitly if the order matters",
+    )
+    return [_Command(s.code, db, user, (s.id,)) for s, _, db, user in usable]
+
+
+# --------------------------------------------------------------------------------------------
+# Schedules -> cron expressions
+
+
+def _schedule_expressions(
+    work: _Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
+) -> list[tuple[str, bool, int]]:
+    """(expression, active, schedule id) for every schedule that migrates."""
+    assert catalog.pgagent is not None
+    agent = catalog.pgagent
+    body: Body = "4.2"
+    if agent.function_body in ("4.1", "<=4.0"):
+        body = cast(Body, agent.function_body)
+    out: list[tuple[str, bool, int]] = []
+    now = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
+    for sched in work.job.schedules:
+        for diag in sched.diagnostics:
+            work.add(diag.code, diag.severity, diag.message, "", schedule=sched)
+        if not sched.enabled and options.disabled == "skip":
+            work.add(
+                "SCHEDULE_DISABLED",
+                Severity.INFO,
+                f"schedule {sched.name!r} is disabled and left out",
+                "",
+                schedule=sched,
+            )
+            continue
+        if sched.start is None:
+            continue  # CATALOG_NULL_START already says pgAgent never runs it
+        if sched.end is not None and sched.end < now:
+            work.add(
+                "SCHEDULE_ENDED",
+                Severity.INFO,
+                f"schedule {sched.name!r} ended on {sched.end:%Y-%m-%d %H:%M} UTC; not migrated",
+                "",
+                schedule=sched,
+            )
+            continue
+        since = max(today, sched.start.date()) if options.since is None else options.since
+        result = _translate(
+            _relevant(sched, since), target.cron_target(), agent.timezone, options.mode, body, since
+        )
+        for f in result.findings:
+            work.add(f.code, f.severity, f.message, f.remedy, schedule=sched)
+        if sched.start > now:
+            work.add(
+                "SCHEDULE_STARTS_LATER",
+                Severity.WARNING,
+                f"schedule {sched.name!r} starts on {sched.start:%Y-%m-%d %H:%M} UTC; a pg_cron "
+                "job fires from the moment it is active",
+                "create the pg_cron job inactive and activate it on that date "
+                "(cron.alter_job(jobid, active := true))",
+                schedule=sched,
+            )
+        if any(f.code == NEVER_FIRES for f in result.findings) or not result.expressions:
+            continue
+        if not sched.enabled:
+            work.add(
+                "SCHEDULE_DISABLED",
+                Severity.INFO,
+                f"schedule {sched.name!r} is disabled; its pg_cron job is created inactive",
+                "",
+                schedule=sched,
+            )
+        out += [(e, sched.enabled, sched.id) for e in result.expressions]
+    return out
+
+
+def _relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
+    """The schedule as it matters from ``since`` on: a start before then changes nothing."""
+    agent = AgentSchedule.from_model(sched)
+    if agent.start is not None and agent.start.date() <= since:
+        agent = replace(agent, start=None)
+    return agent
+
+
+@lru_cache(maxsize=65536)
+def _translate(
+    agent: AgentSchedule, target: CronTarget, zone: str, mode: Mode, body: Body, since: dt.date
+) -> CronTranslation:
+    """Catalogs repeat the same schedules many times: each distinct one is translated once."""
+    return agent_to_cron(
+        agent,
+        target=target,
+        agent_zone=zone,
+        mode=mode,
+        body=body,
+        since=since,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+
+
+def _status(findings: Iterable[Finding], cron_jobs: Sequence[CronJobPlan]) -> Status:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return "manual"
+    if not cron_jobs:
+        return "skipped"
+    return "changed" if Severity.WARNING in severities else "exact"
+
+
+def plan_job(
+    job: Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
+) -> JobPlan:
+    """The plan for one pgAgent job."""
+    notes = tuple(
+        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled) for s in job.schedules
+    )
+    return replace(_plan_job(job, catalog, target, options, today), schedules=notes)
+
+
+def _plan_job(
+    job: Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
+) -> JobPlan:
+    work = _Job(job)
+    for diag in job.diagnostics:
+        work.add(diag.code, diag.severity, diag.message, "")
+    for step in job.steps:
+        for diag in step.diagnostics:
+            if diag.code != "STEP_EMPTY_CODE":  # STEP_EMPTY says it with the consequence
+                work.add(diag.code, diag.severity, diag.message, "", step=step)
+    if not job.enabled:
+        if options.disabled == "skip":
+            work.add("JOB_DISABLED", Severity.INFO, "the job is disabled and left out", "")
+            return JobPlan(job.id, job.name, job.enabled, "skipped", (), tuple(work.findings))
+        work.add(
+            "JOB_DISABLED",
+            Severity.INFO,
+            "the job is disabled; its pg_cron jobs are created inactive",
+            "activate them with cron.alter_job when the time comes",
+        )
+    if job.host_agent:
+        work.add(
+            "JOB_HOST_PINNED",
+            Severity.WARNING,
+            f"the job runs only on the agent of host {job.host_agent!r}; pg_cron runs on the "
+            "primary server itself",
+            "make sure the job does not depend on that host",
+        )
+    if job.running:
+        work.add(
+            "JOB_RUNNING",
+            Severity.INFO,
+            f"pgAgent has claimed the job (agent {job.agent_id}): it is running now, or stuck",
+            "let it finish before the cutover",
+        )
+    made = _commands(work, target, options)
+    expressions = _schedule_expressions(work, catalog, target, options, today)
+    if made is None:
+        return JobPlan(job.id, job.name, job.enabled, "manual", (), tuple(work.findings))
+    commands = made
+    if not commands:
+        if job.steps and all(not s.enabled for s in job.steps):  # no steps: JOB_NO_STEPS
+            work.add(
+                "JOB_NOTHING_TO_RUN",
+                Severity.INFO,
+                "the job has no enabled step; pgAgent ran it as an empty success",
+                "",
+            )
+        return JobPlan(
+            job.id, job.name, job.enabled, _status(work.findings, ()), (), tuple(work.findings)
+        )
+    # One pg_cron job per distinct expression (a minute fires once, as in pgAgent); a suffix only
+    # when the job needs more than one.
+    by_expr: dict[str, tuple[bool, list[int]]] = {}
+    for expr, active, sched_id in expressions:
+        was_active, ids = by_expr.get(expr, (False, []))
+        by_expr[expr] = (was_active or active, [*ids, sched_id])
+    items = [
+        (expr, active, ids, cmd) for expr, (active, ids) in by_expr.items() for cmd in commands
+    ]
+    per_key: dict[int, int] = {}
+    for _, _, ids, _ in items:
+        per_key[ids[0]] = per_key.get(ids[0], 0) + 1
+    seen: dict[int, int] = {}
+    cron_jobs: list[CronJobPlan] = []
+    for expr, active, ids, command in items:
+        key = ids[0]
+        seen[key] = seen.get(key, 0) + 1
+        if len(items) == 1:
+            name = job_name(job.id, job.name)
+        else:
+            part = seen[key] if per_key[key] > 1 else None
+            name = job_name(job.id, job.name, schedule_id=key, part=part)
+        cron_jobs.append(
+            CronJobPlan(
+                name=name,
+                schedule=expr,
+                command=command.text,
+                database=command.database,
+                username=command.username,
+                active=active and job.enabled,
+                schedule_ids=tuple(ids),
+                step_ids=command.step_ids,
+                wrapped=command.wrapped,
+            )
+        )
+    if len(by_expr) > 1:
+        work.add(
+            "JOB_SEVERAL_CRON_JOBS",
+            Severity.WARNING,
+            f"the job becomes {len(by_expr)} pg_cron jobs with different schedules; pg_cron runs "
+            "them independently, so a minute both match runs the job twice and runs can overlap "
+            "(pgAgent ran it once per minute, never concurrently)",
+            "guard the command with pg_try_advisory_lock if overlapping runs matter",
+        )
+    _role_findings(work, cron_jobs, target, options)
+    if (
+        target.database
+        and any(c.database != target.database for c in cron_jobs)
+        and target.cron_target().version.release < (1, 4, 0)
+    ):
+        work.add(
+            "TARGET_NO_SCHEDULE_IN_DATABASE",
+            Severity.ERROR,
+            f"pg_cron {target.release} has no cron.schedule_in_database (1.4+) for jobs in other "
+            "databases",
+            "upgrade pg_cron, or insert into cron.job as a superuser",
+        )
+    return JobPlan(
+        job.id, job.name, job.enabled, _status(work.findings, cron_jobs), tuple(cron_jobs),
+        tuple(work.findings),
+    )  # fmt: skip
+
+
+def _role_findings(
+    work: _Job, cron_jobs: Sequence[CronJobPlan], target: Target, options: PlanOptions
+) -> None:
+    roles = sorted({c.username for c in cron_jobs if c.username})
+    for role in roles:
+        if role != target.applier:
+            work.add(
+                "ROLE_NEEDS_SUPERUSER",
+                Severity.WARNING,
+                f"the pg_cron job runs as {role!r}; scheduling a job for another role needs "
+                "superuser (and that role needs LOGIN and CONNECT)",
+                "apply the plan as a superuser, or run it as the applying role (--run-as)",
+            )
+    if not roles:
+        work.add(
+            "ROLE_APPLIER",
+            Severity.INFO,
+            "pgAgent ran the SQL as the agent's login role; the pg_cron job runs as the role that "
+            f"applies the plan ({target.applier or 'unknown until applied'})",
+            "use --run-as to choose the role",
+        )
+
+
+def make_plan(
+    catalog: Catalog,
+    target: Target,
+    options: PlanOptions | None = None,
+    *,
+    today: dt.date | None = None,
+) -> Plan:
+    """Plan every job of ``catalog`` for ``target``."""
+    options = options or PlanOptions()
+    if catalog.pgagent is None:
+        raise ValueError("the catalog has no pgAgent side to plan from")
+    day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
+    jobs = tuple(plan_job(job, catalog, target, options, day) for job in catalog.pgagent.jobs)
+    general = [
+        Finding(
+            "PLAN_OVERLAP_QUEUES",
+            Severity.INFO,
+            "pgAgent skips occurrences that fall due while a job still runs and runs a job once "
+            "after downtime; pg_cron queues overlapping runs and never catches up after downtime",
+            "guard long jobs with pg_try_advisory_lock if queued runs would hurt",
+            0,
+        )
+    ]
+    if target.background_workers:
+        general.append(
+            Finding(
+                "TARGET_BACKGROUND_WORKERS",
+                Severity.INFO,
+                "pg_cron runs jobs in background workers: no authentication, at most "
+                "max_worker_processes - 1 at once, and no transaction control in commands",
+                "",
+                0,
+            )
+        )
+    if not target.detected:
+        general.append(
+            Finding(
+                "TARGET_DECLARED",
+                Severity.INFO,
+                f"planned for a declared target (pg_cron {target.release}, cron.timezone "
+                f"{target.timezone}, database {target.database}), not one read from a server",
+                "check these against the server before applying",
+                0,
+            )
+        )
+    return Plan(
+        source=catalog.origin,
+        agent_timezone=catalog.pgagent.timezone,
+        agent_timezone_source=catalog.pgagent.timezone_source,
+        target=target,
+        options=options,
+        jobs=jobs,
+        findings=tuple(general),
+    )

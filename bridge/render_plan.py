@@ -1,0 +1,222 @@
+"""The dry-run report of a :class:`~bridge.planner.Plan`: text, JSON, Markdown and a psql script.
+
+Pure functions from a plan to text. The SQL script is what ``--format sql`` prints: a reviewable
+psql script with the exact ``cron.schedule`` / ``cron.schedule_in_database`` calls, every value
+quoted (names and schedules as literals, commands dollar-quoted byte for byte), and the findings as
+comments. Comment text never carries a line break, so nothing a job is named can escape a comment.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model import Severity
+from .planner import CronJobPlan, Finding, Plan
+from .serialize import to_jsonable
+from .sqlquote import dollar_quote, literal
+
+FORMAT = "pgbridge-plan"
+
+_ORDER = {"manual": 0, "changed": 1, "exact": 2, "skipped": 3}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _summary(plan: Plan) -> str:
+    c = plan.counts()
+    return (
+        f"{c['jobs']} pgAgent jobs: {c['exact']} exact, {c['changed']} changed, "
+        f"{c['manual']} manual, {c['skipped']} skipped; {c['cron_jobs']} pg_cron jobs to create"
+    )
+
+
+def _target(plan: Plan) -> str:
+    t = plan.target
+    how = "detected" if t.detected else "declared"
+    return (
+        f"pg_cron {t.release} ({how}), cron.timezone {t.timezone}, database {t.database}"
+        + (", background workers" if t.background_workers else "")
+        + (", cron.match_dom_and_dow on" if t.match_dom_and_dow else "")
+    )
+
+
+def _finding_line(f: Finding) -> str:
+    where = []
+    if f.step_id is not None:
+        where.append(f"step {f.step_id}")
+    if f.schedule_id is not None:
+        where.append(f"schedule {f.schedule_id}")
+    loc = f" [{', '.join(where)}]" if where else ""
+    text = f"{f.severity.value} {f.code}{loc}: {_one_line(f.message)}"
+    return text + (f" Remedy: {_one_line(f.remedy)}" if f.remedy else "")
+
+
+def _cron_where(c: CronJobPlan) -> str:
+    who = f" as {c.username}" if c.username else ""
+    return f"in {c.database}{who}" + ("" if c.active else ", inactive")
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def plan_text(plan: Plan) -> str:
+    out = [
+        _summary(plan),
+        f"Source: {plan.source}; pgAgent zone {plan.agent_timezone} ({plan.agent_timezone_source})",
+        f"Target: {_target(plan)}",
+    ]
+    out += [f"  ! {_finding_line(f)}" for f in plan.findings]
+    for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
+        out.append("")
+        out.append(f"[{job.status.upper()}] job {job.job_id}: {_one_line(job.job_name)}")
+        for s in job.schedules:
+            out.append(f"  pgAgent schedule {s.id} {_one_line(s.name)!r}: {s.description}")
+        for c in job.cron_jobs:
+            first = c.command.strip().splitlines()[0] if c.command.strip() else ""
+            out.append(f"  -> {c.name}: '{c.schedule}' {_cron_where(c)}: {first[:60]}")
+        if job.status == "manual" and job.cron_jobs:
+            out.append("     (manual: not created unless asked)")
+        out += [f"  ! {_finding_line(f)}" for f in job.findings]
+    return "\n".join(out) + "\n"
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as a versioned document (``docs/plan-json.md`` describes it)."""
+    doc = to_jsonable(plan)
+    return {
+        "format": FORMAT,
+        "version": plan.format_version,
+        "summary": plan.counts(),
+        **{k: v for k, v in doc.items() if k != "format_version"},
+    }
+
+
+def plan_json_text(plan: Plan) -> str:
+    return json.dumps(plan_json(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- Markdown --------------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    return _one_line(text).replace("|", "\\|")
+
+
+def plan_markdown(plan: Plan) -> str:
+    c = plan.counts()
+    out = [
+        "# pgAgent to pg_cron migration plan",
+        "",
+        f"- Source: `{_md(plan.source)}` (pgAgent zone {plan.agent_timezone})",
+        f"- Target: {_md(_target(plan))}",
+        "",
+        "| status | jobs |",
+        "|---|---|",
+        *(f"| {s} | {c[s]} |" for s in ("exact", "changed", "manual", "skipped")),
+        f"| pg_cron jobs to create | {c['cron_jobs']} |",
+        "",
+    ]
+    for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
+        out.append(f"## Job {job.job_id}: {_md(job.job_name)} ({job.status})")
+        out.append("")
+        for s in job.schedules:
+            out.append(f"- pgAgent schedule {s.id} *{_md(s.name)}*: {_md(s.description)}")
+        if job.cron_jobs:
+            out += ["", "| pg_cron job | schedule | where |", "|---|---|---|"]
+            out += [
+                f"| `{c.name}` | `{c.schedule}` | {_md(_cron_where(c))} |" for c in job.cron_jobs
+            ]
+        if job.findings:
+            out += [
+                "",
+                "| severity | code | concerns | finding | remedy |",
+                "|---|---|---|---|---|",
+            ]
+            for f in job.findings:
+                concerns = (
+                    ", ".join(
+                        x
+                        for x in (
+                            f"step {f.step_id}" if f.step_id is not None else "",
+                            f"schedule {f.schedule_id}" if f.schedule_id is not None else "",
+                        )
+                        if x
+                    )
+                    or "job"
+                )
+                out.append(
+                    f"| {f.severity.value} | `{f.code}` | {concerns} | {_md(f.message)} | "
+                    f"{_md(f.remedy)} |"
+                )
+        out.append("")
+    return "\n".join(out)
+
+
+# -- SQL -------------------------------------------------------------------------------------
+
+
+def schedule_call(c: CronJobPlan, plan: Plan) -> str:
+    """The SQL that creates one planned pg_cron job (named, so re-running it updates in place)."""
+    name, sched, cmd = literal(c.name), literal(c.schedule), dollar_quote(c.command)
+    if c.in_cron_database(plan.target):
+        call = f"cron.schedule({name}, {sched}, {cmd})"
+        if c.active:
+            return f"SELECT {call};"
+        if plan.target.cron_target().version.release < (1, 4, 0):  # no alter_job before 1.4
+            return f"UPDATE cron.job SET active = false WHERE jobid = {call};"
+        return f"SELECT cron.alter_job({call}, active := false);"
+    user = literal(c.username) if c.username else "NULL"
+    active = "true" if c.active else "false"
+    return (
+        f"SELECT cron.schedule_in_database({name}, {sched}, {cmd}, {literal(c.database)}, "
+        f"{user}, {active});"
+    )
+
+
+def _comment(text: str) -> str:
+    return "-- " + _one_line(text)
+
+
+def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
+    """A psql script creating exactly the planned pg_cron jobs, in one transaction."""
+    out = [
+        _comment(f"pgbridge migration plan (format {plan.format_version})"),
+        _comment(_summary(plan)),
+        _comment(f"source: {plan.source}; pgAgent zone {plan.agent_timezone}"),
+        _comment(f"target: {_target(plan)}"),
+        _comment(
+            f"run in database {plan.target.database}: psql -v ON_ERROR_STOP=1 "
+            f"-d {plan.target.database} -f this-file.sql"
+        ),
+        "\\set ON_ERROR_STOP on",
+        "SET standard_conforming_strings = on;",
+        "BEGIN;",
+    ]
+    out += [_comment(f"{_finding_line(f)}") for f in plan.findings]
+    for job in plan.jobs:
+        out.append("")
+        create = job.status in ("exact", "changed") or (include_manual and job.status == "manual")
+        state = "" if create or not job.cron_jobs else ", nothing created"
+        out.append(_comment(f"job {job.job_id} {job.job_name!r}: {job.status}{state}"))
+        for f in job.findings:
+            out.append(_comment(_finding_line(f)))
+            if f.detail:
+                out += [_comment(f"  | {line}") for line in f.detail.splitlines()]
+        if create:
+            out += [schedule_call(c, plan) for c in job.cron_jobs]
+    out += ["", "COMMIT;", ""]
+    return "\n".join(out)
+
+
+def worst_at_least(plan: Plan, level: str) -> bool:
+    """True when a finding reaches ``level`` (error/warning/info); ``never`` is never reached."""
+    if level == "never":
+        return False
+    worst = plan.worst()
+    return worst is not None and worst.rank >= Severity(level).rank

@@ -1,0 +1,437 @@
+"""The migration plan, from catalogs built with pgAdmin's SQL: statuses, pg_cron jobs, findings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from bridge.catalog import read_catalog
+from bridge.model import Severity
+from bridge.naming import MAX_BYTES
+from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan
+from bridge.render_plan import plan_json_text, plan_sql, worst_at_least
+
+from .catalogs import Conn
+from .fix_db import TestServer
+
+TODAY = dt.date(2026, 11, 21)
+fs = frozenset
+DAILY_0230 = ScheduleSpec("daily", minutes=fs({30}), hours=fs({2}))
+
+
+def target(release: str = "1.4.2", **kw: object) -> Target:
+    return Target(release=release, timezone="GMT", database="postgres", **kw)  # type: ignore[arg-type]
+
+
+Planner = Callable[..., tuple[JobPlan, Plan]]
+
+
+@pytest.fixture
+def planned(db: Conn, db_dsn: str, db_name: str) -> Planner:
+    """Create one job the way pgAdmin does, read the catalog back, plan it."""
+
+    def run(
+        spec: JobSpec, options: PlanOptions | None = None, tgt: Target | None = None
+    ) -> tuple[JobPlan, Plan]:
+        job_id = create_job(db, spec)
+        plan = make_plan(read_catalog(db_dsn), tgt or target(), options, today=TODAY)
+        (job,) = [j for j in plan.jobs if j.job_id == job_id]
+        return job, plan
+
+    return run
+
+
+def step(name: str, code: str, **kw: object) -> StepSpec:
+    return StepSpec(name, code, dbname=kw.pop("dbname", "app"), **kw)  # type: ignore[arg-type]
+
+
+def codes(job: JobPlan) -> dict[str, Severity]:
+    return {f.code: f.severity for f in job.findings}
+
+
+def test_single_step_is_exact_and_verbatim(planned: Planner) -> None:
+    code = "DELETE FROM t WHERE note = 'a;b' AND d < now() - interval '90 days'; -- ünïcødé $$\n"
+    job, plan = planned(JobSpec("Nightly purge", [step("purge", code)], [DAILY_0230]))
+    assert job.status == "exact"
+    (cron,) = job.cron_jobs
+    assert (cron.name, cron.schedule, cron.database, cron.username, cron.active) == (
+        f"pgagent-{job.job_id}-nightly-purge",
+        "30 2 * * *",
+        "app",
+        None,
+        True,
+    )
+    assert cron.command == code  # byte for byte
+    assert not cron.wrapped
+    assert job.schedules[0].description.startswith("at 02:30")
+    assert not worst_at_least(plan, "warning")
+
+
+def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None:
+    job, _ = planned(
+        JobSpec(
+            "etl",
+            [
+                step("b", "SELECT 2", on_error="s"),
+                step("a", "SELECT 1"),
+                step("c", "SELECT 3", on_error="i"),
+            ],
+            [DAILY_0230],
+        )
+    )
+    assert job.status == "exact"
+    assert codes(job)["STEPS_WRAPPED"] is Severity.INFO
+    (cron,) = job.cron_jobs
+    assert cron.wrapped and len(cron.step_ids) == 3
+    text = cron.command
+    # pgAgent's order (name, then id), each step verbatim, each followed by COMMIT
+    assert text.index("SELECT 1") < text.index("SELECT 2") < text.index("SELECT 3")
+    assert text.count("COMMIT;") == 3
+    assert text.count("EXCEPTION WHEN OTHERS") == 2  # only the 's' and 'i' steps continue
+
+
+@pytest.mark.parametrize(
+    ("steps", "blocker"),
+    [
+        ([step("a", "SELECT 1"), step("b", "VACUUM t")], "VACUUM"),
+        (
+            [step("a", "SELECT 1"), step("b", "CREATE INDEX CONCURRENTLY i ON t (x)")],
+            "CONCURRENTLY",
+        ),
+        ([step("a", "BEGIN; SELECT 1; COMMIT"), step("b", "SELECT 2")], "BEGIN"),
+        ([step("a", "CALL p()"), step("b", "SELECT 2")], "CALL"),
+        ([step("a", "SELECT 1"), step("b", "SELECT 2", dbname="other")], "different databases"),
+    ],
+)
+def test_steps_that_cannot_share_a_command(
+    planned: Planner, steps: list[StepSpec], blocker: str
+) -> None:
+    job, _ = planned(JobSpec("j", steps, [DAILY_0230]))
+    assert job.status == "manual"
+    (finding,) = [f for f in job.findings if f.code == "STEPS_NOT_COMBINABLE"]
+    assert finding.severity is Severity.ERROR and blocker in finding.message
+
+
+def test_split_steps_on_request(planned: Planner) -> None:
+    job, _ = planned(
+        JobSpec("j", [step("a", "SELECT 1"), step("b", "VACUUM t")], [DAILY_0230]),
+        PlanOptions(split_steps=True),
+    )
+    assert job.status == "changed" and codes(job)["STEPS_SPLIT"] is Severity.WARNING
+    names = [c.name for c in job.cron_jobs]
+    sched = job.schedules[0].id
+    assert names == [f"pgagent-{job.job_id}-j-s{sched}-1", f"pgagent-{job.job_id}-j-s{sched}-2"]
+    assert [c.command for c in job.cron_jobs] == ["SELECT 1", "VACUUM t"]
+
+
+def test_batch_steps(planned: Planner) -> None:
+    script = "#!/bin/sh\npg_dump app > /tmp/x\n"
+    only, _ = planned(JobSpec("shell", [StepSpec("dump", script, kind="b")], [DAILY_0230]))
+    assert only.status == "manual" and not only.cron_jobs
+    (batch,) = [f for f in only.findings if f.code == "STEP_BATCH"]
+    assert batch.detail == script and batch.step_id is not None
+    mixed = JobSpec(
+        "mixed", [StepSpec("dump", script, kind="b"), step("log", "SELECT 1")], [DAILY_0230]
+    )
+    job, _ = planned(mixed)
+    assert job.status == "manual" and "JOB_MIXED_STEPS" in codes(job)
+    job, _ = planned(replace_name(mixed, "mixed2"), PlanOptions(sql_part_of_mixed=True))
+    assert job.status == "changed" and codes(job)["STEP_BATCH"] is Severity.WARNING
+    assert [c.command for c in job.cron_jobs] == ["SELECT 1"]
+
+
+def replace_name(spec: JobSpec, name: str) -> JobSpec:
+    return dataclasses.replace(spec, name=name)
+
+
+@pytest.mark.parametrize(
+    ("steps", "status", "code", "severity"),
+    [
+        (
+            [step("a", "SELECT 1"), step("b", "SELECT 2", enabled=False)],
+            "exact",
+            "STEP_DISABLED",
+            Severity.INFO,
+        ),
+        (
+            [step("a", "  -- nothing\n"), step("b", "SELECT 2")],
+            "manual",
+            "STEP_EMPTY",
+            Severity.ERROR,
+        ),
+        (
+            [step("a", "-- nothing", on_error="i"), step("b", "SELECT 2")],
+            "changed",
+            "STEP_EMPTY",
+            Severity.WARNING,
+        ),
+        ([step("a", "COPY t FROM STDIN")], "manual", "STEP_NEEDS_CLIENT", Severity.ERROR),
+        ([step("a", "select $$ open")], "manual", "STEP_SQL_UNPARSEABLE", Severity.ERROR),
+        (
+            [StepSpec("r", "SELECT 1", connstr="host=db2.example.com dbname=app")],
+            "manual",
+            "STEP_REMOTE_SERVER",
+            Severity.ERROR,
+        ),
+    ],
+)
+def test_step_findings(
+    planned: Planner, steps: list[StepSpec], status: str, code: str, severity: Severity
+) -> None:
+    job, _ = planned(JobSpec("j", steps, [DAILY_0230]))
+    assert job.status == status
+    assert codes(job)[code] is severity
+
+
+def test_local_connstr_maps_database_and_role(planned: Planner) -> None:
+    job, _ = planned(
+        JobSpec(
+            "j",
+            [
+                StepSpec(
+                    "s", "SELECT 1", connstr="host=localhost dbname=sales user=report password=x"
+                )
+            ],
+            [DAILY_0230],
+        )
+    )
+    (cron,) = job.cron_jobs
+    assert (cron.database, cron.username) == ("sales", "report")
+    assert codes(job)["STEP_PASSWORD_DROPPED"] is Severity.WARNING
+    assert codes(job)["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
+    assert job.status == "changed"
+
+
+def test_disabled_jobs_and_schedules(planned: Planner) -> None:
+    off = JobSpec("off", [step("a", "SELECT 1")], [DAILY_0230], enabled=False)
+    job, _ = planned(off)
+    assert [c.active for c in job.cron_jobs] == [False] and "JOB_DISABLED" in codes(job)
+    job, _ = planned(replace_name(off, "off2"), PlanOptions(disabled="skip"))
+    assert job.status == "skipped" and not job.cron_jobs
+    sched_off = JobSpec(
+        "s", [step("a", "SELECT 1")], [ScheduleSpec("x", minutes=fs({5}), enabled=False)]
+    )
+    job, _ = planned(sched_off)
+    assert [c.active for c in job.cron_jobs] == [False] and "SCHEDULE_DISABLED" in codes(job)
+
+
+def test_several_schedules(planned: Planner) -> None:
+    job, _ = planned(
+        JobSpec(
+            "twice",
+            [step("a", "SELECT 1")],
+            [DAILY_0230, ScheduleSpec("evening", minutes=fs({0}), hours=fs({20}))],
+        )
+    )
+    assert [c.schedule for c in job.cron_jobs] == ["30 2 * * *", "0 20 * * *"]
+    assert [c.name for c in job.cron_jobs] == [
+        f"pgagent-{job.job_id}-twice-s{s.id}" for s in job.schedules
+    ]
+    assert codes(job)["JOB_SEVERAL_CRON_JOBS"] is Severity.WARNING
+    same, _ = planned(
+        JobSpec(
+            "same",
+            [step("a", "SELECT 1")],
+            [DAILY_0230, ScheduleSpec("dup", minutes=fs({30}), hours=fs({2}))],
+        )
+    )
+    (cron,) = same.cron_jobs  # one minute fires once, as in pgAgent
+    assert cron.name == f"pgagent-{same.job_id}-same" and len(cron.schedule_ids) == 2
+
+
+def test_schedule_windows(planned: Planner) -> None:
+    ended = ScheduleSpec("old", end="2025-01-01 00:00:00+00", minutes=fs({1}))
+    job, _ = planned(JobSpec("ended", [step("a", "SELECT 1")], [ended]))
+    assert job.status == "skipped" and "SCHEDULE_ENDED" in codes(job)
+    later = ScheduleSpec("later", start="2027-03-01 00:00:00+00", minutes=fs({1}), hours=fs({1}))
+    job, _ = planned(JobSpec("later", [step("a", "SELECT 1")], [later]))
+    assert codes(job)["SCHEDULE_STARTS_LATER"] is Severity.WARNING and job.status == "changed"
+
+
+def test_host_pinning(planned: Planner) -> None:
+    job, _ = planned(JobSpec("pinned", [step("a", "SELECT 1")], [DAILY_0230], host_agent="db1"))
+    assert codes(job)["JOB_HOST_PINNED"] is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("schedule", "release", "status", "expressions", "code"),
+    [
+        (  # Friday the 13th: no exact encoding before the 1.6.8 switch
+            ScheduleSpec(
+                "f13", minutes=fs({0}), hours=fs({9}), weekdays=fs({5}), monthdays=fs({13})
+            ),
+            "1.4.2",
+            "manual",
+            None,
+            "SCHED_DOM_DOW_AND_INEXACT",
+        ),
+        (  # first Monday: day 1 among the days forces AND with a leading */31
+            ScheduleSpec(
+                "m1", minutes=fs({0}), hours=fs({9}), weekdays=fs({1}), monthdays=fs(range(1, 8))
+            ),
+            "1.4.2",
+            "exact",
+            ["0 9 */31,2-7 * 1"],
+            None,
+        ),
+        (
+            ScheduleSpec("last", minutes=fs({30}), hours=fs({23}), monthdays=fs({32})),
+            "1.4.2",
+            "manual",
+            None,
+            "SCHED_LAST_DAY_NEEDS_1_6",
+        ),
+        (
+            ScheduleSpec("last", minutes=fs({30}), hours=fs({23}), monthdays=fs({32})),
+            "1.6.7",
+            "exact",
+            ["30 23 $ * *"],
+            None,
+        ),
+    ],
+)
+def test_schedule_semantics_reach_the_plan(
+    planned: Planner,
+    schedule: ScheduleSpec,
+    release: str,
+    status: str,
+    expressions: list[str] | None,
+    code: str | None,
+) -> None:
+    job, _ = planned(JobSpec("s", [step("a", "SELECT 1")], [schedule]), tgt=target(release))
+    assert job.status == status
+    if expressions is not None:
+        assert [c.schedule for c in job.cron_jobs] == expressions
+    if code is not None:
+        assert codes(job)[code] is Severity.ERROR
+
+
+def test_background_worker_target(planned: Planner) -> None:
+    bgw = target(background_workers=True)
+    job, plan = planned(
+        JobSpec("txn", [step("a", "BEGIN; SELECT 1; COMMIT;")], [DAILY_0230]), tgt=bgw
+    )
+    assert job.status == "manual" and "TARGET_BGW_TXN_CONTROL" in codes(job)
+    assert "TARGET_BACKGROUND_WORKERS" in {f.code for f in plan.findings}
+    job, _ = planned(
+        JobSpec("multi", [step("a", "SELECT 1"), step("b", "SELECT 2")], [DAILY_0230]), tgt=bgw
+    )
+    assert job.status == "manual"
+    (blocked,) = [f for f in job.findings if f.code == "STEPS_NOT_COMBINABLE"]
+    assert "background-worker mode rejects the COMMIT" in blocked.message
+
+
+def test_plans_are_deterministic_and_names_fit(db: Conn, db_dsn: str) -> None:
+    for n in range(3):
+        create_job(db, JobSpec("Ö" * 80 + str(n), [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = read_catalog(db_dsn)
+    one = make_plan(catalog, target(), today=TODAY)
+    two = make_plan(read_catalog(db_dsn), target(), today=TODAY)
+    assert plan_json_text(one).replace(one.source, "") == plan_json_text(two).replace(
+        two.source, ""
+    )
+    names = [c.name for j in one.jobs for c in j.cron_jobs]
+    assert len(set(names)) == 3 and all(len(n.encode()) <= MAX_BYTES for n in names)
+    doc = json.loads(plan_json_text(one))
+    assert (doc["format"], doc["version"]) == ("pgbridge-plan", 1)
+    assert doc["summary"]["exact"] == 3
+
+
+def test_sql_script_creates_exactly_the_planned_jobs(
+    db: Conn, db_dsn: str, db_name: str, pg_server: TestServer, cron_db: Conn, cron_dsn: str
+) -> None:
+    nasty = "SELECT 'it''s; $$ $pgbridge$ ünïcødé' AS \"x;y\", $q$;$q$;"
+    create_job(
+        db,
+        JobSpec("Quote's; $pgbridge$ & Ünïcode", [step("a", nasty, dbname=db_name)], [DAILY_0230]),
+    )
+    create_job(
+        db,
+        JobSpec(
+            "multi",
+            [
+                step("a", "SELECT 1", dbname=db_name),
+                step("b", "SELECT 2;", dbname=db_name, on_error="i"),
+            ],
+            [DAILY_0230, ScheduleSpec("evening", minutes=fs({0}), hours=fs({20}))],
+            enabled=False,
+        ),
+    )
+    create_job(
+        db, JobSpec("local", [step("a", "SELECT 3", dbname=pg_server.cron_database)], [DAILY_0230])
+    )
+    create_job(
+        db,
+        JobSpec(
+            "local off",
+            [step("a", "SELECT 4", dbname=pg_server.cron_database)],
+            [DAILY_0230],
+            enabled=False,
+        ),
+    )
+    tgt = Target("1.4.2", "GMT", pg_server.cron_database)
+    plan = make_plan(read_catalog(db_dsn), tgt, today=TODAY)
+    script = plan_sql(plan)
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = cron_db.execute(
+        "SELECT jobname, schedule, command, database, active FROM cron.job "
+        "WHERE jobname LIKE 'pgagent-%' ORDER BY jobname"
+    ).fetchall()
+    expected = sorted(
+        (c.name, c.schedule, c.command, c.database, c.active)
+        for j in plan.jobs
+        if j.status in ("exact", "changed")
+        for c in j.cron_jobs
+    )
+    assert [tuple(r) for r in rows] == expected
+    assert len(expected) == 5
+    assert any(nasty == r[2] for r in rows)
+    # The script is idempotent: named upserts update in place.
+    again = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
+        input=script, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    count = cron_db.execute(
+        "SELECT count(*) FROM cron.job WHERE jobname LIKE 'pgagent-%'"
+    ).fetchone()
+    assert count is not None and count[0] == 5
+
+
+def test_wrapped_command_keeps_pgagent_step_semantics(db: Conn, db_dsn: str, db_name: str) -> None:
+    db.execute("CREATE TABLE log (step int PRIMARY KEY)")
+    steps = [
+        step("1", "INSERT INTO log VALUES (1)", dbname=db_name),
+        step("2", "INSERT INTO log VALUES (2); SELECT 1/0", dbname=db_name, on_error="i"),
+        step("3", "INSERT INTO log VALUES (3)", dbname=db_name),
+        step("4", "INSERT INTO log VALUES (1)", dbname=db_name),  # duplicate key: fails, 'f'
+        step("5", "INSERT INTO log VALUES (5)", dbname=db_name),
+    ]
+    create_job(db, JobSpec("policies", steps, [DAILY_0230]))
+    plan = make_plan(read_catalog(db_dsn), target(), today=TODAY)
+    (cron,) = plan.jobs[0].cron_jobs
+    # pg_cron sends the command as one simple query; psql -c does the same.
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", cron.command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0 and "duplicate key" in proc.stderr  # step 4 stops the job
+    assert "step 2 failed" in proc.stderr  # step 2's failure was ignored, with a warning
+    rows = [r[0] for r in db.execute("SELECT step FROM log ORDER BY step")]
+    # step 1 and 3 committed on their own; step 2 rolled back as a whole; step 5 never ran
+    assert rows == [1, 3]
