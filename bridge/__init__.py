@@ -1,3 +1,18 @@
-"""pgbridge: move PostgreSQL scheduled jobs from pgAgent to pg_cron, and back."""
+"""pgbridge: move PostgreSQL scheduled jobs from pgAgent to pg_cron, and back.
 
-__version__ = "0.1.0"
+The library API (what the ``pgbridge`` command calls, and what upgrade tooling imports)::
+
+    import bridge
+
+    catalog = bridge.inventory(pgagent="host=db1 dbname=pgagent")
+    plan = bridge.plan(catalog, bridge.Target("1.6.7", "UTC", "postgres"))
+    for job in plan.jobs:
+        print(job.job_name, job.status, [c.schedule for c in job.cron_jobs])
+"""
+
+from ._version import __version__
+from .api import inventory, plan
+from .errors import BridgeError
+from .planner import Plan, PlanOptions, Target
+
+__all__ = ["BridgeError", "Plan", "PlanOptions", "Target", "__version__", "inventory", "plan"]

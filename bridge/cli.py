@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__, snapshot
+from . import snapshot
+from ._version import __version__
 from .catalog import load_catalog
 from .errors import BridgeError
 from .model import Catalog

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__, conninfo
+from . import conninfo
+from ._version import __version__
 from .errors import SnapshotError
 from .model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
 from .serialize import from_jsonable, to_jsonable

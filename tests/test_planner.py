@@ -435,3 +435,47 @@ def test_wrapped_command_keeps_pgagent_step_semantics(db: Conn, db_dsn: str, db_
     rows = [r[0] for r in db.execute("SELECT step FROM log ORDER BY step")]
     # step 1 and 3 committed on their own; step 2 rolled back as a whole; step 5 never ran
     assert rows == [1, 3]
+
+
+def test_time_zone_exceptions_and_roles_are_findings(
+    planned: Planner, db: Conn, db_name: str
+) -> None:
+    holidays = ScheduleSpec(
+        "weekdays 07:00",
+        minutes=fs({0}),
+        hours=fs({7}),
+        weekdays=fs(range(1, 6)),
+        exceptions=((dt.date(2026, 12, 25), None),),
+    )
+    job, _ = planned(JobSpec("holidays", [step("a", "SELECT 1")], [holidays]))
+    assert codes(job)["SCHED_EXCEPTIONS_NOT_REPRESENTABLE"] is Severity.WARNING
+    assert job.status == "changed"
+    db.execute(f"ALTER DATABASE {db_name} SET timezone = 'America/New_York'")
+    try:
+        job, plan = planned(JobSpec("ny", [step("a", "SELECT 1")], [DAILY_0230]))
+    finally:
+        db.execute(f"ALTER DATABASE {db_name} RESET timezone")
+    assert plan.agent_timezone == "America/New_York"
+    assert codes(job)["SCHED_TZ_DST_MISMATCH"] is Severity.ERROR  # GMT target, DST source
+    (cron,) = job.cron_jobs
+    assert cron.schedule in ("30 7 * * *", "30 6 * * *")  # the zone's usual offset, shown anyway
+    job, _ = planned(
+        JobSpec("as role", [step("a", "SELECT 1")], [DAILY_0230]),
+        PlanOptions(run_as="reporting"),
+        target(applier="postgres"),
+    )
+    assert job.cron_jobs[0].username == "reporting"
+    assert codes(job)["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
+
+
+def test_library_entry_point(db: Conn, db_dsn: str) -> None:
+    import bridge
+
+    create_job(db, JobSpec("lib", [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = bridge.inventory(pgagent=db_dsn)
+    result = bridge.plan(catalog, bridge.Target("1.6.7", "UTC", "postgres"), today=TODAY)
+    assert [(j.job_name, j.status) for j in result.jobs] == [("lib", "exact")]
+    offline = bridge.plan(pgagent=db_dsn, target_release="1.6.7", cron_timezone="UTC", today=TODAY)
+    assert offline.jobs[0].cron_jobs == result.jobs[0].cron_jobs
+    with pytest.raises(bridge.BridgeError, match="unknown pg_cron release"):
+        bridge.plan(catalog, target_release="one")
