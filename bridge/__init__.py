@@ -11,8 +11,33 @@ The library API (what the ``pgbridge`` command calls, and what upgrade tooling i
 """
 
 from ._version import __version__
-from .api import inventory, plan
+from .api import (
+    MigrationResult,
+    Selection,
+    Verification,
+    activate,
+    inventory,
+    migrate,
+    plan,
+    rollback,
+    verify,
+)
 from .errors import BridgeError
 from .planner import Plan, PlanOptions, Target
 
-__all__ = ["BridgeError", "Plan", "PlanOptions", "Target", "__version__", "inventory", "plan"]
+__all__ = [
+    "BridgeError",
+    "MigrationResult",
+    "Plan",
+    "PlanOptions",
+    "Selection",
+    "Target",
+    "Verification",
+    "__version__",
+    "activate",
+    "inventory",
+    "migrate",
+    "plan",
+    "rollback",
+    "verify",
+]

@@ -1,5 +1,8 @@
 """The library API: one plain function per command, what the CLI calls and upgrade tooling imports.
 
+``migrate``, ``activate``, ``verify`` and ``rollback`` live in :mod:`bridge.migrate`, next to
+their transactions, and are re-exported here.
+
 Functions return values (catalogs, plans) and raise :class:`~bridge.errors.BridgeError` subclasses;
 they never print and never exit. Connections are named by system: ``pgagent`` is the database that
 holds pgAgent's catalog, ``pgcron`` the database where pg_cron is installed.
@@ -11,6 +14,15 @@ import datetime as dt
 from pathlib import Path
 
 from .catalog import load_catalog
+from .migrate import (
+    MigrationResult,
+    Selection,
+    Verification,
+    activate,
+    migrate,
+    rollback,
+    verify,
+)
 from .model import Catalog
 from .planner import Plan, PlanOptions, Target, make_plan, target_from
 
@@ -64,3 +76,16 @@ def plan(
             applier=side.reader if live and side is not None and side.reader else None,
         )
     return make_plan(catalog, target, options, today=today)
+
+
+__all__ = [
+    "MigrationResult",
+    "Selection",
+    "Verification",
+    "activate",
+    "inventory",
+    "migrate",
+    "plan",
+    "rollback",
+    "verify",
+]

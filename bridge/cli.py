@@ -116,30 +116,57 @@ def target_options(func: F) -> F:
     return func
 
 
+def plan_options(func: F) -> F:
+    """The planning choices shared by ``plan`` and ``migrate``."""
+    options = [
+        click.option(
+            "--mode",
+            type=click.Choice(["actual", "configured"]),
+            default="actual",
+            show_default=True,
+            help="translate what pgAgent really ran (its bugs too), or what the schedule says",
+        ),
+        click.option(
+            "--disabled",
+            type=click.Choice(["inactive", "skip"]),
+            default="inactive",
+            show_default=True,
+            help="disabled jobs and schedules: create inactive pg_cron jobs, or leave them out",
+        ),
+        click.option(
+            "--sql-part-of-mixed",
+            is_flag=True,
+            help="migrate the SQL steps of jobs with shell steps",
+        ),
+        click.option(
+            "--split-steps", is_flag=True, help="give steps that cannot share a command own jobs"
+        ),
+        click.option(
+            "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _plan_options(kw: dict[str, Any]) -> Any:
+    """Pop the :func:`plan_options` values out of ``kw`` into a PlanOptions."""
+    from .planner import PlanOptions
+
+    return PlanOptions(
+        mode=kw.pop("mode"),
+        disabled=kw.pop("disabled"),
+        sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
+        split_steps=kw.pop("split_steps"),
+        run_as=kw.pop("run_as"),
+    )
+
+
 @cli.command()
 @source_options
 @target_options
-@click.option(
-    "--mode",
-    type=click.Choice(["actual", "configured"]),
-    default="actual",
-    show_default=True,
-    help="translate what pgAgent really ran (its bugs too), or what the schedule says",
-)
-@click.option(
-    "--disabled",
-    type=click.Choice(["inactive", "skip"]),
-    default="inactive",
-    show_default=True,
-    help="disabled jobs and schedules: create inactive pg_cron jobs, or leave them out",
-)
-@click.option(
-    "--sql-part-of-mixed", is_flag=True, help="migrate the SQL steps of jobs with shell steps"
-)
-@click.option("--split-steps", is_flag=True, help="give steps that cannot share a command own jobs")
-@click.option(
-    "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
-)
+@plan_options
 @click.option(
     "--format",
     "fmt",
@@ -162,16 +189,9 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors.
     """
     from .api import plan as make
-    from .planner import PlanOptions
     from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text, worst_at_least
 
-    options = PlanOptions(
-        mode=kw.pop("mode"),
-        disabled=kw.pop("disabled"),
-        sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
-        split_steps=kw.pop("split_steps"),
-        run_as=kw.pop("run_as"),
-    )
+    options = _plan_options(kw)
     result = make(
         None,
         None,
@@ -189,6 +209,156 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     click.echo(render[fmt](result), nl=False)
     if worst_at_least(result, fail_on):
         ctx.exit(1)
+
+
+def live_options(func: F) -> F:
+    """``--pgagent`` / ``--pgcron`` (live servers only) and the selection of jobs."""
+    options = [
+        click.option(
+            "--pgagent", metavar="DSN", help=f"database holding pgAgent's catalog: {DSN_HELP}"
+        ),
+        click.option(
+            "--pgcron",
+            metavar="DSN",
+            help="database where pg_cron is installed (default: the --pgagent database)",
+        ),
+        click.option(
+            "--job", "jobs", metavar="ID|NAME", multiple=True, help="only these pgAgent jobs"
+        ),
+        click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these jobs out"),
+        click.option(
+            "--wait-lock",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="wait this long for another pgbridge run to finish",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
+    from .migrate import Selection
+
+    return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
+
+
+def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
+    from .render_migration import run_json, run_text
+
+    click.echo(run_json(result) if fmt == "json" else run_text(result, what), nl=False)
+    failed = any(f.severity.value == "error" for f in result.findings)
+    if result.verification is not None and not result.verification.ok:
+        failed = True
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command()
+@live_options
+@click.option("--apply", is_flag=True, help="carry the migration out (default: show it only)")
+@click.option("--cutover", is_flag=True, help="create pg_cron jobs inactive; switch with activate")
+@click.option("--include-manual", is_flag=True, help="also migrate jobs the plan marks manual")
+@click.option(
+    "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
+)
+@click.option(
+    "--wait-running", type=float, default=0.0, metavar="SECONDS",
+    help="wait for jobs pgAgent is running right now before disabling them",
+)  # fmt: skip
+@target_options
+@plan_options
+@click.option("--timezone", metavar="ZONE", help="IANA zone pgAgent evaluates schedules in")
+@click.option("--agent-role", metavar="ROLE", help="pgAgent's login role (for its TimeZone)")
+@click.pass_context
+def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
+    """Migrate pgAgent jobs to pg_cron: a dry run unless --apply.
+
+    Creates the pg_cron jobs (and a ledger in schema pgbridge) in one transaction, then disables
+    the migrated pgAgent jobs. Re-running changes nothing; after the source changes it updates the
+    pg_cron jobs in place. Exit 1 when something could not be done or verification found drift.
+    """
+    from .migrate import migrate as run
+
+    selection = _selection(kw, kw.pop("include_manual"))
+    if kw["cron_timezone"] or kw["cron_database"]:
+        raise click.UsageError("migrate reads cron.timezone and cron.database_name from --pgcron")
+    options = _plan_options(kw)
+    result = run(
+        kw["pgagent"],
+        kw["pgcron"],
+        apply=kw["apply"],
+        cutover=kw["cutover"],
+        options=options,
+        selection=selection,
+        force=kw["force"],
+        wait_lock=kw["wait_lock"],
+        wait_running=kw["wait_running"],
+        target_release=kw["target_pg_cron"],
+        timezone=kw["timezone"],
+        agent_role=kw["agent_role"],
+    )
+    _report_run(ctx, result, "migrate", fmt)
+
+
+@cli.command()
+@live_options
+@click.option(
+    "--wait-running", type=float, default=0.0, metavar="SECONDS",
+    help="wait for jobs pgAgent is running right now",
+)  # fmt: skip
+@click.pass_context
+def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
+    """Switch jobs migrated with --cutover: pg_cron jobs on and pgAgent jobs off, together."""
+    from .migrate import activate as run
+
+    result = run(
+        kw["pgagent"],
+        kw["pgcron"],
+        selection=_selection(kw),
+        wait_lock=kw["wait_lock"],
+        wait_running=kw["wait_running"],
+    )
+    _report_run(ctx, result, "activate", fmt)
+
+
+@cli.command()
+@click.option("--pgagent", metavar="DSN", help=f"database holding pgAgent's catalog: {DSN_HELP}")
+@click.option("--pgcron", metavar="DSN", help="database where pg_cron is installed")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
+    """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
+    from .migrate import verify as run
+    from .render_migration import verification_json, verification_lines
+
+    result = run(pgagent, pgcron)
+    if fmt == "json":
+        click.echo(verification_json(result), nl=False)
+    else:
+        click.echo("\n".join(verification_lines(result)))
+    if not result.ok:
+        ctx.exit(1)
+
+
+@cli.command()
+@live_options
+@click.pass_context
+def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
+    """Undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge created."""
+    from .migrate import rollback as run
+
+    result = run(kw["pgagent"], kw["pgcron"], selection=_selection(kw), wait_lock=kw["wait_lock"])
+    _report_run(ctx, result, "rollback", fmt)
 
 
 @cli.command(name="snapshot")

@@ -15,9 +15,11 @@ import psycopg
 
 from .catalog import read_catalog
 from .cluster import CRON_DATABASE, LocalCluster
+from .migrate import migrate
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
 from .planner import make_plan, target_from
 from .render_inventory import inventory_text
+from .render_migration import run_text
 from .render_plan import plan_text
 
 AGENT_DB = "pgagent"
@@ -234,6 +236,22 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo(plan_text(make_plan(catalog, target)))
         echo("(--format sql prints the psql script that creates these pg_cron jobs; json and")
         echo(" markdown are there for tools and change tickets.)")
+        echo("")
+        echo(f"$ pgbridge migrate --pgagent '{agent_dsn}' --pgcron '{cron_dsn}' --apply")
+        echo("")
+        result = migrate(agent_dsn, cron_dsn, apply=True)
+        echo(run_text(result, "migrate"))
+        with psycopg.connect(cron_dsn) as conn:
+            rows = conn.execute(
+                "SELECT jobid, jobname, schedule, database, active FROM cron.job ORDER BY jobid"
+            ).fetchall()
+        echo("cron.job now holds:")
+        for jobid, name, schedule, database, active in rows:
+            state = "active" if active else "inactive"
+            echo(f"  {jobid:>3} {name:<52} {schedule:<20} {database:<8} {state}")
+        echo("")
+        echo("Running the same command again changes nothing; 'pgbridge verify' checks for drift")
+        echo("at any time, and 'pgbridge rollback' restores pgAgent and removes these jobs.")
         if keep:
             echo("The demo cluster keeps running:")
             echo(f"  pgAgent catalog: {agent_dsn}")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .cron_calls import create_statement
 from .model import Severity
 from .planner import CronJobPlan, Finding, Plan
 from .serialize import to_jsonable
-from .sqlquote import dollar_quote, literal
 
 FORMAT = "pgbridge-plan"
 
@@ -161,24 +161,6 @@ def plan_markdown(plan: Plan) -> str:
 # -- SQL -------------------------------------------------------------------------------------
 
 
-def schedule_call(c: CronJobPlan, plan: Plan) -> str:
-    """The SQL that creates one planned pg_cron job (named, so re-running it updates in place)."""
-    name, sched, cmd = literal(c.name), literal(c.schedule), dollar_quote(c.command)
-    if c.in_cron_database(plan.target):
-        call = f"cron.schedule({name}, {sched}, {cmd})"
-        if c.active:
-            return f"SELECT {call};"
-        if plan.target.cron_target().version.release < (1, 4, 0):  # no alter_job before 1.4
-            return f"UPDATE cron.job SET active = false WHERE jobid = {call};"
-        return f"SELECT cron.alter_job({call}, active := false);"
-    user = literal(c.username) if c.username else "NULL"
-    active = "true" if c.active else "false"
-    return (
-        f"SELECT cron.schedule_in_database({name}, {sched}, {cmd}, {literal(c.database)}, "
-        f"{user}, {active});"
-    )
-
-
 def _comment(text: str) -> str:
     return "-- " + _one_line(text)
 
@@ -209,7 +191,7 @@ def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
             if f.detail:
                 out += [_comment(f"  | {line}") for line in f.detail.splitlines()]
         if create:
-            out += [schedule_call(c, plan) for c in job.cron_jobs]
+            out += [create_statement(c, plan.target) for c in job.cron_jobs]
     out += ["", "COMMIT;", ""]
     return "\n".join(out)
 

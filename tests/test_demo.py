@@ -38,4 +38,8 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert "[EXACT] job 1: Tutorial: heartbeat row every minute" in out
     assert "-> pgagent-1-tutorial-heartbeat-row-every-minute: '* * * * *' in app" in out
     assert "STEP_BATCH" in out and "SCHED_DOM_DOW_AND_INEXACT" in out
+    # ... and the migration itself, verified
+    assert "migrate: 6 pg_cron jobs created, 6 pgAgent jobs disabled" in out
+    assert "all match the plan" in out
+    assert "pgagent-5-nightly-etl" in out.split("cron.job now holds:")[1]
     assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone

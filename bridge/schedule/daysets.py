@@ -1,0 +1,84 @@
+"""Day bitsets over a horizon: bit ``i`` stands for day ``first + i``.
+
+A slot's matching days depend only on (month, day of month, weekday, is-last-day), so with one
+bitset per value the days of a slot over four years are a few big-int ORs and ANDs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bridge.schedule.masks import ALL_DAYS, ALL_MONTHS, ALL_WEEKDAYS, values_of
+from bridge.schedule.slots import Slot
+from bridge.schedule.zones import date_of
+
+
+@dataclass(frozen=True)
+class DayTable:
+    """Per-value day bitsets for days ``[first, first + count)``."""
+
+    first: int
+    count: int
+    by_month: tuple[int, ...]  # index 1..12
+    by_dom: tuple[int, ...]  # index 1..31
+    by_dow: tuple[int, ...]  # index 0..6, 0 = Sunday
+    last: int  # last day of its month
+    leap_feb_last: int  # 29 February
+
+    @property
+    def all(self) -> int:
+        return (1 << self.count) - 1
+
+    def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False) -> int:
+        """Days on which ``slot`` fires."""
+        if slot.empty:
+            return 0
+        months = self.all if slot.months == ALL_MONTHS else _union(self.by_month, slot.months)
+        weekdays = self.all if slot.weekdays == ALL_WEEKDAYS else _union(self.by_dow, slot.weekdays)
+        if slot.days == ALL_DAYS:
+            days = self.all
+        else:
+            days = _union(self.by_dom, slot.days)
+            if slot.last:
+                days |= self.last & ~self.leap_feb_last if skip_leap_feb_last else self.last
+        return months & weekdays & days
+
+    def day_matches(self, slot: Slot, day: int, *, last: bool | None = None) -> bool:
+        """Does ``slot`` match local ``day``? ``last`` overrides the is-last-day test."""
+        if slot.empty:
+            return False
+        d = date_of(day)
+        if not (slot.months >> d.month) & 1 or not (slot.weekdays >> (d.isoweekday() % 7)) & 1:
+            return False
+        if (slot.days >> d.day) & 1:
+            return True
+        if not slot.last:
+            return False
+        return (date_of(day + 1).day == 1) if last is None else last
+
+
+def _union(table: tuple[int, ...], mask: int) -> int:
+    out = 0
+    for value in values_of(mask):
+        out |= table[value]
+    return out
+
+
+@lru_cache(maxsize=64)
+def day_table(first: int, count: int) -> DayTable:
+    by_month = [0] * 13
+    by_dom = [0] * 32
+    by_dow = [0] * 7
+    last = leap = 0
+    for i in range(count):
+        d = date_of(first + i)
+        bit = 1 << i
+        by_month[d.month] |= bit
+        by_dom[d.day] |= bit
+        by_dow[d.isoweekday() % 7] |= bit
+        if date_of(first + i + 1).day == 1:
+            last |= bit
+            if d.month == 2 and d.day == 29:
+                leap |= bit
+    return DayTable(first, count, tuple(by_month), tuple(by_dom), tuple(by_dow), last, leap)

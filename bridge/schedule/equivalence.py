@@ -1,0 +1,92 @@
+"""Do a pgAgent schedule and a set of pg_cron entries fire at the same instants?
+
+The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon that
+defaults to four years, so it always contains a 29 February and every DST transition of both
+zones in that span. This is what plans and migrations are proved with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bridge import model
+from bridge.schedule.agent import AgentSchedule, Body, Mode, agent_fireset
+from bridge.schedule.cron import CronSchedule, cron_fireset, parse_cron
+from bridge.schedule.fireset import Comparison, FireSet, compare
+from bridge.schedule.versions import CronTarget
+
+#: Four years always include one 29 February.
+DEFAULT_DAYS = 4 * 365 + 1
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Result of :func:`check_equivalence`: ``exact`` and, if not, where each side differs."""
+
+    exact: bool
+    since: dt.datetime
+    until: dt.datetime
+    agent_fires: int
+    cron_fires: int
+    #: fire times only pgAgent has / only pg_cron has, and the first of each
+    agent_only: int
+    cron_only: int
+    first_agent_only: dt.datetime | None
+    first_cron_only: dt.datetime | None
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> Equivalence:
+        return cls(
+            exact=comparison.equal,
+            since=comparison.since,
+            until=comparison.until,
+            agent_fires=comparison.left_total,
+            cron_fires=comparison.right_total,
+            agent_only=comparison.left_only,
+            cron_only=comparison.right_only,
+            first_agent_only=comparison.first_left_only,
+            first_cron_only=comparison.first_right_only,
+        )
+
+
+def default_since(
+    schedules: Sequence[AgentSchedule | model.Schedule] = (),
+) -> dt.date:
+    """The horizon start: the latest schedule start, else 2024-01-01 (a leap year)."""
+    starts = [s.start.date() for s in schedules if s.start is not None]
+    return max(starts) if starts else dt.date(2024, 1, 1)
+
+
+def check_equivalence(
+    agent: AgentSchedule | model.Schedule | Sequence[AgentSchedule | model.Schedule],
+    expressions: Sequence[str | CronSchedule],
+    *,
+    target: CronTarget,
+    agent_zone: str = "UTC",
+    mode: Mode = "actual",
+    body: Body = "4.2",
+    since: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+) -> Equivalence:
+    """Compare pgAgent schedule(s) of one job in ``agent_zone`` with pg_cron entries on ``target``.
+
+    Expressions are parsed with the target's parser (so a misread such as 1.5.0's seconds bug is
+    compared as pg_cron would run it); entries that are not cron schedules contribute nothing.
+    """
+    items = (agent,) if isinstance(agent, (AgentSchedule, model.Schedule)) else tuple(agent)
+    parsed = [
+        e if isinstance(e, CronSchedule) else parse_cron(e, target.version) for e in expressions
+    ]
+    left = agent_fireset(items, agent_zone, mode=mode, body=body)
+    right = cron_fireset(parsed, target.zone, and_logic=target.and_logic)
+    start = since if since is not None else default_since(items)
+    return Equivalence.of(compare(left, right, start, days))
+
+
+def compare_firesets(
+    left: FireSet, right: FireSet, since: dt.date, days: int = DEFAULT_DAYS
+) -> Comparison:
+    """Compare any two fire sets (e.g. pg_cron before and after a round trip)."""
+    return compare(left, right, since, days)

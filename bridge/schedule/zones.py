@@ -1,0 +1,163 @@
+"""Time zones as piecewise-constant UTC offsets over a window of days, in whole minutes.
+
+The checker needs "which local days have one offset all day" and "how does this transition day
+map wall minutes to instants"; both come from the list of offset periods, computed once per zone
+and window from :mod:`zoneinfo` (so the tz database is the one Python ships or the system has).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAY = 1440
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_SAMPLE = 360  # minutes between samples when looking for transitions
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01."""
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def date_of(day: int) -> dt.date:
+    return dt.date.fromordinal(day + EPOCH_ORDINAL)
+
+
+def minute_number(instant: dt.datetime) -> int:
+    """Whole minutes since the epoch (floor), for an aware datetime."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: an instant needs a time zone")
+    return int((instant - EPOCH).total_seconds() // 60)
+
+
+def instant_of(minute: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(minutes=minute)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (PostgreSQL's TimeZone names), or ValueError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+@dataclass(frozen=True)
+class Period:
+    """UTC minutes ``[start, end)`` during which the zone's offset is ``offset`` minutes."""
+
+    start: int
+    end: int
+    offset: int
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """A zone's offset periods covering a window (offsets outside it are extrapolated).
+
+    Compared and hashed by identity: :func:`timeline` returns one object per zone and window.
+    """
+
+    name: str
+    periods: tuple[Period, ...]
+
+    @property
+    def fixed(self) -> bool:
+        return len(self.periods) == 1
+
+    @property
+    def offsets(self) -> frozenset[int]:
+        return frozenset(p.offset for p in self.periods)
+
+    def offset_at(self, minute: int) -> int:
+        starts = [p.start for p in self.periods]
+        return self.periods[max(0, bisect.bisect_right(starts, minute) - 1)].offset
+
+    def next_change(self, minute: int) -> int | None:
+        """The first transition instant after ``minute``, if any in the window."""
+        for period in self.periods[1:]:
+            if period.start > minute:
+                return period.start
+        return None
+
+    def _wall_ranges(self, later_only: bool) -> list[tuple[int, int, int]]:
+        out = []
+        for i, period in enumerate(self.periods):
+            end = period.end + period.offset
+            if later_only and i + 1 < len(self.periods):
+                # an ambiguous wall time belongs to the later period only (PostgreSQL's rule)
+                end = min(end, period.end + self.periods[i + 1].offset)
+            first = period.start + period.offset if i else -(10**12)
+            last = end if i + 1 < len(self.periods) else 10**12
+            out.append((first, last, period.offset))
+        return out
+
+    def segments(self, day: int, later_only: bool) -> list[tuple[int, int, int]]:
+        """``(first, stop, offset)``: wall minutes of local ``day`` (0..1440) and their offset.
+
+        Wall minutes in a spring-forward gap are in no segment; those of a fall-back overlap are in
+        two (or, with ``later_only``, only in the later one).
+        """
+        return _segments(self, day, later_only)
+
+    def uniform_days(self, later_only: bool) -> list[tuple[int, int, int]]:
+        """``(first_day, stop_day, offset)``: local days entirely inside one period."""
+        out = []
+        for first, last, offset in self._wall_ranges(later_only):
+            out.append((-(-first // DAY), last // DAY, offset))
+        return out
+
+    def transition_days(self) -> list[int]:
+        """Local days whose wall clock jumps (in either direction)."""
+        days: set[int] = set()
+        for period in self.periods[1:]:
+            days.add((period.start + period.offset) // DAY)
+            days.add((period.start + self.offset_at(period.start - 1)) // DAY)
+        return sorted(days)
+
+
+@lru_cache(maxsize=4096)
+def _segments(timeline: Timeline, day: int, later_only: bool) -> list[tuple[int, int, int]]:
+    lo, hi = day * DAY, day * DAY + DAY
+    out = []
+    for first, last, offset in timeline._wall_ranges(later_only):
+        a, b = max(first, lo), min(last, hi)
+        if a < b:
+            out.append((a - lo, b - lo, offset))
+    return out
+
+
+def _offset(tz: ZoneInfo, minute: int) -> int:
+    offset = (EPOCH + dt.timedelta(minutes=minute)).astimezone(tz).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds() // 60)
+
+
+@lru_cache(maxsize=256)
+def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
+    """Offset periods of zone ``name`` for local days ``[first_day, stop_day)`` (plus margins)."""
+    tz = zone(name)
+    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    periods: list[Period] = []
+    start, current = lo, _offset(tz, lo)
+    probe = lo
+    while probe < hi:
+        nxt = min(probe + _SAMPLE, hi)
+        if _offset(tz, nxt) != current:
+            a, b = probe, nxt  # the change happens in (a, b]
+            while b - a > 1:
+                mid = (a + b) // 2
+                if _offset(tz, mid) == current:
+                    a = mid
+                else:
+                    b = mid
+            periods.append(Period(start, b, current))
+            start, current = b, _offset(tz, b)
+        probe = nxt
+    periods.append(Period(start, hi, current))
+    return Timeline(name, tuple(periods))

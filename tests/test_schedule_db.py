@@ -1,0 +1,339 @@
+"""The schedule engine against the real software: pgAgent 4.2's ``pga_next_schedule`` as a
+membership oracle (pgagent.md 2.13) and the real pg_cron's parser.
+
+Oracle: with the session TimeZone set, ``pga_next_schedule(jscid, t, end, arrays...)`` returns
+``t`` itself exactly when ``t`` is a fire time (asked from one *wall-clock* minute before ``t``
+for an empty schedule, which always adds a minute: one absolute minute before 01:00 EST on a
+fall-back day is 01:59 EDT, whose next wall minute is 02:00). Errors (days 29-31 in short months) mean "not a fire
+time". Every instant of one schedule is checked in one query. Instants lie in the future so the
+real ``now()`` does not interfere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.schedule import (
+    AgentSchedule,
+    CronSyntaxError,
+    CronTarget,
+    agent_findings,
+    agent_fires_at,
+    agent_fireset,
+    agent_to_cron,
+    fire_instants,
+    parse_cron,
+)
+from bridge.schedule import findings as F
+from tests.test_schedule_support import agent_schedules
+
+UTC = dt.timezone.utc
+Conn = psycopg.Connection[Any]
+#: future local days with DST changes in New York, a leap day, month ends
+FUTURE_DAYS = (
+    dt.date(2027, 3, 14),
+    dt.date(2027, 11, 7),
+    dt.date(2028, 2, 29),
+    dt.date(2028, 2, 27),
+    dt.date(2027, 4, 30),
+    dt.date(2027, 12, 31),
+    dt.date(2028, 3, 12),
+    dt.date(2028, 11, 5),
+)
+ORACLE_FN = """
+CREATE OR REPLACE FUNCTION pg_temp.fires(
+    id int, t timestamptz, back interval, s timestamptz, e timestamptz,
+    mi bool[], h bool[], w bool[], md bool[], mo bool[]) RETURNS bool
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- "t - 1 minute" in wall time: the empty schedule adds one wall minute to where it starts
+    RETURN pgagent.pga_next_schedule(id, greatest(CASE WHEN back > '0' THEN
+        ((t AT TIME ZONE current_setting('TimeZone')) - back)
+            AT TIME ZONE current_setting('TimeZone') ELSE t END, s),
+        e, mi, h, w, md, mo) = t;
+EXCEPTION WHEN others THEN  -- 'date/time field value out of range': not a fire time
+    RETURN NULL;
+END $$"""
+ORACLE_QUERY = """
+SELECT t, pg_temp.fires(%(id)s, t, %(back)s, %(start)s, %(end)s,
+                        %(mi)s, %(h)s, %(w)s, %(md)s, %(mo)s)
+FROM unnest(%(instants)s::timestamptz[]) AS t"""
+
+
+def _rows(conn: Conn, schedule: AgentSchedule) -> int:
+    """A disabled job and schedule (no trigger computes a next run) with real exception rows."""
+    conn.execute("DELETE FROM pgagent.pga_job")
+    job = conn.execute(
+        "INSERT INTO pgagent.pga_job (jobjclid, jobname, jobenabled) VALUES (1, 'oracle', false) "
+        "RETURNING jobid"
+    ).fetchone()
+    assert job is not None
+    sched = conn.execute(
+        "INSERT INTO pgagent.pga_schedule (jscjobid, jscname, jscenabled) VALUES (%s, 'o', false) "
+        "RETURNING jscid",
+        [job[0]],
+    ).fetchone()
+    assert sched is not None
+    for day, time in dict.fromkeys(schedule.exceptions):
+        conn.execute(
+            "INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES (%s, %s, %s)",
+            [sched[0], day, time],
+        )
+    return int(sched[0])
+
+
+def _instants(
+    schedule: AgentSchedule, zone: str, day: dt.date, rng: random.Random
+) -> list[dt.datetime]:
+    """Fire instants the model predicts (to have positives), random minutes and DST-hour minutes."""
+    since = day - dt.timedelta(days=1)
+    fires = fire_instants(agent_fireset(schedule, zone), since, 3)
+    picked = rng.sample(fires, min(len(fires), 60))
+    t0 = dt.datetime(since.year, since.month, since.day, tzinfo=UTC)
+    picked += [t0 + dt.timedelta(minutes=rng.randrange(3 * 1440)) for _ in range(70)]
+    picked += [t0 + dt.timedelta(minutes=1440 + 300 + rng.randrange(300)) for _ in range(30)]
+    return sorted(set(picked))
+
+
+def _oracle(
+    conn: Conn, schedule: AgentSchedule, zone: str, instants: list[dt.datetime]
+) -> dict[dt.datetime, bool]:
+    jscid = _rows(conn, schedule)
+    minutes, hours, weekdays, monthdays, months = schedule.arrays()
+    conn.execute("SELECT set_config('TimeZone', %s, false)", [zone])
+    conn.execute(ORACLE_FN)
+    rows = conn.execute(
+        ORACLE_QUERY,
+        {
+            "id": jscid,
+            "back": dt.timedelta(minutes=1 if schedule.is_empty else 0),
+            "start": schedule.start or dt.datetime(2000, 1, 1, tzinfo=UTC),
+            "end": schedule.end,
+            "mi": list(minutes),
+            "h": list(hours),
+            "w": list(weekdays),
+            "md": list(monthdays),
+            "mo": list(months),
+            "instants": instants,
+        },
+    ).fetchall()
+    return {t.astimezone(UTC): bool(ok) for t, ok in rows}
+
+
+def _loops_forever(schedule: AgentSchedule) -> bool:
+    return any(f.code == F.EXCEPTIONS_LOOP_FOREVER for f in agent_findings(schedule))
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    schedule=agent_schedules(bounds=False),
+    day=st.sampled_from(FUTURE_DAYS),
+    seed=st.integers(0, 2**16),
+)
+def test_model_agrees_with_pga_next_schedule(
+    db: Conn, zone: str, schedule: AgentSchedule, day: dt.date, seed: int
+) -> None:
+    future = [
+        (d.replace(year=d.year + 3) if d else None, t) for d, t in schedule.exceptions
+    ]  # exception dates move into the future windows
+    schedule = AgentSchedule(**{**schedule.__dict__, "exceptions": tuple(future)})
+    if _loops_forever(schedule):
+        return  # checked by test_exceptions_that_remove_everything_hang_pgagent
+    instants = _instants(schedule, zone, day, random.Random(seed))
+    oracle = _oracle(db, schedule, zone, instants)
+    # the oracle answers the fire set pgAgent computes; for an empty schedule that is every minute
+    mode = "configured" if schedule.is_empty else "actual"
+    model = {t: agent_fires_at(schedule, t, zone, mode=mode) for t in instants}
+    assert model == oracle
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_start_end_inclusive_to_the_minute(db: Conn, zone: str) -> None:
+    start = dt.datetime(2027, 11, 7, 5, 17, 30, tzinfo=UTC)
+    schedule = AgentSchedule(
+        minutes=(1 << 17) | (1 << 30), start=start, end=dt.datetime(2027, 11, 8, 5, 30, tzinfo=UTC)
+    )
+    instants = [start.replace(second=0) + dt.timedelta(minutes=m) for m in range(0, 1500, 13)]
+    instants += [dt.datetime(2027, 11, 8, 5, 30, tzinfo=UTC), start.replace(second=0)]
+    oracle = _oracle(db, schedule, zone, instants)
+    assert oracle == {t: agent_fires_at(schedule, t, zone) for t in instants}
+    assert oracle[dt.datetime(2027, 11, 8, 5, 30, tzinfo=UTC)]  # the end is inclusive
+    # 05:17 UTC is 01:17 EDT, the first of two 01:17s in New York: pgAgent fires only the second
+    assert oracle[start.replace(second=0)] == (zone == "UTC")
+
+
+def test_exceptions_that_remove_everything_hang_pgagent(db: Conn) -> None:
+    """The model's 'loops forever' finding is what the real function does (bounded here)."""
+    schedule = AgentSchedule(minutes=1 << 46, hours=1 << 5, exceptions=((None, dt.time(5, 46)),))
+    assert _loops_forever(schedule)
+    db.execute("SET statement_timeout = '1500ms'")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        _oracle(db, schedule, "UTC", [dt.datetime(2027, 3, 1, 5, 47, tzinfo=UTC)])
+
+
+def test_short_month_day_raises_in_pgagent(db: Conn) -> None:
+    """Day 31 asked from a 30-day month raises; the model flags it and never fires there."""
+    schedule = AgentSchedule(minutes=1, hours=1, monthdays=1 << 31)
+    assert F.SHORT_MONTH_ERROR in {f.code for f in agent_findings(schedule)}
+    db.execute("SET TimeZone = 'UTC'")
+    with pytest.raises(psycopg.errors.DatetimeFieldOverflow):
+        db.execute(
+            "SELECT pgagent.pga_next_schedule(0, '2027-04-01 00:01+00', NULL, %s, %s, %s, %s, %s)",
+            [list(a) for a in schedule.arrays()],
+        )
+
+
+# --- pg_cron 1.4.2 -----------------------------------------------------------------------------
+
+TRY_SCHEDULE = """
+CREATE OR REPLACE FUNCTION pg_temp.accepts(s text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE id bigint;
+BEGIN
+    id := cron.schedule(s, 'select 1');
+    PERFORM cron.unschedule(id);
+    RETURN true;
+EXCEPTION WHEN others THEN
+    RETURN false;
+END $$"""
+
+
+def _accepted(cron_db: Conn, texts: list[str]) -> dict[str, bool]:
+    cron_db.execute(TRY_SCHEDULE)
+    rows = cron_db.execute(
+        "SELECT s, pg_temp.accepts(s) FROM unnest(%s::text[]) AS s", [texts]
+    ).fetchall()
+    return {str(s): bool(ok) for s, ok in rows}
+
+
+def _release(cron_db: Conn) -> str:
+    row = cron_db.execute(
+        "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'"
+    ).fetchone()
+    assert row is not None
+    if not str(row[0]).startswith("1.4"):
+        pytest.skip(f"these expectations are for pg_cron 1.4.x, found {row[0]}")
+    return "1.4.2"
+
+
+def test_every_generated_expression_is_accepted(cron_db: Conn) -> None:
+    release = _release(cron_db)
+    rng = random.Random(3)
+    strategy = agent_schedules(exceptions=False, bounds=False)
+    texts: set[str] = set()
+    for i in range(400):
+        schedule = strategy.example() if i < 0 else _random_schedule(rng)
+        for zone in ("UTC", "Asia/Kolkata"):
+            got = agent_to_cron(schedule, target=CronTarget.of(release), agent_zone=zone)
+            texts.update(got.expressions)
+    assert len(texts) > 300
+    accepted = _accepted(cron_db, sorted(texts))
+    assert [t for t, ok in accepted.items() if not ok] == []
+
+
+def _random_schedule(rng: random.Random) -> AgentSchedule:
+    def mask(lo: int, hi: int, p: float) -> int:
+        if rng.random() < 0.3:
+            return 0
+        return sum(1 << v for v in range(lo, hi + 1) if rng.random() < p)
+
+    return AgentSchedule(
+        minutes=mask(0, 59, 0.1),
+        hours=mask(0, 23, 0.2),
+        weekdays=mask(0, 6, 0.4),
+        monthdays=mask(1, 31, 0.15),
+        last_day=rng.random() < 0.2,
+        months=mask(1, 12, 0.4),
+    )
+
+
+def test_parser_agrees_with_real_pg_cron_on_the_corpus(cron_db: Conn) -> None:
+    release = _release(cron_db)
+    corpus = json.loads(
+        (Path(__file__).parent.parent / "mappings" / "cron_parser_corpus.json").read_text()
+    )["cases"]
+    texts = [case["text"] for case in corpus]
+    texts += ["0 5 * * *" + " " * 991, "0 5 * * *" + " " * 990, "0 0 29 2 *", "0 0 1-31/40 * *"]
+    real = _accepted(cron_db, texts)
+
+    def ours(text: str) -> bool:
+        try:
+            parse_cron(text, release)
+        except CronSyntaxError:
+            return False
+        return True
+
+    assert {t: ours(t) for t in texts} == real
+
+
+def _fuzz_schedule(rng: random.Random) -> str:
+    """Cron-like text: mostly plausible fields, with the pieces parsers trip on mixed in
+    (names, steps without ranges, reversed or out-of-range values, junk, odd blanks)."""
+    valid = [
+        ["*", "0", "5", "59", "*/15", "10-20", "0-59/7"],
+        ["*", "0", "23", "9-17", "*/6", "22-2"],
+        ["*", "1", "31", "1-7", "*/31", "15", "$"],
+        ["*", "1", "12", "jan", "Dec", "jan-mar", "11-2"],
+        ["*", "0", "7", "1-5", "mon-fri", "sun", "*/7", "sat-sun"],
+    ]
+    junk = ["L", "x", "60", "32", "13", "8", "-1", "5/15", "*/0", "*/60", "?", "MON#1", "1,", ",1"]
+
+    def field(i: int) -> str:
+        out = rng.choice(valid[i])
+        while rng.random() < 0.3:
+            out += "," + rng.choice(valid[i])
+        if rng.random() < 0.12:
+            out = rng.choice([rng.choice(junk), out + rng.choice(["%", "-7", "x", "#2", "/2"])])
+        return out
+
+    fields = [field(i % 5) for i in range(rng.choice([4, 5, 5, 5, 5, 5, 6]))]
+    text = rng.choice([" ", "  ", "\t"]).join(fields)
+    if rng.random() < 0.05:
+        text = rng.choice(["@", " ", "#x\n", "\n"]) + text
+    return text
+
+
+def test_parser_agrees_with_real_pg_cron_on_fuzzed_text(cron_db: Conn) -> None:
+    release = _release(cron_db)
+    rng = random.Random(1234)
+    texts = sorted({_fuzz_schedule(rng) for _ in range(3000)})
+    real = _accepted(cron_db, texts)
+
+    def ours(text: str) -> bool:
+        try:
+            parse_cron(text, release)
+        except CronSyntaxError:
+            return False
+        return True
+
+    disagree = {t: real[t] for t in texts if ours(t) != real[t]}
+    assert disagree == {}
+    assert 0.1 < sum(real.values()) / len(texts) < 0.9  # both outcomes are well represented
+
+
+def test_empty_schedule_through_fall_back(db: Conn) -> None:
+    """Every minute of the repeated hour's second pass, 01:00 EST included, is a fire time."""
+    schedule = AgentSchedule(weekdays=0b1111111)
+    instants = [
+        dt.datetime(2027, 11, 7, 5, 0, tzinfo=UTC) + dt.timedelta(minutes=m) for m in range(130)
+    ]
+    oracle = _oracle(db, schedule, "America/New_York", instants)
+    model = {
+        t: agent_fires_at(schedule, t, "America/New_York", mode="configured") for t in instants
+    }
+    assert oracle == model
+    assert oracle[dt.datetime(2027, 11, 7, 6, 0, tzinfo=UTC)]  # 01:00 EST
+    assert not oracle[dt.datetime(2027, 11, 7, 5, 30, tzinfo=UTC)]  # 01:30 EDT, the first pass
