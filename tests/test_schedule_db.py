@@ -54,12 +54,21 @@ CREATE OR REPLACE FUNCTION pg_temp.fires(
     id int, t timestamptz, back interval, s timestamptz, e timestamptz,
     mi bool[], h bool[], w bool[], md bool[], mo bool[]) RETURNS bool
 LANGUAGE plpgsql AS $$
+DECLARE
+    zone text := current_setting('TimeZone');
+    wall timestamp := (t AT TIME ZONE zone) - back;
+    asked timestamptz := t;
 BEGIN
-    -- "t - 1 minute" in wall time: the empty schedule adds one wall minute to where it starts
-    RETURN pgagent.pga_next_schedule(id, greatest(CASE WHEN back > '0' THEN
-        ((t AT TIME ZONE current_setting('TimeZone')) - back)
-            AT TIME ZONE current_setting('TimeZone') ELSE t END, s),
-        e, mi, h, w, md, mo) = t;
+    -- "t - 1 minute" in wall time: the empty schedule adds one wall minute to where it starts.
+    -- When that wall minute does not exist (the spring-forward gap), one absolute minute back
+    -- is the wall minute pgAgent steps from.
+    IF back > '0' THEN
+        asked := wall AT TIME ZONE zone;
+        IF (asked AT TIME ZONE zone) <> wall THEN
+            asked := t - back;
+        END IF;
+    END IF;
+    RETURN pgagent.pga_next_schedule(id, greatest(asked, s), e, mi, h, w, md, mo) = t;
 EXCEPTION WHEN others THEN  -- 'date/time field value out of range': not a fire time
     RETURN NULL;
 END $$"""
@@ -322,6 +331,22 @@ def test_parser_agrees_with_real_pg_cron_on_fuzzed_text(cron_db: Conn) -> None:
     disagree = {t: real[t] for t in texts if ours(t) != real[t]}
     assert disagree == {}
     assert 0.1 < sum(real.values()) / len(texts) < 0.9  # both outcomes are well represented
+
+
+def test_empty_schedule_through_spring_forward(db: Conn) -> None:
+    """03:00 EDT, right after the gap, is a fire time (found by hypothesis in CI: the oracle
+    must not ask from the nonexistent 02:59)."""
+    schedule = AgentSchedule(weekdays=1)  # Sundays; nothing else selected
+    instants = [
+        dt.datetime(2027, 3, 14, 6, 0, tzinfo=UTC) + dt.timedelta(minutes=m) for m in range(130)
+    ]
+    oracle = _oracle(db, schedule, "America/New_York", instants)
+    model = {
+        t: agent_fires_at(schedule, t, "America/New_York", mode="configured") for t in instants
+    }
+    assert oracle == model
+    assert oracle[dt.datetime(2027, 3, 14, 7, 0, tzinfo=UTC)]  # 03:00 EDT
+    assert oracle[dt.datetime(2027, 3, 14, 6, 59, tzinfo=UTC)]  # 01:59 EST
 
 
 def test_empty_schedule_through_fall_back(db: Conn) -> None:
