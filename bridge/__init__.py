@@ -12,10 +12,12 @@ The library API (what the ``pgbridge`` command calls, and what upgrade tooling i
 
 from ._version import __version__
 from .api import (
+    ExportResult,
     MigrationResult,
     Selection,
     Verification,
     activate,
+    export,
     inventory,
     migrate,
     plan,
@@ -27,6 +29,7 @@ from .planner import Plan, PlanOptions, Target
 
 __all__ = [
     "BridgeError",
+    "ExportResult",
     "MigrationResult",
     "Plan",
     "PlanOptions",
@@ -35,6 +38,7 @@ __all__ = [
     "Verification",
     "__version__",
     "activate",
+    "export",
     "inventory",
     "migrate",
     "plan",

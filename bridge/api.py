@@ -25,6 +25,7 @@ from .migrate import (
 )
 from .model import Catalog
 from .planner import Plan, PlanOptions, Target, make_plan, target_from
+from .reverse import ExportResult, export
 
 
 def inventory(
@@ -79,10 +80,12 @@ def plan(
 
 
 __all__ = [
+    "ExportResult",
     "MigrationResult",
     "Selection",
     "Verification",
     "activate",
+    "export",
     "inventory",
     "migrate",
     "plan",

@@ -19,7 +19,7 @@ from . import snapshot
 from ._version import __version__
 from .catalog import load_catalog
 from .errors import BridgeError
-from .model import Catalog
+from .model import Catalog, Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -359,6 +359,63 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
     result = run(kw["pgagent"], kw["pgcron"], selection=_selection(kw), wait_lock=kw["wait_lock"])
     _report_run(ctx, result, "rollback", fmt)
+
+
+@cli.command(name="export")
+@click.option("--pgcron", metavar="DSN", help=f"database where pg_cron is installed: {DSN_HELP}")
+@click.option(
+    "--snapshot", "snapshot_path", metavar="FILE", help="export a snapshot's pg_cron jobs"
+)
+@click.option(
+    "--pgagent",
+    metavar="DSN",
+    help="pgAgent catalog to write into (--apply); its TimeZone is the schedules' zone",
+)
+@click.option("--timezone", metavar="ZONE", help="zone the pgAgent agent evaluates schedules in")
+@click.option("--pg-cron-release", metavar="RELEASE", help="pg_cron release (default: detected)")
+@click.option("--job", "jobs", metavar="ID|NAME", multiple=True, help="only these pg_cron jobs")
+@click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these pg_cron jobs out")
+@click.option("--inactive", is_flag=True, help="create the pgAgent jobs disabled")
+@click.option("--apply", is_flag=True, help="write the jobs into --pgagent (one transaction)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sql"]), default="text", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+)
+@click.pass_context
+def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
+    """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
+
+    Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
+    (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
+    """
+    from .render_export import export_json, export_sql, export_text
+    from .reverse import export
+
+    result = export(
+        kw["pgcron"],
+        pgagent=kw["pgagent"],
+        snapshot_path=kw["snapshot_path"],
+        apply=kw["apply"],
+        timezone=kw["timezone"],
+        release=kw["pg_cron_release"],
+        inactive=kw["inactive"],
+        select=tuple(kw["jobs"]),
+        exclude=tuple(kw["exclude"]),
+    )
+    if fmt == "json":
+        click.echo(export_json(result), nl=False)
+    elif fmt == "sql":
+        click.echo(export_sql(result.plan), nl=False)
+    else:
+        click.echo(export_text(result), nl=False)
+    found = result.plan.all_findings()
+    if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in found):
+        ctx.exit(1)
 
 
 @cli.command(name="snapshot")

@@ -18,9 +18,11 @@ from .cluster import CRON_DATABASE, LocalCluster
 from .migrate import migrate
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
 from .planner import make_plan, target_from
+from .render_export import export_text
 from .render_inventory import inventory_text
 from .render_migration import run_text
 from .render_plan import plan_text
+from .reverse import export
 
 AGENT_DB = "pgagent"
 APP_DB = "app"
@@ -252,6 +254,12 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo("")
         echo("Running the same command again changes nothing; 'pgbridge verify' checks for drift")
         echo("at any time, and 'pgbridge rollback' restores pgAgent and removes these jobs.")
+        echo("")
+        echo(f"$ pgbridge export --pgcron '{cron_dsn}' --pgagent '{agent_dsn}'")
+        echo("")
+        echo(export_text(export(cron_dsn, pgagent=agent_dsn)))
+        echo("(the exit door: --apply writes these jobs back into pgAgent's catalog, --format sql")
+        echo(" prints them as a psql script; jobs pgbridge migrated come back as they were.)")
         if keep:
             echo("The demo cluster keeps running:")
             echo(f"  pgAgent catalog: {agent_dsn}")

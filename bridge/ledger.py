@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from .connect import Connection
 
 SCHEMA = "pgbridge"
@@ -42,6 +44,8 @@ CREATE TABLE IF NOT EXISTS pgbridge.pgagent_jobs (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, pgagent_job_id)
 );
+-- The pgAgent job as it was defined, so the reverse export can give it back exactly.
+ALTER TABLE pgbridge.pgagent_jobs ADD COLUMN IF NOT EXISTS definition jsonb;
 """
 
 
@@ -68,6 +72,8 @@ class LedgerSource:
     pgagent_job_id: int
     previous_enabled: bool
     state: str
+    #: The pgAgent job's definition (``bridge.model.Job`` as JSON), passwords already masked.
+    definition: dict[str, Any] | None = None
 
 
 def exists(conn: Connection) -> bool:
@@ -79,9 +85,8 @@ def exists(conn: Connection) -> bool:
 
 
 def ensure(conn: Connection) -> None:
-    """Create the ledger if it is missing (inside the caller's transaction)."""
-    if not exists(conn):
-        conn.execute(DDL.encode())
+    """Create the ledger, or bring an older one up to date (inside the caller's transaction)."""
+    conn.execute(DDL.encode())
 
 
 def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSource]]:
@@ -97,10 +102,11 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
         )
     ]
     sources = [
-        LedgerSource(r[0], int(r[1]), bool(r[2]), r[3])
+        LedgerSource(r[0], int(r[1]), bool(r[2]), r[3], r[4])
         for r in conn.execute(
-            "SELECT source, pgagent_job_id, previous_enabled, state FROM pgbridge.pgagent_jobs "
-            "WHERE source = %s ORDER BY pgagent_job_id",
+            "SELECT source, pgagent_job_id, previous_enabled, state, "
+            + ("definition" if _has_definition(conn) else "NULL::jsonb")
+            + " FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
             [source],
         )
     ]
@@ -133,13 +139,29 @@ def forget_job(conn: Connection, jobname: str, username: str) -> None:
     )
 
 
+def _has_definition(conn: Connection) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pgbridge.pgagent_jobs'::regclass "
+        "AND attname = 'definition' AND NOT attisdropped)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def record_source(conn: Connection, entry: LedgerSource) -> None:
-    """Insert or move a pgAgent job's state; the first recorded enabled state is kept."""
+    """Insert or move a pgAgent job's state; the first recorded enabled state is kept, the
+    definition follows the source."""
     conn.execute(
-        "INSERT INTO pgbridge.pgagent_jobs (source, pgagent_job_id, previous_enabled, state) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (source, pgagent_job_id) DO UPDATE SET "
-        "state = EXCLUDED.state, updated_at = now()",
-        [entry.source, entry.pgagent_job_id, entry.previous_enabled, entry.state],
+        "INSERT INTO pgbridge.pgagent_jobs (source, pgagent_job_id, previous_enabled, state, "
+        "definition) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source, pgagent_job_id) DO UPDATE "
+        "SET state = EXCLUDED.state, definition = coalesce(EXCLUDED.definition, "
+        "pgbridge.pgagent_jobs.definition), updated_at = now()",
+        [
+            entry.source,
+            entry.pgagent_job_id,
+            entry.previous_enabled,
+            entry.state,
+            Jsonb(entry.definition) if entry.definition is not None else None,
+        ],
     )
 
 

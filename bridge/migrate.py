@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import psycopg
 
@@ -41,6 +42,7 @@ from .planner import CronJobPlan, Finding, JobPlan, Plan, PlanOptions, make_plan
 from .read_pgagent import read_pgagent
 from .read_pgcron import read_pgcron
 from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
+from .serialize import to_jsonable
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"
@@ -294,6 +296,7 @@ def _reconcile(
     force: bool,
     applier: str,
     previous: dict[int, bool],
+    definitions: dict[int, dict[str, Any]],
 ) -> None:
     """Make pg_cron and the ledger match the plan for the selected jobs (one target transaction)."""
     conn, target = run.target, plan.target
@@ -380,7 +383,8 @@ def _reconcile(
             ledger.forget_job(conn, old.jobname, old.username)
             run.changes.append(Change("remove", job.job_id, old.jobname, "no longer in the plan"))
         prev = existing.previous_enabled if existing else previous[job.job_id]
-        ledger.record_source(conn, LedgerSource(run.source_id, job.job_id, prev, state))
+        definition = definitions.get(job.job_id)
+        ledger.record_source(conn, LedgerSource(run.source_id, job.job_id, prev, state, definition))
 
 
 def _disable_pgagent(run: _Run, job_ids: list[int]) -> None:
@@ -487,6 +491,7 @@ def migrate(
         run.phase("preflight")
         assert catalog.pgagent is not None
         previous = {j.id: j.enabled for j in catalog.pgagent.jobs}
+        definitions = {j.id: to_jsonable(j) for j in catalog.pgagent.jobs}
         if not cutover:
             for job_id in _wait_running(run, list(ids), wait_running):
                 run.note(
@@ -500,7 +505,14 @@ def migrate(
             if not run.same_database:
                 _quiet_moment(run.target)
         _reconcile(
-            run, plan, selected, cutover=cutover, force=force, applier=applier, previous=previous
+            run,
+            plan,
+            selected,
+            cutover=cutover,
+            force=force,
+            applier=applier,
+            previous=previous,
+            definitions=definitions,
         )
         migrated = _migrated_ids(run)
         to_disable = [i for i in ids if i in migrated]
@@ -581,7 +593,8 @@ def activate(
         for job_id in sorted(wanted):
             entry = next(s for s in sources if s.pgagent_job_id == job_id)
             ledger.record_source(
-                run.target, LedgerSource(run.source_id, job_id, entry.previous_enabled, "migrated")
+                run.target,
+                LedgerSource(run.source_id, job_id, entry.previous_enabled, "migrated", None),
             )
         _disable_pgagent(run, sorted(wanted))
         if not run.same_database:

@@ -88,17 +88,22 @@ def _step_sql(step: StepSpec) -> str:
     )
 
 
-def _exception_sql(date: dt.date | None, time: dt.time | None) -> str:
+def _exception_sql(date: dt.date | None, time: dt.time | None, skip_taken: bool) -> str:
     d = f"to_date({literal(date.isoformat())},'YYYY-MM-DD')::date" if date else "NULL::date"
     t = (
         f"{literal(time.isoformat())}::time without time zone"
         if time
         else "NULL::time without time zone"
     )
-    return f"INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES (scid, {d}, {t});"
+    # pga_exception's unique index is on (jexdate, jextime) across all schedules
+    tail = " ON CONFLICT (jexdate, jextime) DO NOTHING" if skip_taken and date and time else ""
+    return (
+        f"INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES (scid, {d}, {t})"
+        f"{tail};"
+    )
 
 
-def _schedule_sql(s: ScheduleSpec) -> list[str]:
+def _schedule_sql(s: ScheduleSpec, skip_taken: bool = False) -> list[str]:
     cols = "jscjobid, jscname, jscdesc, jscenabled, jscstart"
     vals = (
         f"jid, {literal(s.name)}::text, {literal(s.description)}::text, "
@@ -118,11 +123,15 @@ def _schedule_sql(s: ScheduleSpec) -> list[str]:
         f"INSERT INTO pgagent.pga_schedule({cols}, jscminutes, jschours, jscweekdays, "
         f"jscmonthdays, jscmonths) VALUES ({vals}, {', '.join(arrays)}) RETURNING jscid INTO scid;"
     )
-    return [insert, *(_exception_sql(d, t) for d, t in s.exceptions)]
+    return [insert, *(_exception_sql(d, t, skip_taken) for d, t in s.exceptions)]
 
 
-def job_sql(job: JobSpec) -> str:
-    """The ``DO`` block pgAdmin sends to create ``job`` with its steps, schedules and exceptions."""
+def job_sql(job: JobSpec, *, skip_taken_exceptions: bool = False) -> str:
+    """The ``DO`` block pgAdmin sends to create ``job`` with its steps, schedules and exceptions.
+
+    ``skip_taken_exceptions`` leaves out a (date, time) exception another schedule already holds
+    (pgAgent allows each pair once in the whole catalog); pgAdmin would fail instead.
+    """
     body = [
         "DECLARE",
         "    jid integer;",
@@ -134,7 +143,7 @@ def job_sql(job: JobSpec) -> str:
     ]
     body += [_step_sql(step) for step in job.steps]
     for schedule in job.schedules:
-        body += _schedule_sql(schedule)
+        body += _schedule_sql(schedule, skip_taken_exceptions)
     body.append("END")
     return f"DO {dollar_quote(chr(10) + chr(10).join(body) + chr(10))};"
 

@@ -42,4 +42,8 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert "migrate: 6 pg_cron jobs created, 6 pgAgent jobs disabled" in out
     assert "all match the plan" in out
     assert "pgagent-5-nightly-etl" in out.split("cron.job now holds:")[1]
+    # ... and ends with the reverse export of the migrated jobs
+    export = out.split("$ pgbridge export")[1]
+    assert "6 pgAgent jobs from pg_cron" in export and "; ledger)" in export
+    assert "EXPORT_FROM_LEDGER" in export
     assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone

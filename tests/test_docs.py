@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CODE = re.compile(
     r"\b(?:SCHED|STEPS?|JOB|CATALOG|PGCRON|TIMEZONE|EXCEPTION|TARGET|ROLE|PLAN|SCHEDULE|MIGRATE"
-    r"|ACTIVATE|VERIFY)_[A-Z0-9_]+\b"
+    r"|ACTIVATE|VERIFY|EXPORT)_[A-Z0-9_]+\b"
 )
 
 

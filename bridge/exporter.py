@@ -1,0 +1,313 @@
+"""The reverse export, pure part: pg_cron jobs -> pgAgent job definitions, with findings.
+
+Two paths. A pg_cron job that pgbridge's own migration created is given back as the pgAgent job
+it came from, exactly, from the definition kept in the ledger (several pg_cron jobs of one
+pgAgent job become that one job again). Any other pg_cron job is translated: its schedule by the
+schedule engine (``cron_to_agent``: one or more pgAgent schedules whose union is exact, in
+pgAgent's zone), its command as one SQL step with the ``f`` (stop) policy, its database as the
+step's database, a ``nodename``/``nodeport`` of another server as the step's connection string.
+What pgAgent cannot do is a finding, as in the plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import conninfo
+from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
+from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
+from .planner import Finding, Status
+from .schedule import AgentSchedule, CronTarget, cron_to_agent
+from .schedule.masks import values_of
+
+#: Exported schedules start in the past: pg_cron jobs have no start date.
+EXPORT_START = "2000-01-01 00:00:00+00"
+MARKER = "[pgbridge export {key}]"
+LOCAL_NODES = ("localhost", "127.0.0.1", "::1", "")
+
+
+def marker(key: str) -> str:
+    """The tag an exported job carries in its description, so re-exports replace it."""
+    return MARKER.format(key=key)
+
+
+@dataclass(frozen=True)
+class ExportedJob:
+    """One pgAgent job to create, from one or more pg_cron jobs."""
+
+    key: str
+    cron_jobs: tuple[int, ...]
+    status: Status
+    origin: str  # "ledger" (the original definition) or "translated"
+    job: JobSpec | None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    source: str
+    agent_timezone: str
+    release: str
+    jobs: tuple[ExportedJob, ...]
+    findings: tuple[Finding, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        out = {"jobs": len(self.jobs), "exact": 0, "changed": 0, "manual": 0, "skipped": 0}
+        for job in self.jobs:
+            out[job.status] += 1
+        return out
+
+    def all_findings(self) -> list[Finding]:
+        return list(self.findings) + [f for j in self.jobs for f in j.findings]
+
+
+def _status(findings: Sequence[Finding], job: JobSpec | None) -> Status:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return "manual"
+    if job is None:
+        return "skipped"
+    return "changed" if Severity.WARNING in severities else "exact"
+
+
+def _finding(code: str, severity: Severity, message: str, remedy: str, cron_id: int) -> Finding:
+    # Findings of an export concern a pg_cron job: its id stands where the plan has a pgAgent job.
+    return Finding(code, severity, message, remedy, cron_id)
+
+
+def schedule_spec(agent: AgentSchedule, name: str) -> ScheduleSpec:
+    """A pgAgent schedule (pgAdmin's numbering) from the engine's masks."""
+    days = set(values_of(agent.monthdays)) | ({32} if agent.last_day else set())
+    return ScheduleSpec(
+        name,
+        start=EXPORT_START,
+        minutes=frozenset(values_of(agent.minutes)),
+        hours=frozenset(values_of(agent.hours)),
+        weekdays=frozenset(values_of(agent.weekdays)),
+        monthdays=frozenset(days),
+        months=frozenset(values_of(agent.months)),
+    )
+
+
+def job_spec_from_model(job: Job, key: str, enabled: bool) -> JobSpec:
+    """The original pgAgent job again (as recorded in the ledger), tagged for re-exports."""
+    steps = [
+        StepSpec(
+            s.name,
+            s.code,
+            kind="b" if s.kind is StepKind.BATCH else "s",
+            dbname=s.dbname,
+            connstr=s.connstr,
+            on_error=s.on_error.value if s.on_error is not OnError.UNKNOWN else "f",
+            enabled=s.enabled,
+            description=s.description,
+        )
+        for s in job.steps
+    ]
+    schedules = [
+        ScheduleSpec(
+            s.name,
+            start=(s.start or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).isoformat(sep=" "),
+            end=s.end.isoformat(sep=" ") if s.end else None,
+            minutes=frozenset(i for i, v in enumerate(s.minutes) if v),
+            hours=frozenset(i for i, v in enumerate(s.hours) if v),
+            weekdays=frozenset(i for i, v in enumerate(s.weekdays) if v),
+            monthdays=frozenset(d for d, v in enumerate(s.monthdays, 1) if v),
+            months=frozenset(m for m, v in enumerate(s.months, 1) if v),
+            enabled=s.enabled,
+            description=s.description,
+            exceptions=tuple((e.date, e.time) for e in s.exceptions),
+        )
+        for s in job.schedules
+    ]
+    description = (job.description + " " if job.description else "") + marker(key)
+    return JobSpec(
+        job.name,
+        steps,
+        schedules,
+        description=description,
+        host_agent=job.host_agent,
+        enabled=enabled,
+    )
+
+
+def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: bool) -> ExportedJob:
+    key = f"{cron.username}/{cron.name or '#' + str(cron.id)}"
+    found: list[Finding] = []
+
+    def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
+        found.append(_finding(code, severity, message, remedy, cron.id))
+
+    result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
+    for f in result.findings:
+        add(f.code, f.severity, f.message, f.remedy)
+    if not result.schedules:
+        return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
+    if not result.exact and not any(f.severity is Severity.ERROR for f in found):
+        add(
+            "EXPORT_SCHEDULE_NOT_EXACT",
+            Severity.WARNING,
+            f"the pgAgent schedules for {cron.schedule!r} do not fire at exactly the same times",
+            "read the schedule findings; adjust the exported schedules by hand",
+        )
+    connstr = ""
+    if cron.nodename not in LOCAL_NODES:
+        connstr = conninfo.redact(
+            f"host={cron.nodename} port={cron.nodeport} dbname={cron.database} user={cron.username}"
+        )
+        add(
+            "EXPORT_REMOTE_NODE",
+            Severity.WARNING,
+            f"the pg_cron job connects to {cron.nodename}:{cron.nodeport}; the pgAgent step gets "
+            "that connection string (pgAgent needs ~/.pgpass or trust for it)",
+            "check that the pgAgent host can reach that server",
+        )
+    add(
+        "EXPORT_ROLE",
+        Severity.INFO,
+        f"pg_cron ran the command as {cron.username!r}; pgAgent runs SQL steps as its own login "
+        "role",
+        "give the pgAgent role what the command needs, or SET ROLE in the command",
+    )
+    step = StepSpec("command", cron.command, dbname=cron.database, connstr=connstr, on_error="f")
+    schedules = [
+        schedule_spec(s, f"{cron.schedule}" + (f" ({n})" if len(result.schedules) > 1 else ""))
+        for n, s in enumerate(result.schedules, 1)
+    ]
+    name = cron.name or f"pg_cron job {cron.id}"
+    spec = JobSpec(
+        name,
+        [step],
+        schedules,
+        description=f"pg_cron job {cron.id} '{cron.schedule}' " + marker(key),
+        enabled=cron.active and not inactive,
+    )
+    if len(schedules) > 1:
+        add(
+            "EXPORT_SEVERAL_SCHEDULES",
+            Severity.INFO,
+            f"{cron.schedule!r} needs {len(schedules)} pgAgent schedules (pgAgent ANDs month-days "
+            "and weekdays, pg_cron ORs them; days 29-31 only in months that have them)",
+        )
+    return ExportedJob(key, (cron.id,), _status(found, spec), "translated", spec, tuple(found))
+
+
+def _both_active(job: ExportedJob, active: set[int]) -> ExportedJob:
+    """An enabled export of a still-active pg_cron job means both schedulers would run it."""
+    if job.job is None or not job.job.enabled or not active & set(job.cron_jobs):
+        return job
+    note = _finding(
+        "EXPORT_BOTH_SCHEDULERS",
+        Severity.WARNING,
+        "the pgAgent job is created enabled while its pg_cron job is active: both would run it",
+        "export with --inactive and switch over by hand, or deactivate the pg_cron job "
+        "(cron.alter_job(jobid, active := false)) when pgAgent takes over",
+        job.cron_jobs[0],
+    )
+    findings = (*job.findings, note)
+    return ExportedJob(
+        job.key, job.cron_jobs, _status(findings, job.job), job.origin, job.job, findings
+    )
+
+
+def make_export(
+    side: PgCronSide,
+    *,
+    agent_zone: str,
+    release: str | None = None,
+    ledger_jobs: dict[int, tuple[int, Job, bool]] | None = None,
+    inactive: bool = False,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> ExportPlan:
+    """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``.
+
+    ``ledger_jobs`` maps a pg_cron job id to (pgAgent job id, original definition, its enabled
+    state before the migration) for jobs pgbridge's migration created.
+    """
+    source = CronTarget.of(
+        release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
+        side.timezone or "GMT",
+        match_dom_and_dow="match_dom_and_dow" in side.capabilities
+        and side.setting("cron.match_dom_and_dow") == "on",
+    )
+    ledger_jobs = ledger_jobs or {}
+
+    def wanted(cron: CronJob) -> bool:
+        keys = {str(cron.id), cron.name or ""}
+        return (not select or bool(keys & set(select))) and not keys & set(exclude)
+
+    jobs: list[ExportedJob] = []
+    restored: dict[int, list[int]] = {}
+    for cron in side.jobs:
+        if not wanted(cron):
+            continue
+        if cron.id in ledger_jobs:
+            restored.setdefault(ledger_jobs[cron.id][0], []).append(cron.id)
+            continue
+        jobs.append(_translate(cron, source, agent_zone, inactive))
+    for pgagent_id, cron_ids in restored.items():
+        _, original, was_enabled = ledger_jobs[cron_ids[0]]
+        key = f"pgagent/{pgagent_id}"
+        found = [
+            _finding(
+                "EXPORT_FROM_LEDGER",
+                Severity.INFO,
+                f"pg_cron job(s) {', '.join(map(str, cron_ids))} came from pgAgent job "
+                f"{pgagent_id} ({original.name!r}); its original definition is given back",
+                "",
+                cron_ids[0],
+            )
+        ]
+        if any(s.connstr_had_password for s in original.steps):
+            found.append(
+                _finding(
+                    "EXPORT_PASSWORD_LOST",
+                    Severity.WARNING,
+                    "a step's connection string had a password, which pgbridge never stored",
+                    "put the password in the pgAgent host's ~/.pgpass",
+                    cron_ids[0],
+                )
+            )
+        spec = job_spec_from_model(original, key, was_enabled and not inactive)
+        if any(d and t for s in spec.schedules for d, t in s.exceptions):
+            found.append(
+                _finding(
+                    "EXPORT_EXCEPTION_UNIQUE",
+                    Severity.INFO,
+                    "pgAgent keeps each date+time exception once in the whole catalog: where "
+                    "another schedule already holds one, the exported schedule goes without it "
+                    "(the SQL script skips such rows; --apply reports each)",
+                    "",
+                    cron_ids[0],
+                )
+            )
+        jobs.append(
+            ExportedJob(key, tuple(cron_ids), _status(found, spec), "ledger", spec, tuple(found))
+        )
+    active = {c.id for c in side.jobs if c.active}
+    jobs = [_both_active(j, active) for j in jobs]
+    general = [
+        Finding(
+            "EXPORT_OVERLAP_SKIPS",
+            Severity.INFO,
+            "pgAgent skips occurrences that fall due while a job still runs (pg_cron queued them) "
+            "and runs a job once after downtime (pg_cron did not)",
+            "",
+            0,
+        )
+    ]
+    if not side.sees_all_jobs:
+        general.append(
+            Finding(
+                "EXPORT_PARTIAL",
+                Severity.WARNING,
+                "row-level security showed this role only its own pg_cron jobs; other users' jobs "
+                "are not exported",
+                "export as a superuser (or a BYPASSRLS role)",
+                0,
+            )
+        )
+    return ExportPlan(side.database, agent_zone, source.version.name, tuple(jobs), tuple(general))

@@ -1,0 +1,99 @@
+"""Reports of the reverse export: text, JSON, and the psql script (``--format sql``)."""
+
+from __future__ import annotations
+
+import json
+
+from .exporter import ExportPlan
+from .pgadmin_sql import ScheduleSpec, job_sql
+from .render_plan import _finding_line
+from .reverse import ExportResult, replace_sql, writable
+from .schedule import describe_agent_schedule
+from .schedule.agent import AgentSchedule
+from .schedule.masks import mask_of
+from .serialize import to_jsonable
+
+FORMAT = "pgbridge-export"
+VERSION = 1
+
+
+def _summary(plan: ExportPlan) -> str:
+    c = plan.counts()
+    return (
+        f"{c['jobs']} pgAgent jobs from pg_cron ({plan.source}, pg_cron {plan.release}): "
+        f"{c['exact']} exact, {c['changed']} changed, {c['manual']} manual, {c['skipped']} "
+        f"skipped; schedules for a pgAgent in {plan.agent_timezone}"
+    )
+
+
+def _agent(s: ScheduleSpec) -> str:
+    """The exported schedule in plain words (the engine's describer)."""
+    agent = AgentSchedule(
+        minutes=mask_of(s.minutes),
+        hours=mask_of(s.hours),
+        weekdays=mask_of(s.weekdays),
+        monthdays=mask_of(v for v in s.monthdays if v <= 31),
+        last_day=32 in s.monthdays,
+        months=mask_of(s.months),
+    )
+    return describe_agent_schedule(agent)
+
+
+def export_text(result: ExportResult) -> str:
+    plan = result.plan
+    out = [_summary(plan)]
+    out += [f"  ! {_finding_line(f)}" for f in plan.findings]
+    for job in plan.jobs:
+        out.append("")
+        name = job.job.name if job.job else "-"
+        crons = ", ".join(map(str, job.cron_jobs))
+        out.append(f"[{job.status.upper()}] {name}  (pg_cron job {crons}; {job.origin})")
+        if job.job is not None:
+            for s in job.job.schedules:
+                out.append(f"  pgAgent schedule {s.name!r}: {_agent(s)}")
+            for st in job.job.steps:
+                where = st.connstr or st.dbname or "the agent's host"
+                out.append(
+                    f"  step {st.name!r} ({'SQL' if st.kind == 's' else 'batch'}, {where}, on error {st.on_error})"
+                )
+        out += [f"  ! {_finding_line(f)}" for f in job.findings]
+    if result.applied:
+        out += [
+            "",
+            f"export: {len(result.created)} pgAgent jobs written, {len(result.replaced)} earlier exports replaced",
+        ]
+        out += [f"  {key}: pgAgent job {jobid}" for key, jobid in result.created]
+        out += [f"  ! {_finding_line(f)}" for f in result.notes]
+    return "\n".join(out) + "\n"
+
+
+def export_sql(plan: ExportPlan) -> str:
+    """A psql script creating the exported pgAgent jobs (and replacing earlier exports)."""
+    c = plan.counts()
+    out = [
+        f"-- pgbridge export of pg_cron jobs ({plan.source}, pg_cron {plan.release}) to pgAgent",
+        f"-- {c['jobs']} jobs: {c['exact']} exact, {c['changed']} changed, {c['manual']} manual, "
+        f"{c['skipped']} skipped; schedules for a pgAgent evaluating them in {plan.agent_timezone}",
+        "\\set ON_ERROR_STOP on",
+        "SET standard_conforming_strings = on;",
+        "BEGIN;",
+    ]
+    for f in plan.findings:
+        out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
+    for job in plan.jobs:
+        out.append("")
+        out.append(
+            f"-- {job.key} (pg_cron job(s) {', '.join(map(str, job.cron_jobs))}): {job.status}"
+        )
+        for f in job.findings:
+            out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
+        if writable(job):
+            assert job.job is not None
+            out += [replace_sql(job), job_sql(job.job, skip_taken_exceptions=True)]
+    out += ["", "COMMIT;", ""]
+    return "\n".join(out)
+
+
+def export_json(result: ExportResult) -> str:
+    doc = {"format": FORMAT, "version": VERSION, **to_jsonable(result)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,204 @@
+"""The reverse export, I/O part: read pg_cron (and pgbridge's ledger), write pgAgent jobs.
+
+``export`` plans by default; with ``apply`` it creates the jobs in the pgAgent catalog in one
+transaction. Every exported job carries a tag in its description, and a re-export replaces the
+job with the same tag instead of adding another, so exporting twice never duplicates a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from . import ledger, snapshot
+from .connect import connect, reading
+from .errors import QueryFailed, UsageError
+from .exporter import ExportedJob, ExportPlan, make_export, marker
+from .model import Job, PgCronSide, Severity
+from .pgadmin_sql import job_sql
+from .planner import Finding
+from .read_pgagent import read_pgagent
+from .read_pgcron import read_pgcron
+from .serialize import from_jsonable
+from .sqlquote import literal
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    plan: ExportPlan
+    applied: bool
+    #: (tag, pgAgent job id created) for every job written
+    created: tuple[tuple[str, int], ...] = ()
+    #: tags whose earlier export was replaced
+    replaced: tuple[str, ...] = ()
+    #: what writing revealed (exceptions another schedule already holds)
+    notes: tuple[Finding, ...] = ()
+
+
+def _ledger_jobs(conn: Any) -> dict[int, tuple[int, Job, bool]]:
+    """pg_cron job id -> (pgAgent job id, original definition, enabled before) from the ledger."""
+    if not ledger.exists(conn):
+        return {}
+    rows = conn.execute(
+        "SELECT c.jobid, s.pgagent_job_id, s.definition, s.previous_enabled "
+        "FROM pgbridge.cron_jobs c JOIN pgbridge.pgagent_jobs s "
+        "ON s.source = c.source AND s.pgagent_job_id = c.pgagent_job_id"
+        if _has_definition(conn)
+        else "SELECT NULL, NULL, NULL, NULL WHERE false"
+    ).fetchall()
+    out: dict[int, tuple[int, Job, bool]] = {}
+    for jobid, pgagent_id, definition, enabled in rows:
+        if definition is None:
+            continue
+        try:
+            out[int(jobid)] = (int(pgagent_id), from_jsonable(Job, definition), bool(enabled))
+        except (ValueError, TypeError):
+            continue  # a definition this release cannot read: translate the job instead
+    return out
+
+
+def _has_definition(conn: Any) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+        "to_regclass('pgbridge.pgagent_jobs') AND attname = 'definition')"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def export(
+    pgcron: str | None = None,
+    *,
+    pgagent: str | None = None,
+    snapshot_path: str | Path | None = None,
+    apply: bool = False,
+    timezone: str | None = None,
+    release: str | None = None,
+    inactive: bool = False,
+    select: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> ExportResult:
+    """Export pg_cron jobs as pgAgent jobs (a plan, or with ``apply`` written to ``pgagent``)."""
+    findings: list[Finding] = []
+    ledger_jobs: dict[int, tuple[int, Job, bool]] = {}
+    side: PgCronSide | None
+    if snapshot_path is not None:
+        side = snapshot.load(snapshot_path).pgcron
+        if side is None or side.extension_version is None:
+            raise UsageError(f"snapshot {snapshot_path} holds no pg_cron jobs to export")
+    else:
+        with reading(pgcron or "") as conn:
+            side = read_pgcron(conn)
+            if side.extension_version is None:
+                raise UsageError(
+                    f"pg_cron is not created in database {side.database!r}: point --pgcron at "
+                    "pg_cron's database"
+                )
+            ledger_jobs = _ledger_jobs(conn)
+    zone = timezone
+    if zone is None and pgagent is not None:
+        with reading(pgagent) as conn:
+            zone = read_pgagent(conn).timezone
+    if zone is None:
+        zone = "UTC"
+        findings.append(
+            Finding(
+                "EXPORT_ZONE_ASSUMED",
+                Severity.WARNING,
+                "no pgAgent catalog (--pgagent) and no --timezone: schedules are exported for a "
+                "pgAgent evaluating them in UTC",
+                "pass --pgagent or --timezone",
+                0,
+            )
+        )
+    plan = make_export(
+        side,
+        agent_zone=zone,
+        release=release,
+        ledger_jobs=ledger_jobs,
+        inactive=inactive,
+        select=select,
+        exclude=exclude,
+    )
+    if findings:
+        plan = ExportPlan(
+            plan.source,
+            plan.agent_timezone,
+            plan.release,
+            plan.jobs,
+            plan.findings + tuple(findings),
+        )
+    if not apply:
+        return ExportResult(plan, False)
+    if pgagent is None:
+        raise UsageError("export --apply writes into a pgAgent catalog: give --pgagent")
+    return _apply(plan, pgagent)
+
+
+def writable(job: ExportedJob) -> bool:
+    return job.job is not None and job.status in ("exact", "changed")
+
+
+def replace_sql(job: ExportedJob) -> str:
+    """Remove an earlier export of the same job (found by its tag)."""
+    return f"DELETE FROM pgagent.pga_job WHERE strpos(jobdesc, {literal(marker(job.key))}) > 0;"
+
+
+def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
+    created: list[tuple[str, int]] = []
+    replaced: list[str] = []
+    notes: list[Finding] = []
+    conn = connect(pgagent, read_only=False)
+    try:
+        with conn:
+            for job in plan.jobs:
+                if not writable(job):
+                    continue
+                assert job.job is not None
+                gone = conn.execute(replace_sql(job).encode()).rowcount
+                if gone:
+                    replaced.append(job.key)
+                notes += _taken_exceptions(conn, job)
+                conn.execute(job_sql(job.job, skip_taken_exceptions=True).encode())
+                row = conn.execute(
+                    "SELECT max(jobid) FROM pgagent.pga_job WHERE strpos(jobdesc, %s) > 0",
+                    [marker(job.key)],
+                ).fetchone()
+                created.append((job.key, int(row[0]) if row and row[0] is not None else 0))
+    except psycopg.Error as exc:
+        raise QueryFailed(
+            f"export into the pgAgent catalog failed, nothing was written: "
+            f"{str(exc).strip().splitlines()[0]}"
+        ) from None
+    finally:
+        conn.close()
+    return ExportResult(plan, True, tuple(created), tuple(replaced), tuple(notes))
+
+
+def _taken_exceptions(conn: Any, job: ExportedJob) -> list[Finding]:
+    """Exceptions of ``job`` that another schedule already holds (pgAgent keeps each once)."""
+    assert job.job is not None
+    wanted = [(d, t) for s in job.job.schedules for d, t in s.exceptions if d and t]
+    if not wanted:
+        return []
+    taken = {
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT jexdate, jextime FROM pgagent.pga_exception "
+            "WHERE jexdate IS NOT NULL AND jextime IS NOT NULL"
+        )
+    }
+    return [
+        Finding(
+            "EXPORT_EXCEPTION_TAKEN",
+            Severity.WARNING,
+            f"exception {d} {t} already belongs to another pgAgent schedule (pgAgent keeps each "
+            "date and time once in the whole catalog), so the exported schedule goes without it",
+            "move the exception by hand, or drop the other schedule's",
+            job.cron_jobs[0],
+        )
+        for d, t in wanted
+        if (d, t) in taken
+    ]

@@ -1,0 +1,317 @@
+"""The reverse export against real servers: pg_cron jobs become pgAgent jobs that fire the same."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.catalog import read_catalog
+from bridge.exporter import make_export
+from bridge.migrate import migrate
+from bridge.model import CronJob, PgCronSide, Severity
+from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.render_export import export_sql
+from bridge.reverse import export
+from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
+
+from .catalogs import Conn
+from .fix_db import TestServer
+from .test_schedule_db import _oracle
+from .test_schedule_support import cron_texts
+
+UTC = dt.timezone.utc
+TODAY = dt.date(2026, 11, 21)
+fs = frozenset
+
+
+@pytest.fixture
+def clean_ledger(cron_db: Conn) -> Iterator[None]:
+    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
+    yield
+    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
+
+
+def exported_schedules(db_dsn: str, name: str) -> list[AgentSchedule]:
+    catalog = read_catalog(db_dsn).pgagent
+    assert catalog is not None
+    (job,) = [j for j in catalog.jobs if j.name == name]
+    return [AgentSchedule.from_model(s) for s in job.schedules]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(expr=cron_texts(last_day=False), seed=st.integers(0, 2**32))
+def test_exported_jobs_fire_when_pg_cron_would(
+    db: Conn, db_dsn: str, db_name: str, cron_db: Conn, cron_dsn: str, clean_ledger: None,
+    expr: str, seed: int,
+) -> None:  # fmt: skip
+    """Random cron expressions: pg_cron's fire set == the union of the exported pgAgent
+    schedules, both by the equivalence checker and by pgAgent's own pga_next_schedule."""
+    cron_db.execute("DELETE FROM cron.job WHERE jobname = 'pgbridge-export-prop'")
+    db.execute("DELETE FROM pgagent.pga_job")
+    row = cron_db.execute(
+        "SELECT cron.schedule_in_database('pgbridge-export-prop', %s, 'SELECT 1', %s)",
+        [expr, db_name],
+    ).fetchone()
+    assert row is not None
+    result = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-prop",))
+    (job,) = result.plan.jobs
+    schedules = exported_schedules(db_dsn, "pgbridge-export-prop")
+    source = CronTarget.of("1.4.2")
+    cron = parse_cron(expr, source.version)
+    feb29 = any(f.code == "SCHED_CRON_FEB_29_DROPPED" for f in job.findings)
+    equivalence = check_equivalence(
+        tuple(schedules), [cron], target=source, agent_zone="UTC", since=dt.date(2027, 1, 1)
+    )
+    assert equivalence.exact or (feb29 and equivalence.agent_only == 0)
+    # pgAgent's own function: sample instants, every one must agree with pg_cron's rule
+    rng = random.Random(seed)
+    t0 = dt.datetime(2027, 1, 1, tzinfo=UTC)
+    instants = sorted({t0 + dt.timedelta(minutes=rng.randrange(366 * 1440)) for _ in range(120)})
+    fires = {t: False for t in instants}
+    for schedule in schedules:
+        for t, ok in _oracle(db, schedule, "UTC", instants).items():
+            fires[t] = fires[t] or ok
+    expected = {t: cron_fires_at(cron, t, "GMT") for t in instants}
+    if feb29:
+        expected = {t: v and not (t.month == 2 and t.day == 29) for t, v in expected.items()}
+    assert fires == expected
+
+
+def test_round_trip_gives_the_original_job_back(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+) -> None:
+    original = JobSpec(
+        "Nightly ETL",
+        [
+            StepSpec("10 extract", "SELECT 1", dbname=db_name),
+            StepSpec("20 load", "SELECT 2", dbname=db_name, on_error="i"),
+        ],
+        [
+            ScheduleSpec(
+                "weekdays",
+                minutes=fs({15}),
+                hours=fs({1}),
+                weekdays=fs(range(1, 6)),
+                exceptions=((dt.date(2027, 12, 24), None),),
+            ),
+            ScheduleSpec("sunday", minutes=fs({0}), hours=fs({6}), weekdays=fs({0})),
+        ],
+        description="etl",
+    )
+    job_id = create_job(db, original)
+    before = read_catalog(db_dsn).pgagent
+    assert before is not None
+    migrated = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    assert migrated.count("create") == 2  # one pg_cron job per schedule
+    result = export(cron_dsn, pgagent=db_dsn, apply=True)
+    (back,) = [j for j in result.plan.jobs if j.origin == "ledger"]
+    assert back.key == f"pgagent/{job_id}" and len(back.cron_jobs) == 2
+    after = read_catalog(db_dsn).pgagent
+    assert after is not None
+    old = before.job(job_id)
+    new = next(j for j in after.jobs if j.id == result.created[0][1])
+    assert new.name == old.name and new.enabled == old.enabled
+    assert [(s.name, s.code, s.dbname, s.on_error) for s in new.steps] == [
+        (s.name, s.code, s.dbname, s.on_error) for s in old.steps
+    ]
+    shape = lambda s: (  # noqa: E731
+        s.name, s.minutes, s.hours, s.weekdays, s.monthdays, s.months,
+        [(e.date, e.time) for e in s.exceptions],
+    )  # fmt: skip
+    assert [shape(s) for s in new.schedules] == [shape(s) for s in old.schedules]
+
+
+def test_reexport_replaces_instead_of_duplicating(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+) -> None:
+    cron_db.execute(
+        "SELECT cron.schedule_in_database('pgbridge-export-twice', '*/5 1-3 * * 1-5', "
+        "$$SELECT 'it''s'$$, %s)",
+        [db_name],
+    )
+    first = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-twice",))
+    second = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-twice",))
+    assert first.replaced == () and second.replaced == ("postgres/pgbridge-export-twice",)
+    rows = db.execute(
+        "SELECT j.jobname, s.jstcode, s.jstdbname, s.jstonerror FROM pgagent.pga_job j "
+        "JOIN pgagent.pga_jobstep s ON s.jstjobid = j.jobid"
+    ).fetchall()
+    assert rows == [("pgbridge-export-twice", "SELECT 'it''s'", db_name, "f")]
+
+
+def test_sql_script_creates_the_jobs(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+) -> None:
+    cron_db.execute(
+        "SELECT cron.schedule_in_database('pgbridge-export-sql', '0 12 1-7 * 1', "
+        "'SELECT 1; SELECT 2', %s)",
+        [db_name],
+    )
+    script = export_sql(export(cron_dsn, pgagent=db_dsn, select=("pgbridge-export-sql",)).plan)
+    psql = shutil.which("psql") or "psql"
+    for _ in range(2):  # twice: no duplicate
+        proc = subprocess.run(
+            [psql, "-X", "-q", "-d", db_dsn, "-f", "-"], input=script, capture_output=True,
+            text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    schedules = exported_schedules(db_dsn, "pgbridge-export-sql")
+    assert len(schedules) == 2  # pg_cron ORs days 1-7 and Mondays: two pgAgent schedules
+    equivalence = check_equivalence(
+        tuple(schedules), ["0 12 1-7 * 1"], target=CronTarget.of("1.4.2"), agent_zone="UTC"
+    )
+    assert equivalence.exact
+
+
+def side_with(*jobs: CronJob) -> PgCronSide:
+    return PgCronSide(
+        database="postgres",
+        extension_version="1.6",
+        loaded=True,
+        binary_at_least="1.6.5",
+        settings=(("cron.timezone", "UTC"),),
+        capabilities=("timezone",),
+        jobs=jobs,
+    )
+
+
+def cron(jobid: int, schedule: str, **kw: Any) -> CronJob:
+    base: dict[str, Any] = dict(
+        name=f"j{jobid}", command="SELECT 1", nodename="localhost", nodeport=5432,
+        database="app", username="alice", active=True,
+    )  # fmt: skip
+    base.update(kw)
+    return CronJob(jobid, base.pop("name"), schedule, **base)
+
+
+@pytest.mark.parametrize(
+    ("job", "status", "code"),
+    [
+        (cron(1, "30 seconds"), "manual", "SCHED_CRON_SECONDS_NOT_REPRESENTABLE"),
+        (cron(2, "@reboot"), "manual", "SCHED_CRON_REBOOT_NOT_REPRESENTABLE"),
+        (cron(3, "0 23 $ * *"), "changed", "EXPORT_BOTH_SCHEDULERS"),
+        (cron(4, "0 3 * * *", nodename="db2.example.com"), "changed", "EXPORT_REMOTE_NODE"),
+        (cron(5, "0 3 * * *", active=False), "exact", "EXPORT_ROLE"),
+    ],
+)
+def test_what_pgagent_cannot_do_is_reported(job: CronJob, status: str, code: str) -> None:
+    plan = make_export(side_with(job), agent_zone="UTC")
+    (exported,) = plan.jobs
+    assert exported.status == status
+    assert code in {f.code for f in exported.findings}
+
+
+def test_exported_job_shapes() -> None:
+    last = make_export(side_with(cron(3, "0 23 $ * *")), agent_zone="UTC", inactive=True).jobs[0]
+    assert last.job is not None and not last.job.enabled
+    (sched,) = last.job.schedules
+    assert (sched.minutes, sched.hours, sched.monthdays) == (fs({0}), fs({23}), fs({32}))
+    remote = make_export(side_with(cron(4, "0 3 * * *", nodename="db2")), agent_zone="UTC").jobs[0]
+    assert remote.job is not None
+    assert remote.job.steps[0].connstr == "host=db2 port=5432 dbname=app user=alice"
+    plan = make_export(
+        side_with(cron(6, "0 12 * * *")), agent_zone="Europe/Berlin"
+    )  # pg_cron in UTC, pgAgent in Berlin: DST zone against a fixed one
+    assert plan.jobs[0].status == "manual"
+    assert "SCHED_TZ_DST_MISMATCH" in {f.code for f in plan.jobs[0].findings}
+    assert all(f.severity is not Severity.ERROR for f in plan.findings)
+
+
+@pytest.mark.slow
+def test_pgagent_daemon_runs_an_exported_job(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+) -> None:
+    daemon = shutil.which("pgagent")
+    if daemon is None:
+        pytest.fail("the pgagent daemon is not installed (Debian package pgagent)")
+    db.execute("CREATE TABLE ticks (at timestamptz NOT NULL DEFAULT now(), via text)")
+    cron_db.execute(
+        "SELECT cron.schedule_in_database('pgbridge-export-run', '* * * * *', "
+        "$$INSERT INTO ticks (via) VALUES ('pgagent')$$, %s)",
+        [db_name],
+    )
+    cron_db.execute(
+        "UPDATE cron.job SET active = false WHERE jobname = 'pgbridge-export-run'"
+    )  # only pgAgent should run it here
+    result = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-run",))
+    ((_, job_id),) = result.created
+    db.execute(
+        "UPDATE pgagent.pga_job SET jobenabled = true, jobnextrun = NULL WHERE jobid = %s", [job_id]
+    )
+    agent = subprocess.Popen(
+        [daemon, "-f", "-l", "1", "-t", "2", db_dsn],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 150
+        status = None
+        while time.monotonic() < deadline and agent.poll() is None:
+            row = db.execute(
+                "SELECT jlgstatus FROM pgagent.pga_joblog WHERE jlgjobid = %s AND jlgstatus <> 'r' "
+                "ORDER BY jlgid DESC LIMIT 1",
+                [job_id],
+            ).fetchone()
+            if row is not None:
+                status = row[0]
+                break
+            time.sleep(2)
+        assert agent.poll() is None, agent.stderr.read() if agent.stderr else ""
+        assert status == "s", f"pgAgent did not log a success within 150 s (status {status!r})"
+        count = db.execute("SELECT count(*) FROM ticks WHERE via = 'pgagent'").fetchone()
+        assert count is not None and count[0] >= 1
+    finally:
+        agent.terminate()
+        try:
+            agent.communicate(timeout=10)  # also closes the pipe
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.communicate()
+        db.execute("DELETE FROM pgagent.pga_jobagent")
+
+
+def test_cli_export(
+    db: Conn,
+    db_dsn: str,
+    db_name: str,
+    cron_dsn: str,
+    cron_db: Conn,
+    pg_server: TestServer,
+    clean_ledger: None,
+) -> None:
+    cron_db.execute(
+        "SELECT cron.schedule_in_database('pgbridge-export-cli', '0 4 * * 0', 'VACUUM', %s)",
+        [db_name],
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    text = run("export", "--pgcron", cron_dsn, "--pgagent", db_dsn, "--job", "pgbridge-export-cli")
+    assert text.returncode == 0, text.stderr
+    assert "[CHANGED] pgbridge-export-cli" in text.stdout and "at 04:00 on Sunday" in text.stdout
+    sql = run("export", "--pgcron", cron_dsn, "--timezone", "UTC", "--format", "sql")
+    assert "INSERT INTO pgagent.pga_job" in sql.stdout
+    applied = run("export", "--pgcron", cron_dsn, "--pgagent", db_dsn, "--apply", "--inactive")
+    assert applied.returncode == 0, applied.stderr
+    assert "pgAgent jobs written" in applied.stdout
+    bad = run("export", "--pgcron", cron_dsn, "--apply")
+    assert bad.returncode == 2 and "give --pgagent" in bad.stderr
