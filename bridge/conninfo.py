@@ -73,6 +73,18 @@ def redact(dsn: str) -> str:
     return _ci.make_conninfo("", **params)
 
 
+def without_secrets(dsn: str) -> str:
+    """The string with every secret parameter removed (not masked): for connection strings that
+    are handed to another program, which must then find the password in ~/.pgpass."""
+    if not has_password(dsn):
+        return dsn
+    try:
+        params = parse(dsn)
+    except ValueError:
+        return _SECRET_KV.sub("", _pattern_redact(dsn)).strip()
+    return _ci.make_conninfo("", **{k: v for k, v in params.items() if k not in SECRETS})
+
+
 def describe(dsn: str) -> str:
     """A short, secret-free label for a DSN (``host:port/dbname user=...``), for messages."""
     try:

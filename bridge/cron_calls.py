@@ -86,9 +86,33 @@ def create_statement(c: CronJobPlan, target: Target) -> str:
     call = schedule(c, target)
     if c.active or not c.in_cron_database(target):
         return f"SELECT {call.script()};"
+    if target.cron_target().version.release < (1, 4, 0):
+        # No alter_job: keep the new id in a psql variable, then switch the job off by DML (an
+        # UPDATE whose WHERE calls cron.schedule would run it once per row, or never).
+        return (
+            f"SELECT {call.script()} AS pgbridge_jobid \\gset\n"
+            "UPDATE cron.job SET active = false WHERE jobid = :pgbridge_jobid;"
+        )
     return set_active(call, False, target).script() + ";"
 
 
 def unschedule(jobid: int) -> Call:
     """Remove a job by id (by name only the owner could; a superuser needs the id)."""
     return Call("cron.unschedule(%s::bigint)", (("int", jobid),))
+
+
+def alter(jobid: int, c: CronJobPlan, target: Target) -> Call:
+    """Change an existing job's schedule, command and database in place (same id).
+
+    The named upsert updates ``database`` only from pg_cron 1.6.3, so existing jobs are changed
+    with ``cron.alter_job`` (1.4+), or by direct DML before 1.4.
+    """
+    if target.cron_target().version.release < (1, 4, 0):
+        return Call(
+            "UPDATE cron.job SET schedule = %s, command = %s, database = %s WHERE jobid = %s",
+            (("text", c.schedule), ("code", c.command), ("text", c.database), ("int", jobid)),
+        )
+    return Call(
+        "SELECT cron.alter_job(%s::bigint, schedule := %s, command := %s, database := %s)",
+        (("int", jobid), ("text", c.schedule), ("code", c.command), ("text", c.database)),
+    )

@@ -12,25 +12,28 @@ What pgAgent cannot do is a finding, as in the plan.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import conninfo
+from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
 from .planner import Finding, Status
 from .schedule import AgentSchedule, CronTarget, cron_to_agent
+from .schedule.agent import short_month_traps
 from .schedule.masks import values_of
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
 EXPORT_START = "2000-01-01 00:00:00+00"
-MARKER = "[pgbridge export {key}]"
+MARKER = "[pgbridge export {key}]"  # the key is JSON-quoted: no tag is a prefix of another
 LOCAL_NODES = ("localhost", "127.0.0.1", "::1", "")
 
 
 def marker(key: str) -> str:
     """The tag an exported job carries in its description, so re-exports replace it."""
-    return MARKER.format(key=key)
+    return MARKER.format(key=json.dumps(key, ensure_ascii=False))
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class ExportedJob:
     origin: str  # "ledger" (the original definition) or "translated"
     job: JobSpec | None
     findings: tuple[Finding, ...] = ()
+    #: the pgAgent job it came from (ledger origin)
+    pgagent_job_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def job_spec_from_model(job: Job, key: str, enabled: bool) -> JobSpec:
             s.code,
             kind="b" if s.kind is StepKind.BATCH else "s",
             dbname=s.dbname,
-            connstr=s.connstr,
+            connstr=conninfo.without_secrets(s.connstr),  # the masked value must not be sent
             on_error=s.on_error.value if s.on_error is not OnError.UNKNOWN else "f",
             enabled=s.enabled,
             description=s.description,
@@ -134,7 +139,7 @@ def job_spec_from_model(job: Job, key: str, enabled: bool) -> JobSpec:
 
 
 def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: bool) -> ExportedJob:
-    key = f"{cron.username}/{cron.name or '#' + str(cron.id)}"
+    key = f"cron:{cron.username}/{cron.name or '#' + str(cron.id)}"
     found: list[Finding] = []
 
     def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
@@ -144,7 +149,25 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     for f in result.findings:
         add(f.code, f.severity, f.message, f.remedy)
     if not result.schedules:
+        if not any(f.severity is Severity.ERROR for f in found):
+            add(
+                "EXPORT_NOTHING_TO_SCHEDULE",
+                Severity.ERROR,
+                f"no pgAgent schedule can express {cron.schedule!r} (for example 29 February "
+                "alone, which pgAgent rejects in common years)",
+                "schedule it by hand in pgAgent, or keep it in pg_cron",
+            )
         return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
+    traps = [t for s in result.schedules for t in short_month_traps(s)]
+    if traps:
+        add(
+            "EXPORT_PGAGENT_WOULD_FAIL",
+            Severity.ERROR,
+            f"pgAgent cannot run {cron.schedule!r} reliably: its next-run search would build "
+            f"{', '.join(traps)}, raise 'date/time field value out of range' and leave the job "
+            "stuck",
+            "keep this job in pg_cron, or choose days that exist in the months around them",
+        )
     if not result.exact and not any(f.severity is Severity.ERROR for f in found):
         add(
             "EXPORT_SCHEDULE_NOT_EXACT",
@@ -207,9 +230,7 @@ def _both_active(job: ExportedJob, active: set[int]) -> ExportedJob:
         job.cron_jobs[0],
     )
     findings = (*job.findings, note)
-    return ExportedJob(
-        job.key, job.cron_jobs, _status(findings, job.job), job.origin, job.job, findings
-    )
+    return replace(job, status=_status(findings, job.job), findings=findings)
 
 
 def make_export(
@@ -217,7 +238,7 @@ def make_export(
     *,
     agent_zone: str,
     release: str | None = None,
-    ledger_jobs: dict[int, tuple[int, Job, bool]] | None = None,
+    ledger_jobs: dict[int, tuple[int, Job, bool, str]] | None = None,
     inactive: bool = False,
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -225,7 +246,8 @@ def make_export(
     """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``.
 
     ``ledger_jobs`` maps a pg_cron job id to (pgAgent job id, original definition, its enabled
-    state before the migration) for jobs pgbridge's migration created.
+    state before the migration, the content hash pgbridge gave the pg_cron job) for jobs
+    pgbridge's migration created. A job edited since is translated as it is now.
     """
     source = CronTarget.of(
         release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
@@ -245,12 +267,25 @@ def make_export(
         if not wanted(cron):
             continue
         if cron.id in ledger_jobs:
-            restored.setdefault(ledger_jobs[cron.id][0], []).append(cron.id)
+            applied = ledger_jobs[cron.id][3]
+            if content_hash(cron.schedule, cron.command, cron.database, cron.username) == applied:
+                restored.setdefault(ledger_jobs[cron.id][0], []).append(cron.id)
+                continue
+            edited = _translate(cron, source, agent_zone, inactive)
+            note = _finding(
+                "EXPORT_EDITED_SINCE",
+                Severity.INFO,
+                "pgbridge created this pg_cron job, but it was changed since: it is exported as "
+                "it is now, not as the original pgAgent job",
+                "",
+                cron.id,
+            )
+            jobs.append(replace(edited, findings=(*edited.findings, note)))
             continue
         jobs.append(_translate(cron, source, agent_zone, inactive))
     for pgagent_id, cron_ids in restored.items():
-        _, original, was_enabled = ledger_jobs[cron_ids[0]]
-        key = f"pgagent/{pgagent_id}"
+        _, original, was_enabled, _ = ledger_jobs[cron_ids[0]]
+        key = f"pgagent:{pgagent_id}"
         found = [
             _finding(
                 "EXPORT_FROM_LEDGER",
@@ -285,7 +320,9 @@ def make_export(
                 )
             )
         jobs.append(
-            ExportedJob(key, tuple(cron_ids), _status(found, spec), "ledger", spec, tuple(found))
+            ExportedJob(
+                key, tuple(cron_ids), _status(found, spec), "ledger", spec, tuple(found), pgagent_id
+            )
         )
     active = {c.id for c in side.jobs if c.active}
     jobs = [_both_active(j, active) for j in jobs]

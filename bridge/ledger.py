@@ -2,7 +2,7 @@
 
 It is written in the same transaction as the pg_cron jobs it describes, so it is never out of step
 with them. ``cron_jobs`` maps every pg_cron job pgbridge created to the pgAgent job and schedules it
-came from, with a hash of its content as applied (to notice hand edits); ``pgagent_jobs`` keeps
+came from, with the content it was given (to notice hand edits and verify); ``pgagent_jobs`` keeps
 each migrated pgAgent job's enabled state from before the migration and where the migration stands
 (``cutover``: pg_cron jobs created inactive, pgAgent still in charge; ``migrated``: pg_cron in
 charge, pgAgent job disabled or about to be).
@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS pgbridge.cron_jobs (
     pgagent_job_id integer     NOT NULL,
     schedule_ids   integer[]   NOT NULL,
     content_hash   text        NOT NULL,
+    schedule       text,
+    command        text,
+    database       text,
+    planned_active boolean,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (jobname, username)
@@ -41,11 +45,13 @@ CREATE TABLE IF NOT EXISTS pgbridge.pgagent_jobs (
     pgagent_job_id   integer     NOT NULL,
     previous_enabled boolean     NOT NULL,
     state            text        NOT NULL CHECK (state IN ('cutover', 'migrated')),
+    -- the pgAgent job as it was defined, so the reverse export can give it back exactly
+    definition       jsonb,
+    -- how it was planned (options, pgAgent's zone), so verify and activate judge it the same way
+    context          jsonb,
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, pgagent_job_id)
 );
--- The pgAgent job as it was defined, so the reverse export can give it back exactly.
-ALTER TABLE pgbridge.pgagent_jobs ADD COLUMN IF NOT EXISTS definition jsonb;
 """
 
 
@@ -57,13 +63,22 @@ def content_hash(schedule: str, command: str, database: str, username: str) -> s
 
 @dataclass(frozen=True)
 class LedgerJob:
+    """A pg_cron job pgbridge created, with the content it was given."""
+
     jobname: str
     username: str
     jobid: int
     source: str
     pgagent_job_id: int
     schedule_ids: tuple[int, ...]
-    content_hash: str
+    schedule: str
+    command: str
+    database: str
+    planned_active: bool
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.schedule, self.command, self.database, self.username)
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,8 @@ class LedgerSource:
     state: str
     #: The pgAgent job's definition (``bridge.model.Job`` as JSON), passwords already masked.
     definition: dict[str, Any] | None = None
+    #: How it was planned: {"options": PlanOptions as JSON, "timezone": pgAgent's zone}.
+    context: dict[str, Any] | None = None
 
 
 def exists(conn: Connection) -> bool:
@@ -85,8 +102,9 @@ def exists(conn: Connection) -> bool:
 
 
 def ensure(conn: Connection) -> None:
-    """Create the ledger, or bring an older one up to date (inside the caller's transaction)."""
-    conn.execute(DDL.encode())
+    """Create the ledger if it is missing (inside the caller's transaction)."""
+    if not exists(conn):
+        conn.execute(DDL.encode())
 
 
 def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSource]]:
@@ -94,19 +112,19 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
     if not exists(conn):
         return [], []
     jobs = [
-        LedgerJob(r[0], r[1], int(r[2]), r[3], int(r[4]), tuple(r[5]), r[6])
+        LedgerJob(r[0], r[1], int(r[2]), r[3], int(r[4]), tuple(r[5]), r[6], r[7], r[8], bool(r[9]))
         for r in conn.execute(
-            "SELECT jobname, username, jobid, source, pgagent_job_id, schedule_ids, content_hash "
-            "FROM pgbridge.cron_jobs WHERE source = %s ORDER BY pgagent_job_id, jobname",
+            "SELECT jobname, username, jobid, source, pgagent_job_id, schedule_ids, schedule, "
+            "command, database, planned_active FROM pgbridge.cron_jobs WHERE source = %s "
+            "ORDER BY pgagent_job_id, jobname",
             [source],
         )
     ]
     sources = [
-        LedgerSource(r[0], int(r[1]), bool(r[2]), r[3], r[4])
+        LedgerSource(r[0], int(r[1]), bool(r[2]), r[3], r[4], r[5])
         for r in conn.execute(
-            "SELECT source, pgagent_job_id, previous_enabled, state, "
-            + ("definition" if _has_definition(conn) else "NULL::jsonb")
-            + " FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
+            "SELECT source, pgagent_job_id, previous_enabled, state, definition, context "
+            "FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
             [source],
         )
     ]
@@ -116,10 +134,13 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
 def record_job(conn: Connection, job: LedgerJob) -> None:
     conn.execute(
         "INSERT INTO pgbridge.cron_jobs (jobname, username, jobid, source, pgagent_job_id, "
-        "schedule_ids, content_hash) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "schedule_ids, content_hash, schedule, command, database, planned_active) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (jobname, username) DO UPDATE SET jobid = EXCLUDED.jobid, "
         "source = EXCLUDED.source, pgagent_job_id = EXCLUDED.pgagent_job_id, "
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
+        "schedule = EXCLUDED.schedule, command = EXCLUDED.command, "
+        "database = EXCLUDED.database, planned_active = EXCLUDED.planned_active, "
         "updated_at = now()",
         [
             job.jobname,
@@ -129,6 +150,10 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
             job.pgagent_job_id,
             list(job.schedule_ids),
             job.content_hash,
+            job.schedule,
+            job.command,
+            job.database,
+            job.planned_active,
         ],
     )
 
@@ -139,28 +164,22 @@ def forget_job(conn: Connection, jobname: str, username: str) -> None:
     )
 
 
-def _has_definition(conn: Connection) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pgbridge.pgagent_jobs'::regclass "
-        "AND attname = 'definition' AND NOT attisdropped)"
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def record_source(conn: Connection, entry: LedgerSource) -> None:
     """Insert or move a pgAgent job's state; the first recorded enabled state is kept, the
-    definition follows the source."""
+    definition and context follow the latest migration."""
     conn.execute(
         "INSERT INTO pgbridge.pgagent_jobs (source, pgagent_job_id, previous_enabled, state, "
-        "definition) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source, pgagent_job_id) DO UPDATE "
-        "SET state = EXCLUDED.state, definition = coalesce(EXCLUDED.definition, "
-        "pgbridge.pgagent_jobs.definition), updated_at = now()",
+        "definition, context) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (source, pgagent_job_id) DO UPDATE SET state = EXCLUDED.state, "
+        "definition = coalesce(EXCLUDED.definition, pgbridge.pgagent_jobs.definition), "
+        "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now()",
         [
             entry.source,
             entry.pgagent_job_id,
             entry.previous_enabled,
             entry.state,
             Jsonb(entry.definition) if entry.definition is not None else None,
+            Jsonb(entry.context) if entry.context is not None else None,
         ],
     )
 

@@ -18,6 +18,7 @@ Guarantees, in order of importance:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,13 +37,22 @@ from .errors import (
     QueryFailed,
     UsageError,
 )
-from .ledger import LedgerJob, LedgerSource, content_hash
+from .ledger import LedgerJob, LedgerSource
 from .model import Catalog, Severity
-from .planner import CronJobPlan, Finding, JobPlan, Plan, PlanOptions, make_plan, target_from
+from .planner import (
+    CronJobPlan,
+    Finding,
+    JobPlan,
+    Plan,
+    PlanOptions,
+    Target,
+    make_plan,
+    target_from,
+)
 from .read_pgagent import read_pgagent
 from .read_pgcron import read_pgcron
 from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
-from .serialize import to_jsonable
+from .serialize import from_jsonable, to_jsonable
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"
@@ -67,7 +77,7 @@ class Selection:
 
         if self.jobs and not hit(self.jobs):
             return False
-        if hit(self.exclude):
+        if hit(self.exclude) or not job.cron_jobs:  # nothing would replace a job without any
             return False
         return job.status in ("exact", "changed") or (
             self.include_manual and job.status == "manual"
@@ -145,9 +155,7 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
     try:
         target = source if same else connect(pgcron or "", read_only=False)
         try:
-            row = source.execute("SELECT current_database()").fetchone()
-            source.rollback()
-            source_id = str(row[0]) if row else "pgagent"
+            source_id = _source_identity(source)
             yield _Run(source, target, same, source_id, on_phase=on_phase)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise PrivilegeError(f"{_first_line(exc)} (nothing uncommitted was kept)") from None
@@ -163,6 +171,22 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
                 target.close()
     finally:
         source.close()
+
+
+def _source_identity(conn: Connection) -> str:
+    """Which pgAgent catalog this is: the cluster's system identifier (when the role may read
+    it) and the database, so two servers' catalogs never mix in one ledger."""
+    row = conn.execute(
+        "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE')"
+    ).fetchone()
+    assert row is not None
+    database, may_read = str(row[0]), bool(row[1])
+    system = None
+    if may_read:
+        got = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()
+        system = got[0] if got else None
+    conn.rollback()
+    return f"{system}/{database}" if system is not None else database
 
 
 def _first_line(exc: BaseException) -> str:
@@ -212,6 +236,8 @@ PREFLIGHT = """
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        current_user,
        coalesce(has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'),
+                                       'EXECUTE'),
+                has_function_privilege(to_regprocedure('cron.schedule(name,text,text)'),
                                        'EXECUTE'), false),
        coalesce(has_function_privilege(
            to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)'),
@@ -220,6 +246,7 @@ SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
            to_regprocedure('cron.alter_job(bigint,text,text,text,text,boolean)'), 'EXECUTE'), false),
        coalesce(has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE'),
                 false),
+       coalesce(has_table_privilege(to_regclass('cron.job'), 'UPDATE'), false),
        CASE WHEN to_regnamespace('pgbridge') IS NULL
             THEN has_database_privilege(current_database(), 'CREATE')
             ELSE pg_has_role((SELECT nspowner FROM pg_namespace WHERE nspname = 'pgbridge'),
@@ -233,7 +260,7 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
     missing: list[str] = []
     row = run.target.execute(PREFLIGHT).fetchone()
     assert row is not None
-    superuser, user, schedule, in_database, alter, unschedule, ledger_ok = row
+    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok = row
     cron = read_pgcron(run.target)
     run.target.rollback()
     if cron.extension_version is None:
@@ -253,13 +280,16 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
         )
-    if (cutover or any(not c.active for c in jobs)) and not alter:
-        missing.append("EXECUTE on cron.alter_job")
+    if side.cron_target().version.release >= (1, 4, 0):
+        if not alter:  # changes existing jobs and their activity
+            missing.append("EXECUTE on cron.alter_job")
+    elif not update_job:  # before 1.4 only direct DML changes a job
+        missing.append("UPDATE on cron.job (pg_cron before 1.4 has no cron.alter_job)")
     if not unschedule:
         missing.append("EXECUTE on cron.unschedule")
-    if any(c.username for c in jobs) and not superuser:
+    if any(c.username for c in jobs) and not superuser:  # any username, even one's own (#390)
         others = sorted({c.username for c in jobs if c.username})
-        missing.append(f"superuser, to schedule jobs as {', '.join(others)}")
+        missing.append(f"superuser, to schedule jobs with a username ({', '.join(others)})")
     if not ledger_ok:
         missing.append(f"CREATE on database {cron.database} (for the pgbridge ledger schema)")
     src = run.source.execute(
@@ -283,23 +313,118 @@ def _effective_user(c: CronJobPlan, applier: str) -> str:
     return c.username or applier
 
 
-def _wanted_active(c: CronJobPlan, state: str) -> bool:
-    return c.active and state == "migrated"
+def _context(catalog: Catalog, options: PlanOptions) -> dict[str, Any]:
+    """How a job was planned, kept in the ledger so verify and activate plan it the same way."""
+    assert catalog.pgagent is not None
+    return {
+        "options": to_jsonable(replace(options, since=None)),
+        "timezone": catalog.pgagent.timezone,
+    }
+
+
+class _Incomplete(Exception):
+    """A job could not be put in place entirely: its savepoint is rolled back."""
+
+
+def _reconcile_job(
+    run: _Run,
+    job: JobPlan,
+    target: Target,
+    *,
+    state: str,
+    force: bool,
+    applier: str,
+    by_key: dict[tuple[str, str], LedgerJob],
+    by_name: dict[tuple[str, str], tuple[Any, ...]],
+    by_id: dict[int, tuple[Any, ...]],
+    known_jobs: Sequence[LedgerJob],
+) -> list[Change]:
+    """Put one pgAgent job's pg_cron jobs in place; raises _Incomplete when one cannot be."""
+    conn = run.target
+    changes: list[Change] = []
+    keep: set[tuple[str, str]] = set()
+    for c in job.cron_jobs:
+        user = _effective_user(c, applier)
+        key = (c.name, user)
+        keep.add(key)
+        led = by_key.get(key)
+        row = by_id.get(led.jobid) if led else by_name.get(key)
+        if led is None and row is not None and not force:
+            run.note(
+                "MIGRATE_NAME_TAKEN",
+                Severity.ERROR,
+                f"a pg_cron job named {c.name!r} for {user!r} exists and was not created by "
+                "pgbridge; this pgAgent job was left as it is (not migrated)",
+                "rename or remove that job, or pass --force to take it over",
+                job.job_id,
+            )
+            raise _Incomplete
+        wanted = ledger.content_hash(c.schedule, c.command, c.database, user)
+        current = ledger.content_hash(row[3], row[4], row[5], row[2]) if row is not None else None
+        if led is not None and row is not None and current != led.content_hash and not force:
+            run.note(
+                "MIGRATE_HAND_EDITED",
+                Severity.WARNING,
+                f"pg_cron job {c.name!r} was changed since pgbridge created it; left as is",
+                "pass --force to overwrite it with the plan",
+                job.job_id,
+            )
+            changes.append(Change("skip", job.job_id, c.name, "edited by hand"))
+            continue  # pg_cron still runs it (as edited): the pgAgent job may still be disabled
+        if row is None:
+            call = cron_calls.schedule(c, target)
+            got = conn.execute(f"SELECT {call.sql}", call.params).fetchone()
+            assert got is not None
+            jobid, action = int(got[0]), "create"
+            # schedule_in_database took `active` for the new job; cron.schedule makes it active
+            current_active = c.active if not c.in_cron_database(target) else True
+        else:
+            jobid, current_active = int(row[0]), bool(row[6])
+            action = "unchanged" if current == wanted else "update"
+            if action == "update":  # alter_job also moves the database (the upsert does not <1.6.3)
+                call = cron_calls.alter(jobid, c, target)
+                conn.execute(call.sql, call.params)
+        changes.append(Change(action, job.job_id, c.name))
+        active = c.active and state == "migrated"
+        if current_active != active:
+            call = cron_calls.set_active(jobid, active, target)
+            conn.execute(call.sql, call.params)
+            changes.append(Change("activate" if active else "deactivate", job.job_id, c.name))
+        ledger.record_job(
+            conn,
+            LedgerJob(
+                c.name, user, jobid, run.source_id, job.job_id, c.schedule_ids, c.schedule,
+                c.command, c.database, c.active,
+            ),
+        )  # fmt: skip
+    for old in (j for j in known_jobs if j.pgagent_job_id == job.job_id):
+        if (old.jobname, old.username) in keep:
+            continue
+        if old.jobid in by_id:
+            call = cron_calls.unschedule(old.jobid)
+            conn.execute(f"SELECT {call.sql}", call.params)
+        ledger.forget_job(conn, old.jobname, old.username)
+        changes.append(Change("remove", job.job_id, old.jobname, "no longer in the plan"))
+    return changes
 
 
 def _reconcile(
     run: _Run,
+    catalog: Catalog,
     plan: Plan,
     selected: Sequence[JobPlan],
     *,
     cutover: bool,
     force: bool,
     applier: str,
-    previous: dict[int, bool],
-    definitions: dict[int, dict[str, Any]],
 ) -> None:
-    """Make pg_cron and the ledger match the plan for the selected jobs (one target transaction)."""
-    conn, target = run.target, plan.target
+    """Make pg_cron and the ledger match the plan for the selected jobs (one target transaction).
+
+    Each pgAgent job is handled in a savepoint: either all its pg_cron jobs are in place and it is
+    recorded (and so later disabled in pgAgent), or nothing of it is kept.
+    """
+    assert catalog.pgagent is not None
+    conn = run.target
     ledger.ensure(conn)
     known_jobs, known_sources = ledger.read(conn, run.source_id)
     by_key = {(j.jobname, j.username): j for j in known_jobs}
@@ -310,81 +435,32 @@ def _reconcile(
         "WHERE jobname = ANY(%s) OR jobid = ANY(%s)",
         [names, [j.jobid for j in known_jobs]],
     ).fetchall()
-    by_name = {(r[1], r[2]): r for r in rows}
-    by_id = {int(r[0]): r for r in rows}
+    by_name = {(r[1], r[2]): tuple(r) for r in rows}
+    by_id = {int(r[0]): tuple(r) for r in rows}
+    context = _context(catalog, plan.options)
+    originals = {j.id: j for j in catalog.pgagent.jobs}
     for job in selected:
         existing = states.get(job.job_id)
-        state = (
-            "migrated" if not cutover or (existing and existing.state == "migrated") else "cutover"
-        )
-        keep: set[tuple[str, str]] = set()
-        for c in job.cron_jobs:
-            user = _effective_user(c, applier)
-            key = (c.name, user)
-            keep.add(key)
-            wanted = content_hash(c.schedule, c.command, c.database, user)
-            led = by_key.get(key)
-            row = by_id.get(led.jobid) if led else by_name.get(key)
-            if led is None and row is not None and not force:
-                run.changes.append(Change("skip", job.job_id, c.name, "name taken by another job"))
-                run.note(
-                    "MIGRATE_NAME_TAKEN",
-                    Severity.ERROR,
-                    f"a pg_cron job named {c.name!r} for {user!r} exists and was not created by "
-                    "pgbridge; it was left alone",
-                    "rename or remove it, or pass --force to take it over",
-                    job.job_id,
+        migrated = existing is not None and existing.state == "migrated"
+        state = "migrated" if not cutover or migrated else "cutover"
+        try:
+            with conn.transaction():
+                changes = _reconcile_job(
+                    run, job, plan.target, state=state, force=force, applier=applier,
+                    by_key=by_key, by_name=by_name, by_id=by_id, known_jobs=known_jobs,
+                )  # fmt: skip
+                original = originals[job.job_id]
+                prev = existing.previous_enabled if existing else original.enabled
+                ledger.record_source(
+                    conn,
+                    LedgerSource(
+                        run.source_id, job.job_id, prev, state, to_jsonable(original), context
+                    ),
                 )
-                continue
-            if led is not None and row is not None:
-                current = content_hash(row[3], row[4], row[5], row[2])
-                if current != led.content_hash and not force:
-                    run.changes.append(Change("skip", job.job_id, c.name, "edited by hand"))
-                    run.note(
-                        "MIGRATE_HAND_EDITED",
-                        Severity.WARNING,
-                        f"pg_cron job {c.name!r} was changed since pgbridge created it; left as is",
-                        "pass --force to overwrite it with the plan",
-                        job.job_id,
-                    )
-                    continue
-                action = "unchanged" if wanted == led.content_hash == current else "update"
-            else:
-                action = "create" if row is None else "update"
-            jobid = int(row[0]) if row is not None else 0
-            if action != "unchanged":
-                call = cron_calls.schedule(c, target)
-                got = conn.execute(f"SELECT {call.sql}", call.params).fetchone()
-                assert got is not None
-                jobid = int(got[0])
-            active = _wanted_active(c, state)
-            current_active = bool(row[6]) if row is not None else None
-            if action == "create" and not c.in_cron_database(target):
-                current_active = c.active  # schedule_in_database took it for a new job
-            elif action == "create":
-                current_active = True
-            run.changes.append(Change(action, job.job_id, c.name))
-            if current_active != active:
-                call = cron_calls.set_active(jobid, active, target)
-                conn.execute(call.sql, call.params)
-                run.changes.append(
-                    Change("activate" if active else "deactivate", job.job_id, c.name)
-                )
-            ledger.record_job(
-                conn,
-                LedgerJob(c.name, user, jobid, run.source_id, job.job_id, c.schedule_ids, wanted),
-            )
-        for old in (j for j in known_jobs if j.pgagent_job_id == job.job_id):
-            if (old.jobname, old.username) in keep:
-                continue
-            if old.jobid in by_id:
-                call = cron_calls.unschedule(old.jobid)
-                conn.execute(f"SELECT {call.sql}", call.params)
-            ledger.forget_job(conn, old.jobname, old.username)
-            run.changes.append(Change("remove", job.job_id, old.jobname, "no longer in the plan"))
-        prev = existing.previous_enabled if existing else previous[job.job_id]
-        definition = definitions.get(job.job_id)
-        ledger.record_source(conn, LedgerSource(run.source_id, job.job_id, prev, state, definition))
+        except _Incomplete:
+            run.changes.append(Change("skip", job.job_id, detail="not migrated"))
+            continue
+        run.changes += changes
 
 
 def _disable_pgagent(run: _Run, job_ids: list[int]) -> None:
@@ -404,10 +480,10 @@ def _quiet_moment(conn: Connection) -> None:
 
     pg_cron starts jobs at the minute boundary and pgAgent polls for due jobs every few seconds
     after it, so two commits made inside this window fall between the same two scheduled minutes.
+    Called with the target transaction open, right before its commit.
     """
     while True:
         row = conn.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
-        conn.rollback()
         second = float(row[0]) if row else 10.0
         if 5.0 <= second <= 45.0:
             return
@@ -435,20 +511,34 @@ def _wait_running(run: _Run, job_ids: list[int], wait: float) -> list[int]:
     return busy
 
 
+def _keys(job_id: int, names: dict[int, str]) -> set[str]:
+    return {str(job_id), names.get(job_id, str(job_id))}
+
+
+def _check_known(selection: Selection, names: dict[int, str]) -> None:
+    known = {k for job_id in names for k in _keys(job_id, names)}
+    unknown = [k for k in (*selection.jobs, *selection.exclude) if k not in known]
+    if unknown:
+        raise UsageError(f"no pgAgent job with id or name {', '.join(map(repr, unknown))}")
+
+
 def _chosen(selection: Selection, job_id: int, names: dict[int, str]) -> bool:
-    """``--job`` / ``--exclude`` for jobs known by id (and by name where ``names`` has it)."""
-    keys = {str(job_id), names.get(job_id, str(job_id))}
+    """``--job`` / ``--exclude`` by id or name."""
+    keys = _keys(job_id, names)
     if selection.jobs and not keys & set(selection.jobs):
         return False
     return not keys & set(selection.exclude)
 
 
 def _select(plan: Plan, selection: Selection) -> list[JobPlan]:
-    known = {str(j.job_id) for j in plan.jobs} | {j.job_name for j in plan.jobs}
-    unknown = [k for k in (*selection.jobs, *selection.exclude) if k not in known]
-    if unknown:
-        raise UsageError(f"no pgAgent job with id or name {', '.join(map(repr, unknown))}")
+    _check_known(selection, {j.job_id: j.job_name for j in plan.jobs})
     return [j for j in plan.jobs if selection.wants(j)]
+
+
+def _pgagent_names(run: _Run) -> dict[int, str]:
+    rows = run.source.execute("SELECT jobid, jobname FROM pgagent.pga_job").fetchall()
+    run.source.rollback()
+    return {int(r[0]): str(r[1]) for r in rows}
 
 
 def migrate(
@@ -475,11 +565,12 @@ def migrate(
     "source-committed"); tests use it to inject crashes.
     """
     selection = selection or Selection()
+    options = options or PlanOptions()
     with _session(pgagent, pgcron, on_phase) as run:
         if apply:
             _lock(run, wait_lock)
         catalog = _read(run, pgagent, pgcron, timezone, agent_role)
-        assert catalog.pgcron is not None
+        assert catalog.pgcron is not None and catalog.pgagent is not None
         applier = catalog.pgcron.reader
         target = target_from(catalog.pgcron, release=target_release, applier=applier)
         plan = make_plan(catalog, target, options, today=today)
@@ -489,9 +580,6 @@ def migrate(
             return MigrationResult(plan, False, selected=ids)
         _preflight(run, plan, selected, cutover=cutover)
         run.phase("preflight")
-        assert catalog.pgagent is not None
-        previous = {j.id: j.enabled for j in catalog.pgagent.jobs}
-        definitions = {j.id: to_jsonable(j) for j in catalog.pgagent.jobs}
         if not cutover:
             for job_id in _wait_running(run, list(ids), wait_running):
                 run.note(
@@ -502,29 +590,20 @@ def migrate(
                     "pass --wait-running SECONDS to wait for it",
                     job_id,
                 )
-            if not run.same_database:
-                _quiet_moment(run.target)
-        _reconcile(
-            run,
-            plan,
-            selected,
-            cutover=cutover,
-            force=force,
-            applier=applier,
-            previous=previous,
-            definitions=definitions,
-        )
+        _reconcile(run, catalog, plan, selected, cutover=cutover, force=force, applier=applier)
         migrated = _migrated_ids(run)
         to_disable = [i for i in ids if i in migrated]
         if run.same_database:
             _disable_pgagent(run, to_disable)  # both sides in one transaction
+        elif to_disable:
+            _quiet_moment(run.target)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
             _disable_pgagent(run, to_disable)
             run.source.commit()
         run.phase("source-committed")
-        verification = _verify(run, plan, selected)
+        verification = _verify(run, catalog, today, only=set(ids))
         return MigrationResult(
             plan, True, tuple(run.changes), tuple(run.findings), verification, ids
         )
@@ -550,27 +629,28 @@ def activate(
     wait_lock: float = 0.0,
     wait_running: float = 0.0,
     on_phase: Phase | None = None,
-    today: dt.date | None = None,
 ) -> MigrationResult:
-    """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off."""
+    """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
+
+    Also finishes an earlier switch that a crash interrupted (pg_cron already on, pgAgent not yet
+    off). Activity comes from the ledger, as planned at migration time.
+    """
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
         _lock(run, wait_lock)
-        catalog = _read(run, pgagent, pgcron)
-        assert catalog.pgcron is not None and catalog.pgagent is not None
-        plan = make_plan(
-            catalog, target_from(catalog.pgcron, applier=catalog.pgcron.reader), today=today
-        )
+        names = _pgagent_names(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
-        names = {j.job_id: j.job_name for j in plan.jobs}
-        wanted = {
+        _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        enabled = _enabled(run)
+        chosen = [s for s in sources if _chosen(selection, s.pgagent_job_id, names)]
+        wanted = {s.pgagent_job_id for s in chosen if s.state == "cutover"}
+        unfinished = {
             s.pgagent_job_id
-            for s in sources
-            if s.state == "cutover" and _chosen(selection, s.pgagent_job_id, names)
+            for s in chosen
+            if s.state == "migrated" and enabled.get(s.pgagent_job_id)
         }
-        busy = _wait_running(run, sorted(wanted), wait_running)
-        for job_id in busy:
+        for job_id in _wait_running(run, sorted(wanted), wait_running):
             wanted.discard(job_id)
             run.note(
                 "ACTIVATE_PGAGENT_RUNNING",
@@ -579,48 +659,51 @@ def activate(
                 "run activate again when it has finished, or pass --wait-running SECONDS",
                 job_id,
             )
-        if not run.same_database:
-            _quiet_moment(run.target)
-        planned = {c.name: c for j in plan.jobs for c in j.cron_jobs}
+        target = _target(run)
         for job in known_jobs:
-            if job.pgagent_job_id not in wanted:
-                continue
-            c = planned.get(job.jobname)
-            active = c.active if c is not None else True
-            call = cron_calls.set_active(job.jobid, active, plan.target)
-            run.target.execute(call.sql, call.params)
-            run.changes.append(Change("activate", job.pgagent_job_id, job.jobname))
-        for job_id in sorted(wanted):
-            entry = next(s for s in sources if s.pgagent_job_id == job_id)
-            ledger.record_source(
-                run.target,
-                LedgerSource(run.source_id, job_id, entry.previous_enabled, "migrated", None),
-            )
-        _disable_pgagent(run, sorted(wanted))
+            if job.pgagent_job_id in wanted:
+                call = cron_calls.set_active(job.jobid, job.planned_active, target)
+                run.target.execute(call.sql, call.params)
+                run.changes.append(Change("activate", job.pgagent_job_id, job.jobname))
+        for s in chosen:
+            if s.pgagent_job_id in wanted:
+                ledger.record_source(run.target, replace(s, state="migrated"))
+        off = sorted(wanted | unfinished)
+        if run.same_database:
+            _disable_pgagent(run, off)
+        elif off:
+            _quiet_moment(run.target)
+        run.target.commit()
+        run.phase("target-committed")
         if not run.same_database:
-            run.target.commit()
-            run.phase("target-committed")
+            _disable_pgagent(run, off)
             run.source.commit()
-        else:
-            run.target.commit()
-            run.phase("target-committed")
         run.phase("source-committed")
-        return MigrationResult(plan, True, tuple(run.changes), tuple(run.findings))
+        return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
 
 
-def _verify(run: _Run, plan: Plan, jobs: Sequence[JobPlan] | None = None) -> Verification:
-    """Compare pg_cron and pgAgent with the ledger and the plan; every difference is a finding."""
+def _enabled(run: _Run) -> dict[int, bool]:
+    rows = run.source.execute("SELECT jobid, jobenabled FROM pgagent.pga_job").fetchall()
+    run.source.rollback()
+    return {int(r[0]): bool(r[1]) for r in rows}
+
+
+def _target(run: _Run) -> Target:
+    side = read_pgcron(run.target)
+    run.target.rollback()
+    return target_from(side, applier=side.reader)
+
+
+def _verify(
+    run: _Run, catalog: Catalog, today: dt.date | None, only: set[int] | None = None
+) -> Verification:
+    """Compare pg_cron and pgAgent with the ledger, and the ledger with a fresh plan of the source
+    (made with the options recorded at migration time); every difference is a finding."""
     known_jobs, sources = ledger.read(run.target, run.source_id)
     rows = ledger.cron_rows(run.target, [j.jobid for j in known_jobs])
-    enabled = {
-        int(r[0]): bool(r[1])
-        for r in run.source.execute("SELECT jobid, jobenabled FROM pgagent.pga_job").fetchall()
-    }
     run.target.rollback()
-    run.source.rollback()
-    wanted = {j.job_id for j in jobs} if jobs is not None else None
-    planned = {c.name: (j, c) for j in plan.jobs for c in j.cron_jobs}
-    state = {s.pgagent_job_id: s.state for s in sources}
+    enabled = _enabled(run)
+    target = target_from(catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None)
     found: list[Finding] = []
 
     def drift(
@@ -628,13 +711,15 @@ def _verify(run: _Run, plan: Plan, jobs: Sequence[JobPlan] | None = None) -> Ver
     ) -> None:
         found.append(Finding(code, sev, message, remedy, job_id))
 
+    state = {s.pgagent_job_id: s.state for s in sources}
+    live: dict[int, int] = {}
     checked = 0
     for led in known_jobs:
-        if wanted is not None and led.pgagent_job_id not in wanted:
+        if only is not None and led.pgagent_job_id not in only:
             continue
         checked += 1
         row = rows.get(led.jobid)
-        if row is None:
+        if row is None or row["jobname"] != led.jobname:
             drift(
                 "VERIFY_CRON_JOB_MISSING",
                 f"pg_cron job {led.jobname!r} (id {led.jobid}) is gone",
@@ -642,47 +727,41 @@ def _verify(run: _Run, plan: Plan, jobs: Sequence[JobPlan] | None = None) -> Ver
                 led.pgagent_job_id,
             )
             continue
-        pair = planned.get(led.jobname)
-        if pair is None:
-            drift(
-                "VERIFY_NOT_IN_PLAN",
-                f"pg_cron job {led.jobname!r} is no longer in the plan (the pgAgent job or "
-                "schedule changed or went away)",
-                "run migrate again to update or remove it",
-                led.pgagent_job_id,
-                Severity.WARNING,
-            )
-            continue
-        _, c = pair
-        if row["schedule"] != c.schedule and not _same_fire_times(
-            row["schedule"], c.schedule, plan
+        if row["schedule"] != led.schedule and not _same_fire_times(
+            row["schedule"], led.schedule, target
         ):
             drift(
                 "VERIFY_SCHEDULE_DRIFT",
-                f"pg_cron job {led.jobname!r} fires on {row['schedule']!r}, the plan says "
-                f"{c.schedule!r}",
+                f"pg_cron job {led.jobname!r} fires on {row['schedule']!r}, pgbridge set "
+                f"{led.schedule!r}",
                 "run migrate again (with --force if it was edited on purpose)",
                 led.pgagent_job_id,
             )
-        for column, value in (("command", c.command), ("database", c.database)):
+        for column, value in (
+            ("command", led.command),
+            ("database", led.database),
+            ("username", led.username),
+        ):
             if row[column] != value:
                 drift(
                     "VERIFY_CONTENT_DRIFT",
-                    f"pg_cron job {led.jobname!r}: {column} differs from the plan",
+                    f"pg_cron job {led.jobname!r}: {column} differs from what pgbridge set",
                     "run migrate again (with --force if it was edited on purpose)",
                     led.pgagent_job_id,
                 )
-        expected_active = c.active and state.get(led.pgagent_job_id) == "migrated"
-        if bool(row["active"]) != expected_active:
+        expected = led.planned_active and state.get(led.pgagent_job_id) == "migrated"
+        if bool(row["active"]) != expected:
             drift(
                 "VERIFY_ACTIVE_DRIFT",
                 f"pg_cron job {led.jobname!r} is {'active' if row['active'] else 'inactive'}, "
-                f"expected {'active' if expected_active else 'inactive'}",
+                f"expected {'active' if expected else 'inactive'}",
                 "run activate, or migrate again",
                 led.pgagent_job_id,
             )
+        if row["active"]:
+            live[led.pgagent_job_id] = live.get(led.pgagent_job_id, 0) + 1
     for s in sources:
-        if wanted is not None and s.pgagent_job_id not in wanted:
+        if only is not None and s.pgagent_job_id not in only:
             continue
         on = enabled.get(s.pgagent_job_id)
         if on is None:
@@ -697,30 +776,82 @@ def _verify(run: _Run, plan: Plan, jobs: Sequence[JobPlan] | None = None) -> Ver
             drift(
                 "VERIFY_BOTH_ACTIVE",
                 f"pgAgent job {s.pgagent_job_id} is enabled although pg_cron runs it now",
-                "run migrate again to disable it (or rollback)",
+                "run migrate (or activate) again to disable it, or rollback",
                 s.pgagent_job_id,
             )
-        elif s.state == "cutover" and not on and s.previous_enabled:
+        elif not on and s.previous_enabled and not live.get(s.pgagent_job_id):
             drift(
                 "VERIFY_NEITHER_ACTIVE",
-                f"pgAgent job {s.pgagent_job_id} is disabled but its pg_cron jobs are not active",
-                "run activate",
+                f"pgAgent job {s.pgagent_job_id} is disabled and no pg_cron job of it is active: "
+                "nothing runs it",
+                "run activate (after --cutover) or migrate again, or rollback",
                 s.pgagent_job_id,
             )
+    found += _source_drift(catalog, target, known_jobs, sources, today, only)
     return Verification(checked, tuple(found))
 
 
-def _same_fire_times(actual: str, planned: str, plan: Plan) -> bool:
+def _source_drift(
+    catalog: Catalog,
+    target: Target,
+    known_jobs: Sequence[LedgerJob],
+    sources: Sequence[LedgerSource],
+    today: dt.date | None,
+    only: set[int] | None,
+) -> list[Finding]:
+    """pgAgent jobs whose plan (with their recorded options) no longer matches what was applied."""
+    groups: dict[str, list[int]] = {}
+    contexts: dict[str, dict[str, Any]] = {}
+    for s in sources:
+        if only is not None and s.pgagent_job_id not in only:
+            continue
+        ctx = s.context or {}
+        key = json.dumps(ctx, sort_keys=True)
+        groups.setdefault(key, []).append(s.pgagent_job_id)
+        contexts[key] = ctx
+    out: list[Finding] = []
+    assert catalog.pgagent is not None
+    for key, ids in groups.items():
+        ctx = contexts[key]
+        try:
+            options = from_jsonable(PlanOptions, ctx.get("options", {}))
+        except ValueError:
+            options = PlanOptions()
+        agent = replace(catalog.pgagent, timezone=ctx.get("timezone", catalog.pgagent.timezone))
+        plan = make_plan(replace(catalog, pgagent=agent), target, options, today=today)
+        for job in plan.jobs:
+            if job.job_id not in ids:
+                continue
+            planned = {(c.name, c.schedule, c.command, c.database) for c in job.cron_jobs}
+            applied = {
+                (j.jobname, j.schedule, j.command, j.database)
+                for j in known_jobs
+                if j.pgagent_job_id == job.job_id
+            }
+            if planned != applied:
+                out.append(
+                    Finding(
+                        "VERIFY_SOURCE_CHANGED",
+                        Severity.WARNING,
+                        f"pgAgent job {job.job_id} ({job.job_name!r}) now plans differently from "
+                        "what was migrated",
+                        "run migrate again to update its pg_cron jobs",
+                        job.job_id,
+                    )
+                )
+    return out
+
+
+def _same_fire_times(actual: str, planned: str, target: Target) -> bool:
     """Whether two schedule texts fire at the same instants on the target (over four years)."""
-    version = plan.target.cron_target()
+    version = target.cron_target()
     try:
         a, b = parse_cron(actual, version.version), parse_cron(planned, version.version)
     except CronSyntaxError:
         return False
-    since = dt.date.today()
     left = cron_fireset([a], version.zone, and_logic=version.and_logic)
     right = cron_fireset([b], version.zone, and_logic=version.and_logic)
-    return compare(left, right, since, 4 * 365 + 1).equal
+    return compare(left, right, dt.date.today(), 4 * 365 + 1).equal
 
 
 def verify(
@@ -728,15 +859,11 @@ def verify(
 ) -> Verification:
     """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
     with _session(pgagent, pgcron, None) as run:
-        catalog = _read(run, pgagent, pgcron)
-        assert catalog.pgcron is not None
-        plan = make_plan(
-            catalog, target_from(catalog.pgcron, applier=catalog.pgcron.reader), today=today
-        )
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
-        return _verify(run, plan)
+        catalog = _read(run, pgagent, pgcron)
+        return _verify(run, catalog, today)
 
 
 def rollback(
@@ -755,12 +882,17 @@ def rollback(
         if not ledger.exists(run.target):
             run.target.rollback()
             return MigrationResult(None, True)
+        names = _pgagent_names(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
+        _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+
+        def chosen(job_id: int) -> bool:
+            return _chosen(selection, job_id, names)
 
         # pgAgent first: a crash in between leaves both schedulers defined, never neither.
         for s in sources:
-            if not _chosen(selection, s.pgagent_job_id, {}):
+            if not chosen(s.pgagent_job_id):
                 continue
             done = run.source.execute(
                 "UPDATE pgagent.pga_job SET jobenabled = %s WHERE jobid = %s "
@@ -778,7 +910,7 @@ def rollback(
             run.phase("source-committed")
         rows = ledger.cron_rows(run.target, [j.jobid for j in known_jobs])
         for job in known_jobs:
-            if not _chosen(selection, job.pgagent_job_id, {}):
+            if not chosen(job.pgagent_job_id):
                 continue
             row = rows.get(job.jobid)
             if row is not None and row["jobname"] == job.jobname:
@@ -787,7 +919,7 @@ def rollback(
                 run.changes.append(Change("unschedule", job.pgagent_job_id, job.jobname))
             ledger.forget_job(run.target, job.jobname, job.username)
         for s in sources:
-            if _chosen(selection, s.pgagent_job_id, {}):
+            if chosen(s.pgagent_job_id):
                 ledger.forget_source(run.target, run.source_id, s.pgagent_job_id)
         run.target.commit()
         run.phase("target-committed")

@@ -247,6 +247,7 @@ _NOT_COMBINABLE = {
     StatementKind.TRANSACTION_CONTROL: "controls the transaction itself",
     StatementKind.CALL: "may commit, which fails inside a wrapper",
     StatementKind.DO: "may commit, which fails inside a wrapper",
+    StatementKind.TOP_LEVEL: "works only as a top-level statement, not inside the wrapper",
 }
 
 
@@ -314,7 +315,7 @@ def _wrap(steps: Sequence[Step]) -> str:
             body += [
                 "  BEGIN",
                 f"    EXECUTE {quoted};",
-                "  EXCEPTION WHEN OTHERS THEN",
+                "  EXCEPTION WHEN OTHERS OR query_canceled THEN",
                 f"    RAISE WARNING 'pgbridge: step {n} failed (%), continuing', SQLERRM;",
                 "  END;",
             ]
@@ -570,7 +571,32 @@ def _schedule_expressions(
                 schedule=sched,
             )
         out += [(e, sched.enabled, sched.id) for e in result.expressions]
-    return out
+    return _union(work, out, target, agent.timezone, options, body, today)
+
+
+def _union(
+    work: _Job,
+    found: list[tuple[str, bool, int]],
+    target: Target,
+    zone: str,
+    options: PlanOptions,
+    body: Body,
+    today: dt.date,
+) -> list[tuple[str, bool, int]]:
+    """Several enabled schedules whose union is fewer expressions (``0 5,6 * * *`` for 05:00 and
+    06:00) become those expressions, when that union is exact; otherwise they stay apart."""
+    ids = sorted({i for _, _, i in found})
+    if len(ids) < 2 or not all(active for _, active, _ in found):
+        return found
+    by_id = {s.id: s for s in work.job.schedules}
+    starts = [by_id[i].start for i in ids]
+    if any(start is None or start.date() > today for start in starts):
+        return found
+    schedules = tuple(_relevant(by_id[i], today) for i in ids)
+    union = _translate(schedules, target.cron_target(), zone, options.mode, body, today)
+    if not union.exact or len(union.expressions) >= len({e for e, _, _ in found}):
+        return found
+    return [(e, True, i) for e in union.expressions for i in ids]
 
 
 def _relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
@@ -583,7 +609,12 @@ def _relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
 
 @lru_cache(maxsize=65536)
 def _translate(
-    agent: AgentSchedule, target: CronTarget, zone: str, mode: Mode, body: Body, since: dt.date
+    agent: AgentSchedule | tuple[AgentSchedule, ...],
+    target: CronTarget,
+    zone: str,
+    mode: Mode,
+    body: Body,
+    since: dt.date,
 ) -> CronTranslation:
     """Catalogs repeat the same schedules many times: each distinct one is translated once."""
     return agent_to_cron(
@@ -738,14 +769,16 @@ def _role_findings(
 ) -> None:
     roles = sorted({c.username for c in cron_jobs if c.username})
     for role in roles:
-        if role != target.applier:
-            work.add(
-                "ROLE_NEEDS_SUPERUSER",
-                Severity.WARNING,
-                f"the pg_cron job runs as {role!r}; scheduling a job for another role needs "
-                "superuser (and that role needs LOGIN and CONNECT)",
-                "apply the plan as a superuser, or run it as the applying role (--run-as)",
-            )
+        # cron.schedule_in_database with any username needs superuser, even one's own (#390)
+        other = "" if role == target.applier else "; that role needs LOGIN and CONNECT"
+        work.add(
+            "ROLE_NEEDS_SUPERUSER",
+            Severity.WARNING,
+            f"the pg_cron job runs as {role!r}: scheduling with a username needs superuser "
+            f"(pg_cron #390){other}",
+            "apply the plan as a superuser, or leave the username out (no --run-as, no user in "
+            "the step's connection string)",
+        )
     if not roles:
         work.add(
             "ROLE_APPLIER",

@@ -82,9 +82,8 @@ def export_sql(plan: ExportPlan) -> str:
         out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
     for job in plan.jobs:
         out.append("")
-        out.append(
-            f"-- {job.key} (pg_cron job(s) {', '.join(map(str, job.cron_jobs))}): {job.status}"
-        )
+        head = f"{job.key} (pg_cron job(s) {', '.join(map(str, job.cron_jobs))}): {job.status}"
+        out.append("-- " + " ".join(head.split()))  # a job name cannot break out of the comment
         for f in job.findings:
             out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
         if writable(job):

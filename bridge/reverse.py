@@ -38,34 +38,25 @@ class ExportResult:
     notes: tuple[Finding, ...] = ()
 
 
-def _ledger_jobs(conn: Any) -> dict[int, tuple[int, Job, bool]]:
-    """pg_cron job id -> (pgAgent job id, original definition, enabled before) from the ledger."""
+def _ledger_jobs(conn: Any) -> dict[int, tuple[int, Job, bool, str]]:
+    """pg_cron job id -> (pgAgent job id, original definition, enabled before, content hash)."""
     if not ledger.exists(conn):
         return {}
     rows = conn.execute(
-        "SELECT c.jobid, s.pgagent_job_id, s.definition, s.previous_enabled "
+        "SELECT c.jobid, s.pgagent_job_id, s.definition, s.previous_enabled, c.content_hash "
         "FROM pgbridge.cron_jobs c JOIN pgbridge.pgagent_jobs s "
         "ON s.source = c.source AND s.pgagent_job_id = c.pgagent_job_id"
-        if _has_definition(conn)
-        else "SELECT NULL, NULL, NULL, NULL WHERE false"
     ).fetchall()
-    out: dict[int, tuple[int, Job, bool]] = {}
-    for jobid, pgagent_id, definition, enabled in rows:
+    out: dict[int, tuple[int, Job, bool, str]] = {}
+    for jobid, pgagent_id, definition, enabled, digest in rows:
         if definition is None:
             continue
         try:
-            out[int(jobid)] = (int(pgagent_id), from_jsonable(Job, definition), bool(enabled))
+            job = from_jsonable(Job, definition)
         except (ValueError, TypeError):
             continue  # a definition this release cannot read: translate the job instead
+        out[int(jobid)] = (int(pgagent_id), job, bool(enabled), str(digest))
     return out
-
-
-def _has_definition(conn: Any) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
-        "to_regclass('pgbridge.pgagent_jobs') AND attname = 'definition')"
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def export(
@@ -82,7 +73,7 @@ def export(
 ) -> ExportResult:
     """Export pg_cron jobs as pgAgent jobs (a plan, or with ``apply`` written to ``pgagent``)."""
     findings: list[Finding] = []
-    ledger_jobs: dict[int, tuple[int, Job, bool]] = {}
+    ledger_jobs: dict[int, tuple[int, Job, bool, str]] = {}
     side: PgCronSide | None
     if snapshot_path is not None:
         side = snapshot.load(snapshot_path).pgcron
@@ -157,6 +148,19 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
                 if not writable(job):
                     continue
                 assert job.job is not None
+                if _original_present(conn, job):
+                    notes.append(
+                        Finding(
+                            "EXPORT_ORIGINAL_PRESENT",
+                            Severity.WARNING,
+                            f"pgAgent job {job.pgagent_job_id}, the original of this export, is "
+                            "still in this catalog (disabled by the migration); no copy was "
+                            "written",
+                            f"restore it with 'pgbridge rollback --job {job.pgagent_job_id}'",
+                            job.cron_jobs[0],
+                        )
+                    )
+                    continue
                 gone = conn.execute(replace_sql(job).encode()).rowcount
                 if gone:
                     replaced.append(job.key)
@@ -175,6 +179,17 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     finally:
         conn.close()
     return ExportResult(plan, True, tuple(created), tuple(replaced), tuple(notes))
+
+
+def _original_present(conn: Any, job: ExportedJob) -> bool:
+    """Is the pgAgent job this export came from still in the catalog being written?"""
+    if job.pgagent_job_id is None or job.job is None:
+        return False
+    row = conn.execute(
+        "SELECT 1 FROM pgagent.pga_job WHERE jobid = %s AND jobname = %s",
+        [job.pgagent_job_id, job.job.name],
+    ).fetchone()
+    return row is not None
 
 
 def _taken_exceptions(conn: Any, job: ExportedJob) -> list[Finding]:

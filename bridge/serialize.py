@@ -14,7 +14,7 @@ import enum
 import sys
 import types
 import typing
-from typing import Any, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -44,6 +44,10 @@ def _hints(cls: type) -> dict[str, Any]:
 def _convert(tp: Any, data: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is Literal:
+        if data not in args:
+            raise ValueError(f"{path}: {data!r} is not one of {', '.join(map(repr, args))}")
+        return data
     if origin in (Union, types.UnionType):
         if data is None and type(None) in args:
             return None

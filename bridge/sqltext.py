@@ -40,6 +40,8 @@ class StatementKind(str, Enum):
     COPY_STDIO = "copy_stdio"
     #: psql meta-command (``\\copy``, ``\\i``): not SQL; only psql understands it.
     PSQL_META = "psql_meta"
+    #: Works as a top-level statement but not from inside a function (SELECT INTO, DISCARD).
+    TOP_LEVEL = "top_level"
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,12 @@ def _classify(words: list[str]) -> tuple[str, StatementKind, str]:
     if first in ("CREATE", "DROP") and "INDEX" in words[1:3] and "CONCURRENTLY" in rest:
         kw = f"{first} INDEX CONCURRENTLY"
         return kw, StatementKind.RUN_ALONE, f"{kw} cannot run inside a transaction block"
-    if first == "REINDEX" and ("CONCURRENTLY" in rest or rest & {"DATABASE", "SYSTEM"}):
+    if first == "REINDEX" and ("CONCURRENTLY" in rest or rest & {"DATABASE", "SYSTEM", "SCHEMA"}):
         return (
             first,
             StatementKind.RUN_ALONE,
-            "REINDEX CONCURRENTLY / DATABASE / SYSTEM cannot run inside a transaction block",
+            "REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM cannot run inside a transaction "
+            "block or a function",
         )
     if first == "CLUSTER" and not (rest - {"VERBOSE", "(", ")"}):
         return (
@@ -157,6 +160,10 @@ def _classify(words: list[str]) -> tuple[str, StatementKind, str]:
         return first, StatementKind.CALL, "a procedure that commits must be the only statement"
     if first == "DO":
         return first, StatementKind.DO, "a DO block that commits must be the only statement"
+    if first == "DISCARD":
+        return first, StatementKind.TOP_LEVEL, "DISCARD cannot be executed from a function"
+    if first == "SELECT" and "INTO" in rest and "INSERT" not in rest:
+        return "SELECT INTO", StatementKind.TOP_LEVEL, "SELECT INTO is not allowed in EXECUTE"
     if first == "COPY" and rest & {"STDIN", "STDOUT"}:
         return first, StatementKind.COPY_STDIO, "COPY FROM STDIN / TO STDOUT needs a client"
     return first, StatementKind.ORDINARY, ""

@@ -69,6 +69,14 @@ def test_exported_jobs_fire_when_pg_cron_would(
     assert row is not None
     result = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-prop",))
     (job,) = result.plan.jobs
+    if job.job is None:  # e.g. 29 February alone: pgAgent cannot hold it, and says so
+        assert job.status == "manual"
+        assert "EXPORT_NOTHING_TO_SCHEDULE" in {f.code for f in job.findings}
+        return
+    if "EXPORT_PGAGENT_WOULD_FAIL" in {f.code for f in job.findings}:
+        # e.g. days 29 and 30 in January: pgAgent itself would raise, so nothing is written
+        assert job.status == "manual" and result.created == ()
+        return
     schedules = exported_schedules(db_dsn, "pgbridge-export-prop")
     source = CronTarget.of("1.4.2")
     cron = parse_cron(expr, source.version)
@@ -91,8 +99,28 @@ def test_exported_jobs_fire_when_pg_cron_would(
     assert fires == expected
 
 
+@pytest.fixture
+def other_catalog(pg_server: TestServer) -> Iterator[str]:
+    """A second, empty pgAgent catalog (another installation to export into)."""
+    name = "pgbridge_t_other"
+    with pg_server.connect("postgres") as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE pgbridge_test_template")
+    try:
+        yield pg_server.dsn(name)
+    finally:
+        with pg_server.connect("postgres") as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def test_round_trip_gives_the_original_job_back(
-    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+    db: Conn,
+    db_dsn: str,
+    db_name: str,
+    cron_dsn: str,
+    cron_db: Conn,
+    clean_ledger: None,
+    other_catalog: str,
 ) -> None:
     original = JobSpec(
         "Nightly ETL",
@@ -117,10 +145,14 @@ def test_round_trip_gives_the_original_job_back(
     assert before is not None
     migrated = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
     assert migrated.count("create") == 2  # one pg_cron job per schedule
-    result = export(cron_dsn, pgagent=db_dsn, apply=True)
+    # Back into the same catalog: the original is still there (disabled), no copy is made.
+    same = export(cron_dsn, pgagent=db_dsn, apply=True)
+    assert same.created == () and [f.code for f in same.notes] == ["EXPORT_ORIGINAL_PRESENT"]
+    # Into another pgAgent installation: the original definition, exactly.
+    result = export(cron_dsn, pgagent=other_catalog, apply=True)
     (back,) = [j for j in result.plan.jobs if j.origin == "ledger"]
-    assert back.key == f"pgagent/{job_id}" and len(back.cron_jobs) == 2
-    after = read_catalog(db_dsn).pgagent
+    assert back.key == f"pgagent:{job_id}" and len(back.cron_jobs) == 2
+    after = read_catalog(other_catalog).pgagent
     assert after is not None
     old = before.job(job_id)
     new = next(j for j in after.jobs if j.id == result.created[0][1])
@@ -145,7 +177,7 @@ def test_reexport_replaces_instead_of_duplicating(
     )
     first = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-twice",))
     second = export(cron_dsn, pgagent=db_dsn, apply=True, select=("pgbridge-export-twice",))
-    assert first.replaced == () and second.replaced == ("postgres/pgbridge-export-twice",)
+    assert first.replaced == () and second.replaced == ("cron:postgres/pgbridge-export-twice",)
     rows = db.execute(
         "SELECT j.jobname, s.jstcode, s.jstdbname, s.jstonerror FROM pgagent.pga_job j "
         "JOIN pgagent.pga_jobstep s ON s.jstjobid = j.jobid"
@@ -213,6 +245,16 @@ def test_what_pgagent_cannot_do_is_reported(job: CronJob, status: str, code: str
     (exported,) = plan.jobs
     assert exported.status == status
     assert code in {f.code for f in exported.findings}
+
+
+def test_schedules_pgagent_would_fail_on_are_refused() -> None:
+    # Found by the property test against the real pgagent.pga_next_schedule: odd days and
+    # Wednesdays give a schedule of days {29} without February, and pgAgent still steps from
+    # January 30 into "2027-2-29" and raises.
+    (job,) = make_export(side_with(cron(7, "*/1 * */2 * 3-3")), agent_zone="UTC").jobs
+    assert job.status == "manual"
+    (trap,) = [f for f in job.findings if f.code == "EXPORT_PGAGENT_WOULD_FAIL"]
+    assert "day 29 in month 2 (stepping on from month 1)" in trap.message
 
 
 def test_exported_job_shapes() -> None:
@@ -315,3 +357,17 @@ def test_cli_export(
     assert "pgAgent jobs written" in applied.stdout
     bad = run("export", "--pgcron", cron_dsn, "--apply")
     assert bad.returncode == 2 and "give --pgagent" in bad.stderr
+
+
+def test_sql_script_comments_cannot_be_escaped(db: Conn, db_dsn: str) -> None:
+    evil = "x\nDELETE FROM pgagent.pga_jobclass; --"
+    script = export_sql(make_export(side_with(cron(9, "0 1 * * *", name=evil)), agent_zone="UTC"))
+    proc = subprocess.run(
+        [shutil.which("psql") or "psql", "-X", "-q", "-d", db_dsn, "-f", "-"],
+        input=script, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    classes = db.execute("SELECT count(*) FROM pgagent.pga_jobclass").fetchone()
+    assert classes == (5,)  # nothing in a job's name ran as SQL
+    names = [r[0] for r in db.execute("SELECT jobname FROM pgagent.pga_job")]
+    assert names == [evil]  # the name arrived intact, as data

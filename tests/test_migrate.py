@@ -172,12 +172,12 @@ def test_cutover_then_activate(
     assert pgagent_enabled(db)[catalog["purge"]]  # pgAgent still in charge
     assert result.verification is not None and result.verification.ok
     assert verify(db_dsn, cron_dsn, today=TODAY).ok
-    switched = activate(db_dsn, cron_dsn, today=TODAY)
+    switched = activate(db_dsn, cron_dsn)
     assert switched.count("activate") == 3 and switched.count("disable-pgagent") == 2
     assert [r[4] for r in cron_jobs(cron_db)] == [True, True, False]  # 'off' stays inactive
     assert not pgagent_enabled(db)[catalog["purge"]]
     assert verify(db_dsn, cron_dsn, today=TODAY).ok
-    assert activate(db_dsn, cron_dsn, today=TODAY).changes == ()  # nothing left to switch
+    assert activate(db_dsn, cron_dsn).changes == ()  # nothing left to switch
 
 
 def test_selection_and_manual_jobs(
@@ -219,7 +219,7 @@ def test_drift_is_reported_and_hand_edits_kept(
 
 
 def test_name_taken_by_someone_else(
-    catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:
     name = f"pgagent-{catalog['purge']}-purge"
     cron_db.execute("SELECT cron.schedule(%s, '1 1 * * *', 'SELECT 1')", [name])
@@ -227,6 +227,84 @@ def test_name_taken_by_someone_else(
     assert "MIGRATE_NAME_TAKEN" in {f.code for f in result.findings}
     row = cron_db.execute("SELECT command FROM cron.job WHERE jobname = %s", [name]).fetchone()
     assert row == ("SELECT 1",)
+    # The job that could not be put in place stays with pgAgent; the others moved.
+    enabled = pgagent_enabled(db)
+    assert enabled[catalog["purge"]] and not enabled[catalog["etl"]]
+    assert result.verification is not None and result.verification.ok
+
+
+def test_manual_jobs_without_pg_cron_jobs_are_never_disabled(
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str
+) -> None:
+    result = migrate(
+        db_dsn, cron_dsn, apply=True, selection=Selection(include_manual=True), today=TODAY
+    )
+    assert catalog["shell"] not in result.selected  # nothing would run it
+    assert pgagent_enabled(db)[catalog["shell"]]
+
+
+def test_step_database_change_reaches_pg_cron(
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
+) -> None:
+    migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    db.execute(
+        "UPDATE pgagent.pga_jobstep SET jstdbname = 'postgres' WHERE jstjobid = %s",
+        [catalog["purge"]],
+    )
+    report = verify(db_dsn, cron_dsn, today=TODAY)
+    assert {f.code for f in report.findings} == {"VERIFY_SOURCE_CHANGED"}
+    result = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    assert result.count("update") == 1 and result.findings == ()
+    name = f"pgagent-{catalog['purge']}-purge"
+    row = cron_db.execute("SELECT database FROM cron.job WHERE jobname = %s", [name]).fetchone()
+    assert row == ("postgres",)  # moved in place (the upsert alone does not before 1.6.3)
+    assert verify(db_dsn, cron_dsn, today=TODAY).findings == ()
+
+
+def test_verify_uses_the_options_of_the_migration(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    create_job(
+        db,
+        JobSpec(
+            "split",
+            [StepSpec("a", "SELECT 1", dbname=db_name), StepSpec("b", "VACUUM", dbname=db_name)],
+            [ScheduleSpec("d", minutes=fs({7}))],
+        ),
+    )
+    from bridge.planner import PlanOptions
+
+    done = migrate(db_dsn, cron_dsn, apply=True, options=PlanOptions(split_steps=True), today=TODAY)
+    assert done.count("create") == 2
+    assert verify(db_dsn, cron_dsn, today=TODAY).findings == ()  # not re-planned without split
+
+
+def test_rollback_and_activate_by_name(
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
+) -> None:
+    migrate(db_dsn, cron_dsn, apply=True, cutover=True, today=TODAY)
+    on = activate(db_dsn, cron_dsn, selection=Selection(jobs=("etl",)))
+    assert {c.pgagent_job_id for c in on.changes} == {catalog["etl"]}
+    back = rollback(db_dsn, cron_dsn, selection=Selection(exclude=("etl",)))
+    assert catalog["etl"] not in {c.pgagent_job_id for c in back.changes}
+    assert {r[0] for r in cron_jobs(cron_db)} == {f"pgagent-{catalog['etl']}-etl"}
+    with pytest.raises(Exception, match="no pgAgent job with id or name 'nope'"):
+        rollback(db_dsn, cron_dsn, selection=Selection(jobs=("nope",)))
+    assert rollback(db_dsn, cron_dsn, selection=Selection(jobs=("etl",))).count("unschedule") == 1
+
+
+def test_activate_finishes_after_a_crash(
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
+) -> None:
+    migrate(db_dsn, cron_dsn, apply=True, cutover=True, today=TODAY)
+    with pytest.raises(Crash):
+        activate(db_dsn, cron_dsn, on_phase=crash_at("target-committed"))
+    assert pgagent_enabled(db)[catalog["purge"]]  # the source side did not commit
+    report = verify(db_dsn, cron_dsn, today=TODAY)
+    assert "VERIFY_BOTH_ACTIVE" in {f.code for f in report.findings}
+    again = activate(db_dsn, cron_dsn)
+    assert again.count("disable-pgagent") == 2
+    assert verify(db_dsn, cron_dsn, today=TODAY).ok
 
 
 def test_concurrent_migrations_are_serialised(

@@ -93,7 +93,7 @@ def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None
     # pgAgent's order (name, then id), each step verbatim, each followed by COMMIT
     assert text.index("SELECT 1") < text.index("SELECT 2") < text.index("SELECT 3")
     assert text.count("COMMIT;") == 3
-    assert text.count("EXCEPTION WHEN OTHERS") == 2  # only the 's' and 'i' steps continue
+    assert text.count("EXCEPTION WHEN OTHERS OR query_canceled") == 2  # only 's' and 'i' go on
 
 
 @pytest.mark.parametrize(
@@ -107,6 +107,9 @@ def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None
         ([step("a", "BEGIN; SELECT 1; COMMIT"), step("b", "SELECT 2")], "BEGIN"),
         ([step("a", "CALL p()"), step("b", "SELECT 2")], "CALL"),
         ([step("a", "SELECT 1"), step("b", "SELECT 2", dbname="other")], "different databases"),
+        ([step("a", "SELECT 1 INTO t2 FROM t"), step("b", "SELECT 2")], "SELECT INTO"),
+        ([step("a", "DISCARD ALL"), step("b", "SELECT 2")], "DISCARD"),
+        ([step("a", "REINDEX SCHEMA public"), step("b", "SELECT 2")], "REINDEX"),
     ],
 )
 def test_steps_that_cannot_share_a_command(
@@ -243,6 +246,23 @@ def test_several_schedules(planned: Planner) -> None:
     )
     (cron,) = same.cron_jobs  # one minute fires once, as in pgAgent
     assert cron.name == f"pgagent-{same.job_id}-same" and len(cron.schedule_ids) == 2
+
+
+def test_schedules_whose_union_is_one_expression_become_one_job(planned: Planner) -> None:
+    job, _ = planned(
+        JobSpec(
+            "five and six",
+            [step("a", "SELECT 1")],
+            [
+                ScheduleSpec("five", minutes=fs({0}), hours=fs({5})),
+                ScheduleSpec("six", minutes=fs({0}), hours=fs({6})),
+            ],
+        )
+    )
+    (cron,) = job.cron_jobs
+    assert (cron.name, cron.schedule) == (f"pgagent-{job.job_id}-five-and-six", "0 5-6 * * *")
+    assert cron.schedule_ids == tuple(s.id for s in job.schedules)
+    assert job.status == "exact" and "JOB_SEVERAL_CRON_JOBS" not in codes(job)
 
 
 def test_schedule_windows(planned: Planner) -> None:
@@ -479,3 +499,31 @@ def test_library_entry_point(db: Conn, db_dsn: str) -> None:
     assert offline.jobs[0].cron_jobs == result.jobs[0].cron_jobs
     with pytest.raises(bridge.BridgeError, match="unknown pg_cron release"):
         bridge.plan(catalog, target_release="one")
+
+
+def test_sql_script_for_pg_cron_before_1_4_creates_inactive_jobs(
+    db: Conn, db_dsn: str, pg_server: TestServer, cron_db: Conn, cron_dsn: str
+) -> None:
+    # 1.3 has no alter_job: the script keeps the new id in a psql variable and switches the job
+    # off with DML. The same SQL runs on the 1.4 server here.
+    create_job(
+        db,
+        JobSpec(
+            "old target", [step("a", "SELECT 5", dbname=pg_server.cron_database)], [DAILY_0230],
+            enabled=False,
+        ),
+    )  # fmt: skip
+    plan = make_plan(
+        read_catalog(db_dsn), Target("1.3.1", "GMT", pg_server.cron_database), today=TODAY
+    )
+    script = plan_sql(plan)
+    assert "\\gset" in script and "SELECT cron.alter_job" not in script
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
+        input=script, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    row = cron_db.execute(
+        "SELECT schedule, command, active FROM cron.job WHERE jobname LIKE 'pgagent-%-old-target'"
+    ).fetchone()
+    assert row == ("30 2 * * *", "SELECT 5", False)

@@ -362,3 +362,37 @@ def test_empty_schedule_through_fall_back(db: Conn) -> None:
     assert oracle == model
     assert oracle[dt.datetime(2027, 11, 7, 6, 0, tzinfo=UTC)]  # 01:00 EST
     assert not oracle[dt.datetime(2027, 11, 7, 5, 30, tzinfo=UTC)]  # 01:30 EDT, the first pass
+
+
+@pytest.mark.parametrize(
+    ("days", "months", "at", "fails"),
+    [
+        ({29, 30}, set(range(1, 13)) - {2}, "2027-01-31 00:01+00", True),  # steps into February
+        ({29, 30, 31}, set(range(1, 13)) - {2}, "2027-01-31 00:01+00", False),  # 31: no step
+        ({31}, {1, 3, 5, 7, 8, 10, 12}, "2027-05-31 00:01+00", False),
+        ({15, 31}, set(), "2027-04-20 00:01+00", True),  # April 31 found in April
+        ({29}, {3}, "2027-03-30 00:01+00", False),  # steps from March into April 29: exists
+    ],
+)
+def test_short_month_traps_match_pgagent(
+    db: Conn, days: set[int], months: set[int], at: str, fails: bool
+) -> None:
+    """The trap predicate against the real function at the instant that exposes each path."""
+    from bridge.schedule.agent import short_month_traps
+    from bridge.schedule.masks import mask_of
+
+    schedule = AgentSchedule(
+        minutes=mask_of({0}), hours=mask_of({0}), monthdays=mask_of(days), months=mask_of(months)
+    )
+    minutes, hours, weekdays, monthdays, month_flags = schedule.arrays()
+    try:
+        db.execute(
+            "SELECT pgagent.pga_next_schedule(0, %s::timestamptz, NULL, %s, %s, %s, %s, %s)",
+            [at, list(minutes), list(hours), list(weekdays), list(monthdays), list(month_flags)],
+        )
+        raised = False
+    except psycopg.errors.DatetimeFieldOverflow:
+        raised = True
+    assert raised is fails
+    if fails:  # whatever pgAgent raises on, the predicate knows (it also knows later instants)
+        assert short_month_traps(schedule)

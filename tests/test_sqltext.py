@@ -93,6 +93,9 @@ CLASSES = [
     ("copy (select 1) to stdout with csv", "COPY", K.COPY_STDIO),
     ("COPY t TO '/tmp/t.csv'", "COPY", K.ORDINARY),
     ("\\copy t to 'x.csv'", "\\copy", K.PSQL_META),
+    ("DISCARD ALL", "DISCARD", K.TOP_LEVEL),
+    ("SELECT * INTO new_table FROM t", "SELECT INTO", K.TOP_LEVEL),
+    ("REINDEX SCHEMA public", "REINDEX", K.RUN_ALONE),
     ('select "vacuum" from t', "SELECT", K.ORDINARY),
     ("/* lead */ VACUUM t", "VACUUM", K.RUN_ALONE),
 ]

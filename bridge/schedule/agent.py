@@ -25,7 +25,6 @@ from bridge.schedule.masks import (
     ALL_MONTHS,
     ALL_WEEKDAYS,
     EVEN_MINUTES,
-    LONG_MONTHS,
     mask_of,
     values_of,
 )
@@ -237,6 +236,38 @@ def agent_fires_at(
     return True
 
 
+#: Shortest length of each month (February 28), and the longest.
+_SHORTEST = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_LONGEST = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def short_month_traps(schedule: AgentSchedule) -> list[str]:
+    """Dates pgAgent's next-run search would build that do not exist (pgagent.md 2.5).
+
+    Two paths of ``pga_next_schedule`` assemble a date without checking it exists: the search in
+    a selected month finds any selected day (Apr 31); and once the current day is past every
+    selected day, it wraps to the lowest selected day of the *next calendar month*, selected or
+    not (days {29, 30} in January wrap to Feb 29). A selected "last day" (element 32) is always
+    found first, so it prevents the wrap.
+    """
+    days = values_of(schedule.monthdays)
+    if not days:
+        return []
+    months = values_of(schedule.months or ALL_MONTHS)
+    out: list[str] = []
+    for month in months:
+        for day in days:
+            if day > _SHORTEST[month]:
+                out.append(f"day {day} in month {month}")
+    low, high = min(days), max(days)
+    if low > 28 and not schedule.last_day:
+        for month in months:
+            following = month % 12 + 1
+            if high < _LONGEST[month] and low > _SHORTEST[following]:
+                out.append(f"day {low} in month {following} (stepping on from month {month})")
+    return sorted(set(out), key=out.index)
+
+
 def agent_findings(
     schedule: AgentSchedule | model.Schedule, *, body: Body = "4.2"
 ) -> list[Finding]:
@@ -265,19 +296,15 @@ def agent_findings(
                 "configured mode adds the last day as its own pg_cron entry",
             )
         )
-    months = schedule.months or ALL_MONTHS
-    short = []
-    for day, lacking in ((29, 1 << 2), (30, 1 << 2), (31, ALL_MONTHS & ~LONG_MONTHS)):
-        if (schedule.monthdays >> day) & 1 and months & lacking:
-            short.append(day)
+    short = short_month_traps(schedule)
     if short:
         out.append(
             F.error(
                 F.SHORT_MONTH_ERROR,
-                f"day(s) {', '.join(map(str, short))} do not exist in every selected month: "
-                "pgAgent raises 'date/time field value out of range' when its next candidate "
-                "falls in such a month, so saving fails or the job stays claimed (stuck) after "
-                "a run",
+                f"pgAgent would build {', '.join(short)}: it raises 'date/time field value out "
+                "of range' when its next-run search reaches a month without the day (also when "
+                "it steps from a selected month into an unselected short one), so saving fails "
+                "or the job stays claimed (stuck) after a run",
                 "pg_cron simply skips months without that day; the translation keeps the days "
                 "in the months that have them",
             )
@@ -293,7 +320,8 @@ def agent_findings(
                 "pg_cron fires every listed minute; nothing to do unless jobs relied on the skip",
             )
         )
-    if body == "<=4.0" and schedule.last_day and not schedule.monthdays and months & (1 << 2):
+    feb = (schedule.months or ALL_MONTHS) & (1 << 2)
+    if body == "<=4.0" and schedule.last_day and not schedule.monthdays and feb:
         out.append(
             F.warning(
                 F.LEAP_FEB_LAST_DAY_SKIPPED,
