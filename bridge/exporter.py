@@ -22,7 +22,6 @@ from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
 from .planner import Finding, Status
 from .schedule import AgentSchedule, CronTarget, cron_to_agent
-from .schedule.agent import short_month_traps
 from .schedule.masks import values_of
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
@@ -158,16 +157,6 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
                 "schedule it by hand in pgAgent, or keep it in pg_cron",
             )
         return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
-    traps = [t for s in result.schedules for t in short_month_traps(s)]
-    if traps:
-        add(
-            "EXPORT_PGAGENT_WOULD_FAIL",
-            Severity.ERROR,
-            f"pgAgent cannot run {cron.schedule!r} reliably: its next-run search would build "
-            f"{', '.join(traps)}, raise 'date/time field value out of range' and leave the job "
-            "stuck",
-            "keep this job in pg_cron, or choose days that exist in the months around them",
-        )
     if not result.exact and not any(f.severity is Severity.ERROR for f in found):
         add(
             "EXPORT_SCHEDULE_NOT_EXACT",

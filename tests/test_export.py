@@ -73,7 +73,7 @@ def test_exported_jobs_fire_when_pg_cron_would(
         assert job.status == "manual"
         assert "EXPORT_NOTHING_TO_SCHEDULE" in {f.code for f in job.findings}
         return
-    if "EXPORT_PGAGENT_WOULD_FAIL" in {f.code for f in job.findings}:
+    if "SCHED_SHORT_MONTH_ERROR" in {f.code for f in job.findings}:
         # e.g. days 29 and 30 in January: pgAgent itself would raise, so nothing is written
         assert job.status == "manual" and result.created == ()
         return
@@ -253,7 +253,7 @@ def test_schedules_pgagent_would_fail_on_are_refused() -> None:
     # January 30 into "2027-2-29" and raises.
     (job,) = make_export(side_with(cron(7, "*/1 * */2 * 3-3")), agent_zone="UTC").jobs
     assert job.status == "manual"
-    (trap,) = [f for f in job.findings if f.code == "EXPORT_PGAGENT_WOULD_FAIL"]
+    (trap,) = [f for f in job.findings if f.code == "SCHED_SHORT_MONTH_ERROR"]
     assert "day 29 in month 2 (stepping on from month 1)" in trap.message
 
 

@@ -21,6 +21,7 @@ from bridge.schedule.agent import (
     agent_fireset,
     as_agent,
     effective_slot,
+    short_month_traps,
 )
 from bridge.schedule.cron import CronSchedule, CronSyntaxError, cron_fireset, parse_cron
 from bridge.schedule.equivalence import DEFAULT_DAYS, Equivalence, default_since
@@ -500,6 +501,17 @@ def cron_to_agent(
                     "add a separate yearly job for leap days if they matter",
                 )
             )
+    traps = [t for schedule in schedules for t in short_month_traps(schedule)]
+    if traps:
+        findings.append(
+            F.error(
+                F.SHORT_MONTH_ERROR,
+                f"pgAgent cannot run these schedules reliably: its next-run search would build "
+                f"{', '.join(traps)}, raise 'date/time field value out of range' and leave the "
+                "job stuck",
+                "keep this job in pg_cron, or choose days that exist in the months around them",
+            )
+        )
     left = agent_fireset(tuple(schedules), agent_zone) if schedules else None
     right = cron_fireset(
         [c for c in parsed if c.kind == "cron"], source.zone, and_logic=source.and_logic
