@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -24,6 +24,14 @@ from .model import Catalog, Severity
 F = TypeVar("F", bound=Callable[..., Any])
 
 DSN_HELP = "conninfo string or URI (libpq rules; empty = the PG* environment)"
+
+
+def _with(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """Apply click option decorators in the order they are listed."""
+    out: Any = func
+    for option in reversed(options):
+        out = option(out)
+    return cast(F, out)
 
 
 def source_options(func: F) -> F:
@@ -56,9 +64,7 @@ def source_options(func: F) -> F:
             help="pgAgent's login role, for its TimeZone setting when no agent is connected",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with(func, options)
 
 
 def _load(**kwargs: Any) -> Catalog:
@@ -111,9 +117,7 @@ def target_options(func: F) -> F:
         click.option("--cron-timezone", metavar="ZONE", help="cron.timezone of the target"),
         click.option("--cron-database", metavar="NAME", help="cron.database_name of the target"),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with(func, options)
 
 
 def plan_options(func: F) -> F:
@@ -145,9 +149,7 @@ def plan_options(func: F) -> F:
             "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with(func, options)
 
 
 def _plan_options(kw: dict[str, Any]) -> Any:
@@ -241,9 +243,7 @@ def live_options(func: F) -> F:
             show_default=True,
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with(func, options)
 
 
 def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
