@@ -19,7 +19,7 @@ from . import snapshot
 from ._version import __version__
 from .catalog import load_catalog
 from .errors import BridgeError
-from .model import Catalog, Severity
+from .model import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,7 +191,8 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors.
     """
     from .api import plan as make
-    from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text, worst_at_least
+    from .planner import reaches
+    from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
     options = _plan_options(kw)
     result = make(
@@ -209,7 +210,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     )
     render = {"text": plan_text, "json": plan_json_text, "markdown": plan_markdown, "sql": plan_sql}
     click.echo(render[fmt](result), nl=False)
-    if worst_at_least(result, fail_on):
+    if reaches(result.all_findings(), fail_on):
         ctx.exit(1)
 
 
@@ -393,6 +394,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
+    from .planner import reaches
     from .render_export import export_json, export_sql, export_text
     from .reverse import export
 
@@ -413,8 +415,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         click.echo(export_sql(result.plan), nl=False)
     else:
         click.echo(export_text(result), nl=False)
-    found = result.plan.all_findings()
-    if fail_on != "never" and any(f.severity.rank >= Severity(fail_on).rank for f in found):
+    if reaches(result.plan.all_findings(), fail_on):
         ctx.exit(1)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from . import conninfo
-from .errors import ConnectionFailed, PrivilegeError, QueryFailed
+from .errors import ConnectionFailed, PrivilegeError, QueryFailed, first_line
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -78,17 +78,12 @@ def reading(dsn: str) -> Iterator[Connection]:
             conn.rollback()
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
-            f"{conninfo.describe(dsn)}: {_first_line(exc)} "
+            f"{conninfo.describe(dsn)}: {first_line(exc)} "
             "(grant that privilege to the role, or connect as a superuser)"
         ) from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         if conn.closed or conn.broken:
             raise ConnectionFailed(_explain(exc, dsn)) from None
-        raise QueryFailed(f"{conninfo.describe(dsn)}: {_first_line(exc)}") from None
+        raise QueryFailed(f"{conninfo.describe(dsn)}: {first_line(exc)}") from None
     except psycopg.Error as exc:
-        raise QueryFailed(f"{conninfo.describe(dsn)}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise QueryFailed(f"{conninfo.describe(dsn)}: {first_line(exc)}") from None

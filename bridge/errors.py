@@ -7,6 +7,12 @@ catch the base class (or a subclass) and read the attributes. Messages name the 
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (server errors carry DETAIL and HINT lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class BridgeError(Exception):
     """Base class of every error pgbridge raises on purpose."""
 

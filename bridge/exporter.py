@@ -20,7 +20,7 @@ from . import conninfo
 from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
-from .planner import Finding, Status
+from .planner import Finding, Status, count_statuses, status_of
 from .schedule import AgentSchedule, CronTarget, cron_to_agent
 from .schedule.masks import values_of
 
@@ -58,22 +58,14 @@ class ExportPlan:
     findings: tuple[Finding, ...] = ()
 
     def counts(self) -> dict[str, int]:
-        out = {"jobs": len(self.jobs), "exact": 0, "changed": 0, "manual": 0, "skipped": 0}
-        for job in self.jobs:
-            out[job.status] += 1
-        return out
+        return count_statuses(j.status for j in self.jobs)
 
     def all_findings(self) -> list[Finding]:
         return list(self.findings) + [f for j in self.jobs for f in j.findings]
 
 
 def _status(findings: Sequence[Finding], job: JobSpec | None) -> Status:
-    severities = {f.severity for f in findings}
-    if Severity.ERROR in severities:
-        return "manual"
-    if job is None:
-        return "skipped"
-    return "changed" if Severity.WARNING in severities else "exact"
+    return status_of(findings, job is not None)
 
 
 def _finding(code: str, severity: Severity, message: str, remedy: str, cron_id: int) -> Finding:

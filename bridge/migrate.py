@@ -36,6 +36,7 @@ from .errors import (
     PrivilegeError,
     QueryFailed,
     UsageError,
+    first_line,
 )
 from .ledger import LedgerJob, LedgerSource
 from .model import Catalog, Severity
@@ -72,12 +73,9 @@ class Selection:
     include_manual: bool = False
 
     def wants(self, job: JobPlan) -> bool:
-        def hit(keys: tuple[str, ...]) -> bool:
-            return str(job.job_id) in keys or job.job_name in keys
-
-        if self.jobs and not hit(self.jobs):
+        if not _chosen(self, job.job_id, {job.job_id: job.job_name}):
             return False
-        if hit(self.exclude) or not job.cron_jobs:  # nothing would replace a job without any
+        if not job.cron_jobs:  # nothing would replace a job without any
             return False
         return job.status in ("exact", "changed") or (
             self.include_manual and job.status == "manual"
@@ -158,14 +156,14 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
             source_id = _source_identity(source)
             yield _Run(source, target, same, source_id, on_phase=on_phase)
         except psycopg.errors.InsufficientPrivilege as exc:
-            raise PrivilegeError(f"{_first_line(exc)} (nothing uncommitted was kept)") from None
+            raise PrivilegeError(f"{first_line(exc)} (nothing uncommitted was kept)") from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise ConnectionFailed(
-                f"lost the connection during the run ({_first_line(exc)}); what was committed "
+                f"lost the connection during the run ({first_line(exc)}); what was committed "
                 "is in the ledger: run the same command again to finish"
             ) from None
         except psycopg.Error as exc:
-            raise QueryFailed(f"{_first_line(exc)} (nothing uncommitted was kept)") from None
+            raise QueryFailed(f"{first_line(exc)} (nothing uncommitted was kept)") from None
         finally:
             if target is not source:
                 target.close()
@@ -187,11 +185,6 @@ def _source_identity(conn: Connection) -> str:
         system = got[0] if got else None
     conn.rollback()
     return f"{system}/{database}" if system is not None else database
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _lock(run: _Run, wait: float) -> None:
@@ -535,10 +528,11 @@ def _select(plan: Plan, selection: Selection) -> list[JobPlan]:
     return [j for j in plan.jobs if selection.wants(j)]
 
 
-def _pgagent_names(run: _Run) -> dict[int, str]:
-    rows = run.source.execute("SELECT jobid, jobname FROM pgagent.pga_job").fetchall()
+def _pgagent_jobs(run: _Run) -> tuple[dict[int, str], dict[int, bool]]:
+    """Names and enabled states of the pgAgent jobs, in one query."""
+    rows = run.source.execute("SELECT jobid, jobname, jobenabled FROM pgagent.pga_job").fetchall()
     run.source.rollback()
-    return {int(r[0]): str(r[1]) for r in rows}
+    return {int(r[0]): str(r[1]) for r in rows}, {int(r[0]): bool(r[2]) for r in rows}
 
 
 def migrate(
@@ -638,11 +632,10 @@ def activate(
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
         _lock(run, wait_lock)
-        names = _pgagent_names(run)
+        names, enabled = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
         _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
-        enabled = _enabled(run)
         chosen = [s for s in sources if _chosen(selection, s.pgagent_job_id, names)]
         wanted = {s.pgagent_job_id for s in chosen if s.state == "cutover"}
         unfinished = {
@@ -682,12 +675,6 @@ def activate(
         return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
 
 
-def _enabled(run: _Run) -> dict[int, bool]:
-    rows = run.source.execute("SELECT jobid, jobenabled FROM pgagent.pga_job").fetchall()
-    run.source.rollback()
-    return {int(r[0]): bool(r[1]) for r in rows}
-
-
 def _target(run: _Run) -> Target:
     side = read_pgcron(run.target)
     run.target.rollback()
@@ -702,7 +689,7 @@ def _verify(
     known_jobs, sources = ledger.read(run.target, run.source_id)
     rows = ledger.cron_rows(run.target, [j.jobid for j in known_jobs])
     run.target.rollback()
-    enabled = _enabled(run)
+    _, enabled = _pgagent_jobs(run)
     target = target_from(catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None)
     found: list[Finding] = []
 
@@ -882,7 +869,7 @@ def rollback(
         if not ledger.exists(run.target):
             run.target.rollback()
             return MigrationResult(None, True)
-        names = _pgagent_names(run)
+        names, _ = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
         _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)

@@ -183,18 +183,29 @@ class Plan:
     format_version: int = FORMAT_VERSION
 
     def counts(self) -> dict[str, int]:
-        out = {"jobs": len(self.jobs), "exact": 0, "changed": 0, "manual": 0, "skipped": 0}
-        for job in self.jobs:
-            out[job.status] += 1
+        out = count_statuses(j.status for j in self.jobs)
         out["cron_jobs"] = sum(len(j.cron_jobs) for j in self.jobs if j.status != "manual")
         return out
 
     def all_findings(self) -> list[Finding]:
         return list(self.findings) + [f for j in self.jobs for f in j.findings]
 
-    def worst(self) -> Severity | None:
-        found = self.all_findings()
-        return max((f.severity for f in found), key=lambda s: s.rank) if found else None
+
+def count_statuses(statuses: Iterable[Status]) -> dict[str, int]:
+    """How many jobs have each status (plans and exports share the statuses)."""
+    out = {"jobs": 0, "exact": 0, "changed": 0, "manual": 0, "skipped": 0}
+    for status in statuses:
+        out["jobs"] += 1
+        out[status] += 1
+    return out
+
+
+def reaches(findings: Iterable[Finding], level: str) -> bool:
+    """True when a finding is at least ``level`` (error/warning/info); ``never`` is never reached."""
+    if level == "never":
+        return False
+    bar = Severity(level).rank
+    return any(f.severity.rank >= bar for f in findings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,11 +642,13 @@ def _translate(
 # Jobs
 
 
-def _status(findings: Iterable[Finding], cron_jobs: Sequence[CronJobPlan]) -> Status:
+def status_of(findings: Iterable[Finding], creates: bool) -> Status:
+    """An error makes a job manual; with nothing to create it is skipped; a warning means the
+    result behaves differently (changed); otherwise it is exact. Plans and exports share this."""
     severities = {f.severity for f in findings}
     if Severity.ERROR in severities:
         return "manual"
-    if not cron_jobs:
+    if not creates:
         return "skipped"
     return "changed" if Severity.WARNING in severities else "exact"
 
@@ -699,7 +712,7 @@ def _plan_job(
                 "",
             )
         return JobPlan(
-            job.id, job.name, job.enabled, _status(work.findings, ()), (), tuple(work.findings)
+            job.id, job.name, job.enabled, status_of(work.findings, False), (), tuple(work.findings)
         )
     # One pg_cron job per distinct expression (a minute fires once, as in pgAgent); a suffix only
     # when the job needs more than one.
@@ -759,7 +772,7 @@ def _plan_job(
             "upgrade pg_cron, or insert into cron.job as a superuser",
         )
     return JobPlan(
-        job.id, job.name, job.enabled, _status(work.findings, cron_jobs), tuple(cron_jobs),
+        job.id, job.name, job.enabled, status_of(work.findings, bool(cron_jobs)), tuple(cron_jobs),
         tuple(work.findings),
     )  # fmt: skip
 

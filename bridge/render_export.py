@@ -6,7 +6,7 @@ import json
 
 from .exporter import ExportPlan
 from .pgadmin_sql import ScheduleSpec, job_sql
-from .render_plan import _finding_line
+from .render_plan import _comment, _finding_line
 from .reverse import ExportResult, replace_sql, writable
 from .schedule import describe_agent_schedule
 from .schedule.agent import AgentSchedule
@@ -79,13 +79,13 @@ def export_sql(plan: ExportPlan) -> str:
         "BEGIN;",
     ]
     for f in plan.findings:
-        out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
+        out.append(_comment(f"{f.severity.value} {f.code}: {f.message}"))
     for job in plan.jobs:
         out.append("")
         head = f"{job.key} (pg_cron job(s) {', '.join(map(str, job.cron_jobs))}): {job.status}"
-        out.append("-- " + " ".join(head.split()))  # a job name cannot break out of the comment
+        out.append(_comment(head))  # one line: a job name cannot break out of the comment
         for f in job.findings:
-            out.append(f"-- {f.severity.value} {f.code}: {' '.join(f.message.split())}")
+            out.append(_comment(f"{f.severity.value} {f.code}: {f.message}"))
         if writable(job):
             assert job.job is not None
             out += [replace_sql(job), job_sql(job.job, skip_taken_exceptions=True)]

@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from .cron_calls import create_statement
-from .model import Severity
 from .planner import CronJobPlan, Finding, Plan
 from .serialize import to_jsonable
 
@@ -194,11 +193,3 @@ def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
             out += [create_statement(c, plan.target) for c in job.cron_jobs]
     out += ["", "COMMIT;", ""]
     return "\n".join(out)
-
-
-def worst_at_least(plan: Plan, level: str) -> bool:
-    """True when a finding reaches ``level`` (error/warning/info); ``never`` is never reached."""
-    if level == "never":
-        return False
-    worst = plan.worst()
-    return worst is not None and worst.rank >= Severity(level).rank

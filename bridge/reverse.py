@@ -15,7 +15,7 @@ import psycopg
 
 from . import ledger, snapshot
 from .connect import connect, reading
-from .errors import QueryFailed, UsageError
+from .errors import QueryFailed, UsageError, first_line
 from .exporter import ExportedJob, ExportPlan, make_export, marker
 from .model import Job, PgCronSide, Severity
 from .pgadmin_sql import job_sql
@@ -173,8 +173,7 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
                 created.append((job.key, int(row[0]) if row and row[0] is not None else 0))
     except psycopg.Error as exc:
         raise QueryFailed(
-            f"export into the pgAgent catalog failed, nothing was written: "
-            f"{str(exc).strip().splitlines()[0]}"
+            f"export into the pgAgent catalog failed, nothing was written: {first_line(exc)}"
         ) from None
     finally:
         conn.close()

@@ -14,8 +14,8 @@ from bridge.catalog import read_catalog
 from bridge.model import Severity
 from bridge.naming import MAX_BYTES
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan
-from bridge.render_plan import plan_json_text, plan_sql, worst_at_least
+from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan, reaches
+from bridge.render_plan import plan_json_text, plan_sql
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -70,7 +70,7 @@ def test_single_step_is_exact_and_verbatim(planned: Planner) -> None:
     assert cron.command == code  # byte for byte
     assert not cron.wrapped
     assert job.schedules[0].description.startswith("at 02:30")
-    assert not worst_at_least(plan, "warning")
+    assert not reaches(plan.all_findings(), "warning")
 
 
 def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None:
