@@ -142,17 +142,22 @@ class _Run:
 
 
 @contextmanager
-def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) -> Iterator[_Run]:
-    """Writable connections to both sides; server errors become one-line BridgeErrors.
+def _session(
+    pgagent: str | None, pgcron: str | None, on_phase: Phase | None, *, read_only: bool = False
+) -> Iterator[_Run]:
+    """Connections to both sides (READ ONLY ones for runs that only read, so they also work on a
+    hot standby); server errors become one-line BridgeErrors.
 
     Whatever was not committed when an error (or a crash) interrupts the run is rolled back by
     the server; the ledger makes the next run finish the work.
     """
     same = pgcron is None or pgcron == pgagent
-    source = connect(pgagent or "", read_only=False)
+    source = connect(pgagent or "", read_only=read_only)
     try:
-        target = source if same else connect(pgcron or "", read_only=False)
+        target = source if same else connect(pgcron or "", read_only=read_only)
         try:
+            if not read_only:
+                _refuse_standby(source, target)
             source_id = _source_identity(source)
             yield _Run(source, target, same, source_id, on_phase=on_phase)
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -169,6 +174,20 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
                 target.close()
     finally:
         source.close()
+
+
+def _refuse_standby(*conns: Connection) -> None:
+    """Writing runs need primaries: say so instead of failing on the first write."""
+    for conn in conns:
+        conn.read_only = True  # a READ WRITE transaction cannot even begin on a standby
+        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        conn.rollback()
+        conn.read_only = False
+        if row and row[0]:
+            raise UsageError(
+                f"{conn.info.host}:{conn.info.port}/{conn.info.dbname} is a hot standby (in "
+                "recovery): run commands that write against the primary"
+            )
 
 
 def _source_identity(conn: Connection) -> str:
@@ -560,7 +579,7 @@ def migrate(
     """
     selection = selection or Selection()
     options = options or PlanOptions()
-    with _session(pgagent, pgcron, on_phase) as run:
+    with _session(pgagent, pgcron, on_phase, read_only=not apply) as run:
         if apply:
             _lock(run, wait_lock)
         catalog = _read(run, pgagent, pgcron, timezone, agent_role)
@@ -845,7 +864,7 @@ def verify(
     pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
 ) -> Verification:
     """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
-    with _session(pgagent, pgcron, None) as run:
+    with _session(pgagent, pgcron, None, read_only=True) as run:
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
