@@ -66,9 +66,7 @@ def caught_up(pg_server: TestServer, standby: LocalCluster) -> None:
 
 
 @pytest.fixture
-def migrated(
-    db: Conn, db_name: str, db_dsn: str, cron_dsn: str, cron_db: Conn
-) -> Iterator[None]:
+def migrated(db: Conn, db_name: str, db_dsn: str, cron_dsn: str, cron_db: Conn) -> Iterator[None]:
     """A catalog with migrated jobs (so a ledger exists) on the primary."""
     cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
     build_catalog(db)
