@@ -141,7 +141,13 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
         "schedule = EXCLUDED.schedule, command = EXCLUDED.command, "
         "database = EXCLUDED.database, planned_active = EXCLUDED.planned_active, "
-        "updated_at = now()",
+        "updated_at = now() "
+        # only a real change touches the row, so updated_at means "last change"
+        "WHERE (cron_jobs.jobid, cron_jobs.source, cron_jobs.pgagent_job_id, "
+        "cron_jobs.schedule_ids, cron_jobs.content_hash, cron_jobs.schedule, cron_jobs.command, "
+        "cron_jobs.database, cron_jobs.planned_active) IS DISTINCT FROM (EXCLUDED.jobid, "
+        "EXCLUDED.source, EXCLUDED.pgagent_job_id, EXCLUDED.schedule_ids, EXCLUDED.content_hash, "
+        "EXCLUDED.schedule, EXCLUDED.command, EXCLUDED.database, EXCLUDED.planned_active)",
         [
             job.jobname,
             job.username,
@@ -164,6 +170,10 @@ def forget_job(conn: Connection, jobname: str, username: str) -> None:
     )
 
 
+#: The fields of a recorded pgAgent job (``bridge.model.Job``) that are run state, not definition.
+_RUN_STATE = "ARRAY['changed', 'next_run', 'last_run', 'agent_id']"
+
+
 def record_source(conn: Connection, entry: LedgerSource) -> None:
     """Insert or move a pgAgent job's state; the first recorded enabled state is kept, the
     definition and context follow the latest migration."""
@@ -172,7 +182,13 @@ def record_source(conn: Connection, entry: LedgerSource) -> None:
         "definition, context) VALUES (%s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (source, pgagent_job_id) DO UPDATE SET state = EXCLUDED.state, "
         "definition = coalesce(EXCLUDED.definition, pgbridge.pgagent_jobs.definition), "
-        "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now()",
+        "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now() "
+        # a real change only: pgAgent itself rewrites a job's run bookkeeping (jobchanged,
+        # jobnextrun, ... by its triggers, e.g. when the migration disables the job)
+        f"WHERE (pgagent_jobs.state, pgagent_jobs.definition - {_RUN_STATE}, "
+        "pgagent_jobs.context) IS DISTINCT FROM (EXCLUDED.state, coalesce(EXCLUDED.definition, "
+        f"pgagent_jobs.definition) - {_RUN_STATE}, coalesce(EXCLUDED.context, "
+        "pgagent_jobs.context))",
         [
             entry.source,
             entry.pgagent_job_id,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 
 import pytest
 
+from bridge.migrate import migrate
+from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.reverse import ExportResult, export
 
 from .catalogs import Conn
+
+TODAY = dt.date(2026, 11, 21)
 
 
 @pytest.fixture
@@ -49,3 +54,46 @@ def test_concurrent_exports_never_duplicate(
             "SELECT jobname, count(*) FROM pgagent.pga_job GROUP BY jobname ORDER BY jobname"
         ).fetchall()
         assert rows == [(name, 1) for name in names]
+
+
+def ledger_rows(cron_db: Conn) -> dict[tuple[str, ...], tuple[str, object]]:
+    """Every ledger row by key, with the transaction that last wrote it and its updated_at."""
+    rows = cron_db.execute(
+        "SELECT 'job', jobname, xmin::text, updated_at FROM pgbridge.cron_jobs UNION ALL "
+        "SELECT 'source', pgagent_job_id::text, xmin::text, updated_at FROM pgbridge.pgagent_jobs"
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): (str(r[2]), r[3]) for r in rows}
+
+
+def test_a_noop_migration_touches_no_ledger_row(
+    db: Conn, db_name: str, db_dsn: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
+) -> None:
+    ids = [
+        create_job(
+            db,
+            JobSpec(
+                name,
+                [StepSpec("a", f"SELECT {n}", dbname=db_name)],
+                [ScheduleSpec("d", minutes=frozenset({n}), hours=frozenset({3}))],
+            ),
+        )
+        for n, name in enumerate(["one", "two", "three"])
+    ]
+    first = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    assert first.count("create") == 3
+    before = ledger_rows(cron_db)
+    assert len(before) == 6
+    again = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    assert again.count("unchanged") == 3 and again.count("create") == again.count("update") == 0
+    assert ledger_rows(cron_db) == before
+    # a real change touches exactly the rows it changes: that job's pg_cron job and definition
+    db.execute(
+        "UPDATE pgagent.pga_schedule SET jscminutes[1] = false, jscminutes[2] = true "
+        "WHERE jscjobid = %s",
+        [ids[0]],
+    )
+    assert migrate(db_dsn, cron_dsn, apply=True, today=TODAY).count("update") == 1
+    after = ledger_rows(cron_db)
+    touched = {k for k in after if after[k] != before[k]}
+    (name,) = [c.cron_job for c in first.changes if c.pgagent_job_id == ids[0]]
+    assert touched == {("job", name), ("source", str(ids[0]))}
