@@ -32,24 +32,23 @@ def test_concurrent_exports_never_duplicate(
         cron_db.execute(
             "SELECT cron.schedule_in_database(%s, '*/5 * * * *', 'SELECT 1', %s)", [name, db_name]
         )
+
+    def one(start: threading.Barrier, results: list[ExportResult | BaseException]) -> None:
+        start.wait()
+        try:
+            results.append(export(cron_dsn, pgagent=db_dsn, apply=True, select=tuple(names)))
+        except BaseException as exc:  # reported below, in the test's thread
+            results.append(exc)
+
     for _ in range(6):
         start = threading.Barrier(2)
-        results: list[ExportResult] = []
-        errors: list[BaseException] = []
-
-        def one() -> None:
-            start.wait()
-            try:
-                results.append(export(cron_dsn, pgagent=db_dsn, apply=True, select=tuple(names)))
-            except BaseException as exc:  # reported below, in the test's thread
-                errors.append(exc)
-
-        threads = [threading.Thread(target=one) for _ in range(2)]
+        results: list[ExportResult | BaseException] = []
+        threads = [threading.Thread(target=one, args=(start, results)) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
-        assert errors == [] and len(results) == 2
+        assert len(results) == 2 and all(isinstance(r, ExportResult) for r in results), results
         rows = db.execute(
             "SELECT jobname, count(*) FROM pgagent.pga_job GROUP BY jobname ORDER BY jobname"
         ).fetchall()
@@ -95,5 +94,5 @@ def test_a_noop_migration_touches_no_ledger_row(
     assert migrate(db_dsn, cron_dsn, apply=True, today=TODAY).count("update") == 1
     after = ledger_rows(cron_db)
     touched = {k for k in after if after[k] != before[k]}
-    (name,) = [c.cron_job for c in first.changes if c.pgagent_job_id == ids[0]]
+    (name,) = {c.cron_job for c in first.changes if c.pgagent_job_id == ids[0] and c.cron_job}
     assert touched == {("job", name), ("source", str(ids[0]))}
