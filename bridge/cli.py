@@ -253,6 +253,11 @@ def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
     return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
 
 
+def _say(message: str) -> None:
+    """What a writing run waits for, on stderr (stdout holds the report)."""
+    click.echo(f"pgbridge: {message}", err=True)
+
+
 def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
     from .render_migration import run_json, run_text
 
@@ -307,6 +312,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         target_release=kw["target_pg_cron"],
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
+        progress=_say,
     )
     _report_run(ctx, result, "migrate", fmt)
 
@@ -328,6 +334,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         selection=_selection(kw),
         wait_lock=kw["wait_lock"],
         wait_running=kw["wait_running"],
+        progress=_say,
     )
     _report_run(ctx, result, "activate", fmt)
 
@@ -358,7 +365,13 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """Undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge created."""
     from .migrate import rollback as run
 
-    result = run(kw["pgagent"], kw["pgcron"], selection=_selection(kw), wait_lock=kw["wait_lock"])
+    result = run(
+        kw["pgagent"],
+        kw["pgcron"],
+        selection=_selection(kw),
+        wait_lock=kw["wait_lock"],
+        progress=_say,
+    )
     _report_run(ctx, result, "rollback", fmt)
 
 

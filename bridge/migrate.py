@@ -128,10 +128,16 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     on_phase: Phase | None = None
+    #: Told what the run waits for (the CLI prints it on stderr).
+    on_progress: Callable[[str], None] | None = None
 
     def phase(self, name: str) -> None:
         if self.on_phase is not None:
             self.on_phase(name)
+
+    def say(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
 
     def note(self, code: str, severity: Severity, message: str, remedy: str, job_id: int) -> None:
         self.findings.append(Finding(code, severity, message, remedy, job_id))
@@ -208,6 +214,7 @@ def _source_identity(conn: Connection) -> str:
 
 def _lock(run: _Run, wait: float) -> None:
     deadline = time.monotonic() + wait
+    told = False
     while True:
         row = run.target.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
         run.target.commit()
@@ -218,6 +225,9 @@ def _lock(run: _Run, wait: float) -> None:
                 "another pgbridge run is migrating into this pg_cron database (advisory lock "
                 f"{LOCK_KEY} is held): wait for it to finish, or pass --wait-lock SECONDS"
             )
+        if not told:
+            run.say(f"waiting up to {wait:.0f} s for another pgbridge run to finish")
+            told = True
         time.sleep(0.5)
 
 
@@ -487,19 +497,34 @@ def _disable_pgagent(run: _Run, job_ids: list[int]) -> None:
         run.changes.append(Change("disable-pgagent", int(jobid)))
 
 
-def _quiet_moment(conn: Connection) -> None:
-    """Wait until the server clock is between second 5 and 45 of a minute.
+#: Seconds of the server's minute inside which both commits of a cross-database switch are made.
+QUIET_WINDOW = (5.0, 45.0)
+
+
+def _quiet_moment(run: _Run) -> None:
+    """Wait until the server clock is inside :data:`QUIET_WINDOW` (second 5 to 45 of a minute).
 
     pg_cron starts jobs at the minute boundary and pgAgent polls for due jobs every few seconds
     after it, so two commits made inside this window fall between the same two scheduled minutes.
-    Called with the target transaction open, right before its commit.
+    Called with the target transaction open, right before its commit: the wait keeps that
+    transaction busy (short server-side sleeps), so ``idle_in_transaction_session_timeout`` does
+    not end it, and says what it waits for.
     """
+    low, high = QUIET_WINDOW
+    told = False
     while True:
-        row = conn.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
-        second = float(row[0]) if row else 10.0
-        if 5.0 <= second <= 45.0:
+        row = run.target.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
+        second = float(row[0]) if row else low
+        if (second - low) % 60.0 <= (high - low) % 60.0:
             return
-        time.sleep((65.0 - second) % 60.0 if second > 45.0 else 5.0 - second)
+        wait = (low - second) % 60.0
+        if not told:
+            run.say(
+                f"waiting {wait:.0f} s for second {low:.0f}-{high:.0f} of the server's minute, "
+                "to switch pg_cron and pgAgent inside one minute"
+            )
+            told = True
+        run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
 
 
 def _running(run: _Run, job_ids: list[int]) -> list[int]:
@@ -517,6 +542,9 @@ def _wait_running(run: _Run, job_ids: list[int], wait: float) -> list[int]:
     """Job ids pgAgent is still running after waiting up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     busy = _running(run, job_ids)
+    if busy and wait > 0:
+        run.say(f"waiting up to {wait:.0f} s for pgAgent to finish running job(s) "
+                + ", ".join(map(str, busy)))  # fmt: skip
     while busy and time.monotonic() < deadline:
         time.sleep(1.0)
         busy = _running(run, job_ids)
@@ -570,16 +598,19 @@ def migrate(
     agent_role: str | None = None,
     on_phase: Phase | None = None,
     today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Plan, and with ``apply`` carry out, the migration of the selected pgAgent jobs.
 
     Without ``apply`` nothing is written (not even the lock is taken): the result holds the plan
     and the selection. ``on_phase`` is called after each phase ("preflight", "target-committed",
-    "source-committed"); tests use it to inject crashes.
+    "source-committed"); tests use it to inject crashes. ``progress`` is told what the run waits
+    for.
     """
     selection = selection or Selection()
     options = options or PlanOptions()
     with _session(pgagent, pgcron, on_phase, read_only=not apply) as run:
+        run.on_progress = progress
         if apply:
             _lock(run, wait_lock)
         catalog = _read(run, pgagent, pgcron, timezone, agent_role)
@@ -609,7 +640,7 @@ def migrate(
         if run.same_database:
             _disable_pgagent(run, to_disable)  # both sides in one transaction
         elif to_disable:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -642,6 +673,7 @@ def activate(
     wait_lock: float = 0.0,
     wait_running: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
 
@@ -650,6 +682,7 @@ def activate(
     """
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
         names, enabled = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
@@ -684,7 +717,7 @@ def activate(
         if run.same_database:
             _disable_pgagent(run, off)
         elif off:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -879,11 +912,13 @@ def rollback(
     selection: Selection | None = None,
     wait_lock: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Undo what the ledger says pgbridge did: pgAgent jobs back as they were, then the pg_cron
     jobs pgbridge created removed. Running it twice is harmless."""
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
         if not ledger.exists(run.target):
             run.target.rollback()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from bridge.migrate import migrate
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.reverse import ExportResult, export
 
 from .catalogs import Conn
+from .fix_db import TestServer
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -96,3 +100,61 @@ def test_a_noop_migration_touches_no_ledger_row(
     touched = {k for k in after if after[k] != before[k]}
     (name,) = {c.cron_job for c in first.changes if c.pgagent_job_id == ids[0] and c.cron_job}
     assert touched == {("job", name), ("source", str(ids[0]))}
+
+
+@pytest.fixture
+def short_idle_timeout(pg_server: TestServer, db_name: str) -> Iterator[None]:
+    """idle_in_transaction_session_timeout of 2 s for the test's role on both databases."""
+    with pg_server.connect("postgres") as conn:
+        role = conn.execute("SELECT current_user").fetchone()
+        assert role is not None
+        for database in {db_name, pg_server.cron_database}:
+            conn.execute(
+                sql.SQL(
+                    "ALTER ROLE {} IN DATABASE {} SET idle_in_transaction_session_timeout = '2s'"
+                ).format(sql.Identifier(str(role[0])), sql.Identifier(database))
+            )
+        try:
+            yield
+        finally:
+            for database in {db_name, pg_server.cron_database}:
+                conn.execute(
+                    sql.SQL(
+                        "ALTER ROLE {} IN DATABASE {} RESET idle_in_transaction_session_timeout"
+                    ).format(sql.Identifier(str(role[0])), sql.Identifier(database))
+                )
+
+
+def test_cross_database_switch_waits_busy_under_idle_timeout(
+    db: Conn,
+    db_name: str,
+    db_dsn: str,
+    cron_dsn: str,
+    cron_db: Conn,
+    clean_ledger: None,
+    short_idle_timeout: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = create_job(
+        db,
+        JobSpec(
+            "switch",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("d", minutes=frozenset({7}))],
+        ),
+    )
+    with psycopg.connect(db_dsn) as fresh:  # a new session: the role's setting is in force
+        row = fresh.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+        assert row is not None and row[0] == "2s"
+        now = fresh.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
+        assert now is not None
+    # a window that opens 6 s from now: the switch must wait in its open transaction
+    low = (float(now[0]) + 6.0) % 60.0
+    module = importlib.import_module("bridge.migrate")  # the package re-exports migrate()
+    monkeypatch.setattr(module, "QUIET_WINDOW", (low, (low + 8.0) % 60.0))
+    said: list[str] = []
+    result = migrate(db_dsn, cron_dsn, apply=True, today=TODAY, progress=said.append)
+    assert result.count("create") == 1 and result.count("disable-pgagent") == 1
+    assert any("waiting" in m and "second" in m for m in said), said
+    enabled = db.execute("SELECT jobenabled FROM pgagent.pga_job WHERE jobid = %s", [job])
+    assert enabled.fetchone() == (False,)
