@@ -78,6 +78,8 @@ def export(
     findings: list[Finding] = []
     ledger_jobs: dict[int, tuple[int, Job, bool, str]] = {}
     side: PgCronSide | None
+    if snapshot_path is not None and pgcron is not None:
+        raise UsageError("--snapshot replaces --pgcron: give one or the other")
     if snapshot_path is not None:
         side = snapshot.load(snapshot_path).pgcron
         if side is None or side.extension_version is None:
