@@ -255,24 +255,28 @@ def _read(
 
 
 PREFLIGHT = """
+WITH fn AS (  -- by catalog lookup: cron.f(...) in SQL fails without USAGE on schema cron
+  SELECT p.proname || '(' || array_to_string(p.proargtypes::oid[]::regtype[]::text[], ',') || ')'
+           AS sig,
+         has_function_privilege(p.oid, 'EXECUTE') AS ok
+    FROM pg_proc p WHERE p.pronamespace = to_regnamespace('cron')
+)
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        current_user,
-       coalesce(has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'),
-                                       'EXECUTE'),
-                has_function_privilege(to_regprocedure('cron.schedule(name,text,text)'),
-                                       'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)'),
-           'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.alter_job(bigint,text,text,text,text,boolean)'), 'EXECUTE'), false),
-       coalesce(has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE'),
-                false),
-       coalesce(has_table_privilege(to_regclass('cron.job'), 'UPDATE'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig IN ('schedule(text,text,text)', 'schedule(name,text,text)')), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'schedule_in_database(text,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'alter_job(bigint,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn WHERE sig = 'unschedule(bigint)'), false),
+       coalesce((SELECT has_table_privilege(c.oid, 'UPDATE') FROM pg_class c
+                  WHERE c.relnamespace = to_regnamespace('cron') AND c.relname = 'job'), false),
        CASE WHEN to_regnamespace('pgbridge') IS NULL
             THEN has_database_privilege(current_database(), 'CREATE')
             ELSE pg_has_role((SELECT nspowner FROM pg_namespace WHERE nspname = 'pgbridge'),
-                             'USAGE') END
+                             'USAGE') END,
+       coalesce(has_schema_privilege(to_regnamespace('cron'), 'USAGE'), false)
 """
 
 
@@ -282,7 +286,7 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
     missing: list[str] = []
     row = run.target.execute(PREFLIGHT).fetchone()
     assert row is not None
-    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok = row
+    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok, usage = row
     cron = read_pgcron(run.target)
     run.target.rollback()
     if cron.extension_version is None:
@@ -296,8 +300,10 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
             "pg_cron is created but not loaded: add it to shared_preload_libraries and restart"
         )
     jobs = [c for j in selected for c in j.cron_jobs]
+    if not usage:
+        missing.append("USAGE on schema cron")
     if not schedule:
-        missing.append("EXECUTE on cron.schedule (GRANT USAGE ON SCHEMA cron)")
+        missing.append("EXECUTE on cron.schedule")
     if any(not c.in_cron_database(side) for c in jobs) and not in_database:
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
