@@ -226,7 +226,7 @@ def _lock(run: _Run, wait: float) -> None:
                 f"{LOCK_KEY} is held): wait for it to finish, or pass --wait-lock SECONDS"
             )
         if not told:
-            run.say(f"waiting up to {wait:.0f} s for another pgbridge run to finish")
+            run.say(f"waiting up to {wait:g} s for another pgbridge run to finish")
             told = True
         time.sleep(0.5)
 
@@ -549,7 +549,7 @@ def _wait_running(run: _Run, job_ids: list[int], wait: float) -> list[int]:
     deadline = time.monotonic() + wait
     busy = _running(run, job_ids)
     if busy and wait > 0:
-        run.say(f"waiting up to {wait:.0f} s for pgAgent to finish running job(s) "
+        run.say(f"waiting up to {wait:g} s for pgAgent to finish running job(s) "
                 + ", ".join(map(str, busy)))  # fmt: skip
     while busy and time.monotonic() < deadline:
         time.sleep(1.0)

@@ -11,12 +11,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bridge.migrate import migrate
+from bridge.migrate import LOCK_KEY, migrate
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.reverse import ExportResult, export
 
 from .catalogs import Conn
 from .fix_db import TestServer
+from .test_cli import run
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -158,3 +159,23 @@ def test_cross_database_switch_waits_busy_under_idle_timeout(
     assert any("waiting" in m and "second" in m for m in said), said
     enabled = db.execute("SELECT jobenabled FROM pgagent.pga_job WHERE jobid = %s", [job])
     assert enabled.fetchone() == (False,)
+
+
+def test_the_cli_says_what_it_waits_for(
+    db: Conn, db_name: str, db_dsn: str, cron_dsn: str, pg_server: TestServer, clean_ledger: None
+) -> None:
+    create_job(
+        db,
+        JobSpec(
+            "waiter",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("d", minutes=frozenset({9}))],
+        ),
+    )
+    with pg_server.connect(pg_server.cron_database) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        proc = run("migrate", "--pgagent", db_dsn, "--pgcron", cron_dsn, "--apply",
+                   "--wait-lock", "1.5")  # fmt: skip
+    assert proc.returncode == 2
+    assert "pgbridge: waiting up to 1.5 s for another pgbridge run to finish" in proc.stderr
+    assert "another pgbridge run is migrating" in proc.stderr
