@@ -19,7 +19,7 @@ from typing import Literal, cast
 from . import conninfo
 from .errors import UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
-from .naming import job_name
+from .naming import catalog_tag, job_name
 from .schedule import (
     AgentSchedule,
     Body,
@@ -181,6 +181,9 @@ class Plan:
     jobs: tuple[JobPlan, ...]
     findings: tuple[Finding, ...] = ()
     format_version: int = FORMAT_VERSION
+    #: Which pgAgent catalog (system identifier/database), and the tag its pg_cron names carry.
+    catalog: str = ""
+    catalog_tag: str = ""
 
     def counts(self) -> dict[str, int]:
         out = count_statuses(j.status for j in self.jobs)
@@ -728,14 +731,16 @@ def _plan_job(
         per_key[ids[0]] = per_key.get(ids[0], 0) + 1
     seen: dict[int, int] = {}
     cron_jobs: list[CronJobPlan] = []
+    assert catalog.pgagent is not None
+    tag = catalog_tag(catalog.pgagent.identity)
     for expr, active, ids, command in items:
         key = ids[0]
         seen[key] = seen.get(key, 0) + 1
         if len(items) == 1:
-            name = job_name(job.id, job.name)
+            name = job_name(job.id, job.name, catalog=tag)
         else:
             part = seen[key] if per_key[key] > 1 else None
-            name = job_name(job.id, job.name, schedule_id=key, part=part)
+            name = job_name(job.id, job.name, catalog=tag, schedule_id=key, part=part)
         cron_jobs.append(
             CronJobPlan(
                 name=name,
@@ -855,4 +860,6 @@ def make_plan(
         options=options,
         jobs=jobs,
         findings=tuple(general),
+        catalog=catalog.pgagent.identity,
+        catalog_tag=catalog_tag(catalog.pgagent.identity),
     )

@@ -379,6 +379,17 @@ def _read_schedule(row: Sequence[Any], exceptions: tuple[ScheduleException, ...]
     )
 
 
+def system_identifier(conn: Connection) -> str | None:
+    """The cluster's system identifier, or None when this role may not call
+    ``pg_control_system()`` (the privilege is checked first: a refused call would abort the
+    caller's transaction)."""
+    row = conn.execute("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')").fetchone()
+    if not (row and row[0]):
+        return None
+    got = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+    return str(got[0]) if got and got[0] is not None else None
+
+
 def read_pgagent(
     conn: Connection, *, timezone: str | None = None, agent_role: str | None = None
 ) -> PgAgentCatalog:
@@ -534,4 +545,5 @@ def read_pgagent(
         agents=agents,
         jobs=tuple(jobs),
         diagnostics=tuple(catalog_diags),
+        system_identifier=system_identifier(conn),
     )
