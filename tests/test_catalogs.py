@@ -14,7 +14,9 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from bridge import ledger
+import bridge
+from bridge import ledger, snapshot
+from bridge.catalog import read_catalog
 from bridge.migrate import migrate, rollback, verify
 from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
@@ -356,3 +358,18 @@ def test_export_keeps_the_job_class(
             "SELECT j.jobname, c.jclname FROM pgagent.pga_job j JOIN pgagent.pga_jobclass c ON c.jclid = j.jobjclid ORDER BY 1"
         ).fetchall()
     assert rows == [("custom class", "Nightly batches"), ("export me", "Data Export")]
+
+
+def test_names_are_the_same_from_a_snapshot(
+    db: Conn, db_name: str, db_dsn: str, cron_dsn: str, tmp_path: Any
+) -> None:
+    ids = sample_jobs(db, db_name)
+    path = tmp_path / "catalog.json"
+    snapshot.save(read_catalog(db_dsn), path)
+    live = bridge.plan(pgagent=db_dsn, pgcron=cron_dsn, today=TODAY)
+    offline = bridge.plan(snapshot=path, pgcron=cron_dsn, today=TODAY)
+    assert live.catalog == offline.catalog and live.catalog.endswith(f"/{db_name}")
+    assert live.catalog_tag == offline.catalog_tag == tag_of(db)
+    names = [c.name for j in live.jobs for c in j.cron_jobs]
+    assert names == [c.name for j in offline.jobs for c in j.cron_jobs]
+    assert names == [job_name(i, n, catalog=live.catalog_tag) for n, i in ids.items()]

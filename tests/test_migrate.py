@@ -207,6 +207,9 @@ def test_drift_is_reported_and_hand_edits_kept(
     report = verify(db_dsn, cron_dsn, today=TODAY)
     assert not report.ok
     assert {f.code for f in report.findings} == {"VERIFY_SCHEDULE_DRIFT", "VERIFY_BOTH_ACTIVE"}
+    # The remedy says what each choice does: a plain re-run keeps the edit, --force undoes it.
+    (drift,) = [f for f in report.findings if f.code == "VERIFY_SCHEDULE_DRIFT"]
+    assert "migrate keeps hand edits" in drift.remedy and "again with --force" in drift.remedy
     # A hand edit is not overwritten without --force; the re-run fixes the pgAgent side.
     rerun = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
     assert [f.code for f in rerun.findings] == ["MIGRATE_HAND_EDITED"]
