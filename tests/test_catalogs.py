@@ -34,13 +34,6 @@ NewCatalog = Callable[[], tuple[str, str]]
 
 
 @pytest.fixture
-def ledger_gone(cron_db: Conn) -> Iterator[None]:
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
-    yield
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
-
-
-@pytest.fixture
 def new_catalog(pg_server: TestServer) -> Iterator[NewCatalog]:
     """Make databases with an empty pgAgent catalog: (name, superuser DSN); dropped afterwards."""
     made: list[str] = []

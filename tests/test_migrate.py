@@ -8,7 +8,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,14 +31,6 @@ from .fix_db import TestServer
 
 fs = frozenset
 TODAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture
-def ledger_gone(cron_db: Conn) -> Iterator[None]:
-    """Every test starts and ends without a pgbridge ledger in pg_cron's database."""
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
-    yield
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
 
 
 @pytest.fixture
