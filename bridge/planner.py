@@ -830,6 +830,20 @@ def make_plan(
             0,
         )
     ]
+    if catalog.pgagent.system_identifier is None:
+        general.append(
+            Finding(
+                "PLAN_CATALOG_BY_DATABASE_ONLY",
+                Severity.WARNING,
+                f"the catalog is identified by its database ({catalog.pgagent.database!r}) alone: "
+                "the role may not read the server's system identifier (pg_control_system()), "
+                "or the snapshot predates it; a catalog in a database of the same name on another "
+                "server would get the same pg_cron job names and ledger rows in one pg_cron",
+                "run as a role that may execute pg_control_system() (GRANT EXECUTE ON FUNCTION "
+                "pg_control_system() TO it), and use that role for every later run",
+                0,
+            )
+        )
     if target.background_workers:
         general.append(
             Finding(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -172,7 +173,7 @@ def test_force_never_takes_over_another_catalogs_job(
     # The ledger itself refuses to hand a row to another catalog.
     with psycopg.connect(cron_dsn) as conn, pytest.raises(ledger.ForeignRow):
         (led,) = [j for j in ledger.read(conn, "other/catalog")[0] if j.jobname == name]
-        ledger.record_job(conn, type(led)(**{**led.__dict__, "source": "mine/catalog"}))
+        ledger.record_job(conn, replace(led, source="mine/catalog"))
 
 
 # pgbridge 0.1.0's ledger, verbatim (bridge/ledger.py and bridge/migrate.py of 0.1.0).
@@ -366,3 +367,18 @@ def test_names_are_the_same_from_a_snapshot(
     names = [c.name for j in live.jobs for c in j.cron_jobs]
     assert names == [c.name for j in offline.jobs for c in j.cron_jobs]
     assert names == [job_name(i, n, catalog=live.catalog_tag) for n, i in ids.items()]
+
+
+def test_a_catalog_known_by_its_database_alone_is_a_warning(
+    db: Conn, db_name: str, db_dsn: str, cron_dsn: str
+) -> None:
+    sample_jobs(db, db_name)
+    catalog = read_catalog(db_dsn, cron_dsn)
+    assert catalog.pgagent is not None and catalog.pgagent.system_identifier is not None
+    assert "PLAN_CATALOG_BY_DATABASE_ONLY" not in {f.code for f in bridge.plan(catalog).findings}
+    # As a role that may not call pg_control_system() reads it (or a 0.1.0 snapshot holds it):
+    blind = replace(catalog, pgagent=replace(catalog.pgagent, system_identifier=None))
+    plan = bridge.plan(blind)
+    (warning,) = [f for f in plan.findings if f.code == "PLAN_CATALOG_BY_DATABASE_ONLY"]
+    assert warning.severity.value == "warning" and db_name in warning.message
+    assert (plan.catalog, plan.catalog_tag) == (db_name, catalog_tag(db_name))
