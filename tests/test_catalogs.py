@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 import bridge
 from bridge import ledger, snapshot
 from bridge.catalog import read_catalog
-from bridge.migrate import migrate, rollback, verify
+from bridge.migrate import Selection, activate, migrate, rollback, verify
 from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.planner import PlanOptions
@@ -382,3 +382,43 @@ def test_a_catalog_known_by_its_database_alone_is_a_warning(
     (warning,) = [f for f in plan.findings if f.code == "PLAN_CATALOG_BY_DATABASE_ONLY"]
     assert warning.severity.value == "warning" and db_name in warning.message
     assert (plan.catalog, plan.catalog_tag) == (db_name, catalog_tag(db_name))
+
+
+def test_activate_switches_only_its_own_catalog(
+    pg_server: TestServer, new_catalog: NewCatalog, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    (a_name, a_dsn), (b_name, b_dsn) = new_catalog(), new_catalog()
+    with pg_server.connect(a_name) as a, pg_server.connect(b_name) as b:
+        ids = sample_jobs(a, a_name)
+        sample_jobs(b, b_name)
+        for dsn in (a_dsn, b_dsn):
+            migrate(dsn, cron_dsn, apply=True, cutover=True, today=TODAY)
+        on = activate(b_dsn, cron_dsn, selection=Selection(jobs=("etl",)))
+        assert on.count("activate") == 1 and on.count("disable-pgagent") == 1
+        active = {
+            str(r[0])
+            for r in cron_db.execute(
+                "SELECT jobname FROM cron.job WHERE jobname LIKE 'pgagent-%' AND active"
+            )
+        }
+        assert active == {job_name(ids["etl"], "etl", catalog=tag_of(b))}
+        assert enabled(a)[ids["etl"]] and not enabled(b)[ids["etl"]]
+        for dsn in (a_dsn, b_dsn):
+            assert verify(dsn, cron_dsn, today=TODAY).findings == ()
+
+
+def test_reexport_replaces_a_0_1_0_export_of_the_same_job_only(
+    db: Conn, db_name: str, db_dsn: str, new_catalog: NewCatalog, cron_dsn: str, ledger_gone: None
+) -> None:
+    ids = sample_jobs(db, db_name)
+    migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
+    _, other = new_catalog()
+    with psycopg.connect(other, autocommit=True) as conn:
+        # What pgbridge 0.1.0's export left: its tag names the job id only.
+        for name in ("purge", "someone else's purge"):
+            tagged = JobSpec(name, description=f'[pgbridge export "pgagent:{ids["purge"]}"]')
+            create_job(conn, tagged)
+        result = export(cron_dsn, pgagent=other, apply=True)
+        assert f"pgagent:{tag_of(db)}:{ids['purge']}" in result.replaced
+        names = sorted(str(r[0]) for r in conn.execute("SELECT jobname FROM pgagent.pga_job"))
+    assert names == ["etl", "off", "purge", "someone else's purge"]
