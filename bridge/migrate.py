@@ -49,7 +49,7 @@ from .planner import (
     make_plan,
     target_from,
 )
-from .read_pgagent import read_pgagent, system_identifier
+from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
 from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
 from .serialize import from_jsonable, to_jsonable
@@ -173,11 +173,9 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
 def _source_identity(conn: Connection) -> str:
     """Which pgAgent catalog this is (``PgAgentCatalog.identity``), so catalogs of several
     databases and servers never mix in one ledger or one pg_cron."""
-    row = conn.execute("SELECT current_database()").fetchone()
-    assert row is not None
-    identity = naming.catalog_identity(system_identifier(conn), str(row[0]))
+    found = identity(conn)
     conn.rollback()
-    return identity
+    return found
 
 
 def _lock(run: _Run, wait: float) -> None:

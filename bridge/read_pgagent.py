@@ -37,6 +37,7 @@ from .model import (
     Step,
     StepKind,
 )
+from .naming import catalog_identity
 from .timezones import resolve_agent_timezone
 
 UTC = dt.timezone.utc
@@ -388,6 +389,14 @@ def system_identifier(conn: Connection) -> str | None:
         return None
     got = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
     return str(got[0]) if got and got[0] is not None else None
+
+
+def identity(conn: Connection) -> str:
+    """The identity of the pgAgent catalog in ``conn``'s database (``PgAgentCatalog.identity``),
+    without reading the catalog."""
+    row = conn.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    return catalog_identity(system_identifier(conn), str(row[0]))
 
 
 def read_pgagent(

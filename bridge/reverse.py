@@ -18,10 +18,9 @@ from .connect import connect, reading
 from .errors import QueryFailed, UsageError, first_line
 from .exporter import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
 from .model import Job, PgCronSide, Severity
-from .naming import catalog_identity
 from .pgadmin_sql import job_sql
 from .planner import Finding
-from .read_pgagent import read_pgagent, system_identifier
+from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
 from .serialize import from_jsonable
 from .sqlquote import literal
@@ -154,7 +153,7 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     conn = connect(pgagent, read_only=False)
     try:
         with conn:
-            here = _identity(conn)
+            here = identity(conn)
             for job in plan.jobs:
                 if not writable(job):
                     continue
@@ -189,12 +188,6 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     finally:
         conn.close()
     return ExportResult(plan, True, tuple(created), tuple(replaced), tuple(notes))
-
-
-def _identity(conn: Any) -> str:
-    """The identity of the pgAgent catalog being written (as the ledger records catalogs)."""
-    row = conn.execute("SELECT current_database()").fetchone()
-    return catalog_identity(system_identifier(conn), str(row[0]))
 
 
 def _original_present(conn: Any, job: ExportedJob) -> bool:
