@@ -18,6 +18,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from .connect import Connection
+from .errors import BridgeError
 
 SCHEMA = "pgbridge"
 
@@ -131,8 +132,13 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
     return jobs, sources
 
 
+class ForeignRow(BridgeError):
+    """A ledger row belongs to another pgAgent catalog: never taken over."""
+
+
 def record_job(conn: Connection, job: LedgerJob) -> None:
-    conn.execute(
+    """Insert or update the row of a pg_cron job; a row of another catalog is never changed."""
+    cur = conn.execute(
         "INSERT INTO pgbridge.cron_jobs (jobname, username, jobid, source, pgagent_job_id, "
         "schedule_ids, content_hash, schedule, command, database, planned_active) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
@@ -141,13 +147,13 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
         "schedule = EXCLUDED.schedule, command = EXCLUDED.command, "
         "database = EXCLUDED.database, planned_active = EXCLUDED.planned_active, "
-        "updated_at = now() "
+        "updated_at = now() WHERE pgbridge.cron_jobs.source = EXCLUDED.source "
         # only a real change touches the row, so updated_at means "last change"
-        "WHERE (cron_jobs.jobid, cron_jobs.source, cron_jobs.pgagent_job_id, "
-        "cron_jobs.schedule_ids, cron_jobs.content_hash, cron_jobs.schedule, cron_jobs.command, "
-        "cron_jobs.database, cron_jobs.planned_active) IS DISTINCT FROM (EXCLUDED.jobid, "
-        "EXCLUDED.source, EXCLUDED.pgagent_job_id, EXCLUDED.schedule_ids, EXCLUDED.content_hash, "
-        "EXCLUDED.schedule, EXCLUDED.command, EXCLUDED.database, EXCLUDED.planned_active)",
+        "AND (cron_jobs.jobid, cron_jobs.pgagent_job_id, cron_jobs.schedule_ids, "
+        "cron_jobs.content_hash, cron_jobs.schedule, cron_jobs.command, cron_jobs.database, "
+        "cron_jobs.planned_active) IS DISTINCT FROM (EXCLUDED.jobid, EXCLUDED.pgagent_job_id, "
+        "EXCLUDED.schedule_ids, EXCLUDED.content_hash, EXCLUDED.schedule, EXCLUDED.command, "
+        "EXCLUDED.database, EXCLUDED.planned_active)",
         [
             job.jobname,
             job.username,
@@ -162,6 +168,30 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
             job.planned_active,
         ],
     )
+    if cur.rowcount != 1 and not _recorded_as(conn, job):
+        raise ForeignRow(
+            f"pg_cron job {job.jobname!r} of {job.username!r} is recorded for another pgAgent "
+            "catalog; its ledger row was left as it is"
+        )
+
+
+def _recorded_as(conn: Connection, job: LedgerJob) -> bool:
+    """Is the row already exactly this (an upsert that changed nothing), for this catalog?"""
+    row = conn.execute(
+        "SELECT 1 FROM pgbridge.cron_jobs WHERE jobname = %s AND username = %s AND source = %s",
+        [job.jobname, job.username, job.source],
+    ).fetchone()
+    return row is not None
+
+
+def others(conn: Connection, source: str, names: list[str]) -> dict[tuple[str, str], str]:
+    """(job name, user) -> catalog identity, for these names recorded for other catalogs."""
+    rows = conn.execute(
+        "SELECT jobname, username, source FROM pgbridge.cron_jobs "
+        "WHERE jobname = ANY(%s) AND source <> %s",
+        [names, source],
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
 
 def forget_job(conn: Connection, jobname: str, username: str) -> None:
