@@ -20,6 +20,7 @@ from . import conninfo
 from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
+from .pgcron_release import detected
 from .planner import Finding, Status, count_statuses, status_of
 from .schedule import AgentSchedule, CronTarget, cron_to_agent
 from .schedule.masks import values_of
@@ -230,8 +231,9 @@ def make_export(
     state before the migration, the content hash pgbridge gave the pg_cron job) for jobs
     pgbridge's migration created. A job edited since is translated as it is now.
     """
+    choice = detected(side)
     source = CronTarget.of(
-        release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
+        release or (choice.release if choice else "1.4.0"),
         side.timezone or "GMT",
         match_dom_and_dow="match_dom_and_dow" in side.capabilities
         and side.setting("cron.match_dom_and_dow") == "on",

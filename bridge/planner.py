@@ -20,6 +20,7 @@ from . import conninfo
 from .errors import UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
 from .naming import job_name
+from .pgcron_release import detected
 from .schedule import (
     AgentSchedule,
     Body,
@@ -31,6 +32,7 @@ from .schedule import (
     describe_agent_schedule,
 )
 from .schedule.findings import NEVER_FIRES
+from .schedule.versions import newest_release
 from .sqlquote import dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
@@ -52,6 +54,11 @@ class Target:
     #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
     applier: str | None = None
     detected: bool = False
+    #: When the server's release was not pinned: the range the evidence allows, how it was found,
+    #: and the releases in it that behave differently from ``release`` (planned as most likely).
+    release_range: str = ""
+    release_evidence: tuple[str, ...] = ()
+    other_releases: tuple[str, ...] = ()
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
@@ -75,9 +82,8 @@ def target_from(
             ) from None
     if timezone is not None:
         check_zone(timezone)
-    detected_release = None
-    if side is not None and side.binary_at_least not in ("unknown", ""):
-        detected_release = side.binary_at_least
+    choice = detected(side) if side is not None and release is None else None
+    detected_release = choice.release if choice is not None else None
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
@@ -90,6 +96,9 @@ def target_from(
         background_workers=bool(side and side.background_workers),
         applier=applier,
         detected=side is not None and release is None and detected_release is not None,
+        release_range=choice.evidence.describe() if choice and choice.others else "",
+        release_evidence=choice.evidence.facts if choice and choice.others else (),
+        other_releases=choice.others if choice else (),
     )
 
 
@@ -847,6 +856,7 @@ def make_plan(
                 0,
             )
         )
+    general += _release_findings(catalog, target, options, day, jobs)
     return Plan(
         source=catalog.origin,
         agent_timezone=catalog.pgagent.timezone,
@@ -855,4 +865,65 @@ def make_plan(
         options=options,
         jobs=jobs,
         findings=tuple(general),
+    )
+
+
+def _release_findings(
+    catalog: Catalog, target: Target, options: PlanOptions, day: dt.date, jobs: Sequence[JobPlan]
+) -> list[Finding]:
+    """One finding for a release pgbridge does not know, one for a release range left open."""
+    version = target.cron_target().version
+    out = []
+    if version.newer_than_known:
+        newest = cron_version(newest_release())
+        out.append(
+            Finding(
+                "TARGET_RELEASE_NEWER",
+                Severity.WARNING,
+                f"pg_cron {target.release} is newer than any release pgbridge knows; planned with "
+                f"the behaviour of {newest.name}, the newest known",
+                "check its release notes for schedule changes, or upgrade pgbridge",
+                0,
+            )
+        )
+    if not target.other_releases:
+        return out
+    assert catalog.pgagent is not None
+    differ = []
+    for other in target.other_releases:
+        alt = replace(target, release=other, other_releases=())
+        ids = [
+            plan.job_id
+            for job, plan in zip(catalog.pgagent.jobs, jobs, strict=True)
+            if _outcome(plan_job(job, catalog, alt, options, day)) != _outcome(plan)
+        ]
+        hazards = "; ".join(cron_version(other).hazards)
+        listed = ", ".join(map(str, ids[:20])) + (
+            f" and {len(ids) - 20} more" if len(ids) > 20 else ""
+        )
+        differ.append(
+            f"on {other}{f' ({hazards})' if hazards else ''}: "
+            + (f"{len(ids)} job(s) would plan differently: {listed}" if ids else "no job changes")
+        )
+    changes = any("would plan differently" in d for d in differ)
+    out.append(
+        Finding(
+            "TARGET_RELEASE_RANGE",
+            Severity.WARNING if changes else Severity.INFO,
+            f"the server's pg_cron release is {target.release_range} "
+            f"({'; '.join(target.release_evidence)}); planned for {target.release}, the most "
+            f"likely. {'. '.join(differ).capitalize()}",
+            "give the exact release with --target-pg-cron X.Y.Z (SELECT of the package version, "
+            "or ask the provider)",
+            0,
+        )
+    )
+    return out
+
+
+def _outcome(plan: JobPlan) -> tuple[object, ...]:
+    return (
+        plan.status,
+        tuple((c.schedule, c.active) for c in plan.cron_jobs),
+        tuple(sorted(f.code for f in plan.findings)),
     )
