@@ -906,14 +906,14 @@ def _release_findings(
             + (f"{len(ids)} job(s) would plan differently: {listed}" if ids else "no job changes")
         )
     changes = any("would plan differently" in d for d in differ)
+    facts = f" ({'; '.join(target.release_evidence)})" if target.release_evidence else ""
     out.append(
         Finding(
             "TARGET_RELEASE_RANGE",
             Severity.WARNING if changes else Severity.INFO,
-            f"the server's pg_cron release is {target.release_range} "
-            f"({'; '.join(target.release_evidence)}); planned for {target.release}, the most "
-            f"likely. {'. '.join(differ).capitalize()}",
-            "give the exact release with --target-pg-cron X.Y.Z (SELECT of the package version, "
+            f"the server's pg_cron release is {target.release_range}{facts}; planned for "
+            f"{target.release}, the most likely; {'; '.join(differ)}",
+            "give the exact release with --target-pg-cron X.Y.Z (the server's package version, "
             "or ask the provider)",
             0,
         )

@@ -1,0 +1,267 @@
+"""pg_cron releases: plans on the real server of each release, releases pgbridge does not know yet,
+and the evidence that pins a release (or leaves a range, reported once)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bridge import snapshot
+from bridge.catalog import read_catalog
+from bridge.cli import main
+from bridge.model import Catalog, PgCronSide, Severity
+from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.pgcron_release import choose, from_settings
+from bridge.planner import Plan, make_plan, target_from
+from bridge.render_plan import plan_sql
+from bridge.schedule import agent_fires_at, cron_fires_at, cron_version, parse_cron
+from bridge.schedule.versions import newest_release, probes, release_name, settings_table
+
+from .catalogs import Conn
+
+TODAY = dt.date(2026, 11, 21)
+fs = frozenset
+
+
+def _sched(name: str, **masks: frozenset[int]) -> ScheduleSpec:
+    return ScheduleSpec(name, minutes=fs({15}), hours=fs({4}), **masks)  # type: ignore[arg-type]
+
+
+#: Day-restricted schedules (name, masks, needs `$`, needs weekday AND month-day).
+DAY_RESTRICTED = [
+    ("mondays", {"weekdays": fs({1})}, False, False),
+    ("weekends", {"weekdays": fs({0, 6})}, False, False),
+    ("the 1st and 15th", {"monthdays": fs({1, 15})}, False, False),
+    ("the 13th", {"monthdays": fs({13})}, False, False),
+    ("quarter starts", {"monthdays": fs({1}), "months": fs({1, 4, 7, 10})}, False, False),
+    ("weekdays in december", {"weekdays": fs({1, 2, 3, 4, 5}), "months": fs({12})}, False, False),
+    ("first monday", {"weekdays": fs({1}), "monthdays": fs(range(1, 8))}, False, False),
+    ("first sunday", {"weekdays": fs({0}), "monthdays": fs(range(1, 8))}, False, False),
+    ("last day", {"monthdays": fs({32})}, True, False),
+    ("friday the 13th", {"weekdays": fs({5}), "monthdays": fs({13})}, False, True),
+    ("second tuesday", {"weekdays": fs({2}), "monthdays": fs(range(8, 15))}, False, True),
+]
+
+
+def _catalog_of_day_restricted_jobs(db: Conn) -> dict[int, tuple[str, bool, bool]]:
+    out = {}
+    for name, masks, needs_last, needs_and in DAY_RESTRICTED:
+        job = create_job(
+            db,
+            JobSpec(name, [StepSpec("s", "SELECT 1", dbname="postgres")], [_sched(name, **masks)]),
+        )
+        out[job] = (name, needs_last, needs_and)
+    return out
+
+
+def _codes(plan: Plan) -> set[str]:
+    return {f.code for f in plan.all_findings()}
+
+
+@pytest.mark.pgcron_matrix
+def test_day_restricted_jobs_plan_exact_on_the_real_server(
+    db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn, pg_cron_release: str
+) -> None:
+    """Detected from the live server, with pgAgent in cron.timezone's zone: no false day-early
+    error (a real 1.6.5 is not 1.6.0), Friday the 13th exact where cron.match_dom_and_dow is on;
+    the plan's script is accepted by the real cron.schedule."""
+    jobs = _catalog_of_day_restricted_jobs(db)
+    side = read_catalog(db_dsn, cron_dsn).pgcron
+    assert side is not None
+    catalog = read_catalog(db_dsn, cron_dsn, timezone=side.timezone)
+    target = target_from(catalog.pgcron, database="postgres")
+    plan = make_plan(catalog, target, today=TODAY)
+    version = cron_version(pg_cron_release)
+    assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in _codes(plan)
+    assert "TARGET_RELEASE_RANGE" not in _codes(plan)
+    assert target.detected and target.cron_target().version.last_day == version.last_day
+    for job in plan.jobs:
+        name, needs_last, needs_and = jobs[job.job_id]
+        if needs_and:
+            want = "exact" if version.match_dom_and_dow_setting else "manual"
+        elif needs_last:
+            want = "exact" if version.last_day else job.status  # three jobs and a guard before 1.6
+        else:
+            want = "exact"
+        assert job.status == want, (name, job.findings)
+    if version.match_dom_and_dow_setting:  # the matrix turns the switch on: plain lists, AND
+        (f13,) = [j for j in plan.jobs if jobs[j.job_id][0] == "friday the 13th"]
+        assert [c.schedule for c in f13.cron_jobs] == ["15 4 13 * 5"]
+    script = plan_sql(plan)
+    done = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = cron_db.execute(
+        "SELECT jobname, schedule FROM cron.job WHERE jobname LIKE 'pgagent-%' ORDER BY jobname"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == sorted(
+        (c.name, c.schedule)
+        for j in plan.jobs
+        if j.status in ("exact", "changed")
+        for c in j.cron_jobs
+    )
+
+
+@pytest.mark.pgcron_matrix
+def test_plans_with_another_cron_timezone_are_honest(
+    db: Conn, db_dsn: str, cron_dsn: str, pg_cron_release: str
+) -> None:
+    """pgAgent in the server's zone, pg_cron in its own: on the matrix clusters New York against
+    Berlin, whose DST changes fall on different days. Nothing claims exact that is not."""
+    jobs = _catalog_of_day_restricted_jobs(db)
+    catalog = read_catalog(db_dsn, cron_dsn)
+    target = target_from(catalog.pgcron, database="postgres")
+    plan = make_plan(catalog, target, today=TODAY)
+    assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in _codes(plan)
+    assert catalog.pgagent is not None and len(plan.jobs) == len(jobs)
+    agent_zone, cron = catalog.pgagent.timezone, target.cron_target()
+    # Where each side changes its clocks (New York and Berlin in 2027), minute by minute: the
+    # direct statements of pgAgent's and pg_cron's rules agree on every job planned exact.
+    days = [dt.date(2027, 3, 1) + dt.timedelta(days=d) for d in range(35)]
+    days += [dt.date(2027, 10, 25) + dt.timedelta(days=d) for d in range(14)]
+    instants = [
+        dt.datetime(d.year, d.month, d.day, h, 15, tzinfo=dt.timezone.utc)
+        for d in days
+        for h in range(24)
+    ]
+    by_id = {j.id: j for j in catalog.pgagent.jobs}
+    exact = [j for j in plan.jobs if j.status == "exact"]
+    for job in exact:
+        (schedule,) = by_id[job.job_id].schedules
+        parsed = [parse_cron(c.schedule, cron.version) for c in job.cron_jobs]
+        for t in instants:
+            want = agent_fires_at(schedule, t, agent_zone)
+            got = any(cron_fires_at(p, t, cron.zone, and_logic=cron.and_logic) for p in parsed)
+            assert got == want, (job.job_name, t, [c.schedule for c in job.cron_jobs])
+    assert exact or agent_zone != cron.zone
+
+
+# --- releases pgbridge does not know, and ranges ------------------------------------------------
+
+
+@pytest.fixture
+def offline(db: Conn, db_dsn: str) -> Callable[[PgCronSide | None], Catalog]:
+    """A pgAgent catalog (Friday the 13th, Mondays; zone GMT) with any pg_cron side."""
+    for name in ("friday the 13th", "mondays"):
+        ((_, masks, _, _),) = [d for d in DAY_RESTRICTED if d[0] == name]
+        create_job(
+            db,
+            JobSpec(name, [StepSpec("s", "SELECT 1", dbname="postgres")], [_sched(name, **masks)]),
+        )
+    base = read_catalog(db_dsn, timezone="GMT")
+
+    def make(side: PgCronSide | None) -> Catalog:
+        return dataclasses.replace(base, pgcron=side)
+
+    return make
+
+
+def _side(release: str, names: tuple[str, ...], **kw: object) -> PgCronSide:
+    settings = tuple((n, "GMT" if n == "cron.timezone" else "off") for n in names)
+    return PgCronSide(
+        database="postgres",
+        extension_version="1.6",
+        loaded=True,
+        binary_at_least=release,
+        settings=(("cron.database_name", "postgres"), *settings),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+ALL_SETTINGS = tuple(s.name for s in settings_table())
+
+
+def test_unknown_newer_release_plans_as_the_newest_known() -> None:
+    newest = release_name(newest_release())
+    for release in ("1.6.9", "1.7.0", "2.0.0"):
+        version = cron_version(release)  # no error: the newest known behaviour
+        assert version.newer_than_known and version.name == release
+        assert dataclasses.replace(version, release=(0, 0, 0)) == dataclasses.replace(
+            cron_version(newest), release=(0, 0, 0)
+        )
+    assert not cron_version(newest).newer_than_known
+    assert cron_version("main").name == newest
+
+
+@pytest.mark.parametrize("how", ["declared 1.7.0", "snapshot claims 1.6.9"])
+def test_newer_release_plans_normally_with_one_finding(
+    how: str, offline: Callable[[PgCronSide | None], Catalog]
+) -> None:
+    side = _side("1.6.9", ALL_SETTINGS)
+    if how.startswith("declared"):
+        catalog = offline(None)
+        target = target_from(None, release="1.7.0")
+    else:
+        catalog = snapshot.loads(snapshot.dumps(offline(side)))
+        target = target_from(catalog.pgcron)
+    plan = make_plan(catalog, target, today=TODAY)
+    newer = [f for f in plan.all_findings() if f.code == "TARGET_RELEASE_NEWER"]
+    assert len(newer) == 1 and newer[0].job_id == 0
+    assert "1.6.8" in newer[0].message
+    baseline = make_plan(catalog, dataclasses.replace(target, release="1.6.8"), today=TODAY)
+    assert [(j.status, j.cron_jobs) for j in plan.jobs] == [
+        (j.status, j.cron_jobs) for j in baseline.jobs
+    ]
+    assert [j.status for j in plan.jobs] == ["manual", "exact"]  # switch off: Friday 13th manual
+
+
+def test_cli_plan_for_a_newer_release(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    offline: Callable[[PgCronSide | None], Catalog],
+) -> None:
+    path = tmp_path / "snap.json"
+    snapshot.save(offline(_side("1.6.9", ALL_SETTINGS)), path)
+    for extra in ([], ["--target-pg-cron", "1.7.0"]):
+        args = ["plan", "--snapshot", str(path), "--format", "json", "--fail-on", "never"]
+        code = main([*args, *extra])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert out.out.count('"TARGET_RELEASE_NEWER"') == 1
+
+
+def test_an_open_range_is_planned_for_the_likeliest_release_with_one_finding(
+    offline: Callable[[PgCronSide | None], Catalog],
+) -> None:
+    """1.6 settings and SQL version, no probe (an older snapshot, or no USAGE on cron): planned
+    as 1.6.5-1.6.7; one finding names 1.6.1 (day early) and 1.6.2 (step bound), and the jobs."""
+    lacking = tuple(n for n in ALL_SETTINGS if n != "cron.match_dom_and_dow")
+    side = _side("1.6.1", lacking, binary_below="1.6.8")
+    catalog = offline(side)
+    target = target_from(side)
+    assert (target.release, target.other_releases) == ("1.6.5", ("1.6.1", "1.6.2"))
+    plan = make_plan(catalog, target, today=TODAY)
+    (found,) = [f for f in plan.all_findings() if f.code == "TARGET_RELEASE_RANGE"]
+    assert found.severity is Severity.WARNING and found.job_id == 0
+    # Mondays would run a day early; Friday the 13th stays manual, with one more error
+    assert "on 1.6.1 (every field is read" in found.message
+    assert "2 job(s) would plan differently: 1, 2" in found.message
+    assert "on 1.6.2 (@yearly and @annually never fire): no job changes" in found.message
+    assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in {f.code for j in plan.jobs for f in j.findings}
+    pinned = make_plan(catalog, target_from(side, release="1.6.5"), today=TODAY)
+    assert "TARGET_RELEASE_RANGE" not in {f.code for f in pinned.all_findings()}
+
+
+def test_probes_split_the_1_6_releases() -> None:
+    lacking = [n for n in ALL_SETTINGS if n != "cron.match_dom_and_dow"]
+    evidence = from_settings(lacking, "1.6")
+    assert (evidence.low, evidence.below) == ((1, 6, 1), (1, 6, 8))
+    (step_bound,) = [p for p in probes() if evidence.needs(p)]
+    rejected = evidence.narrowed(step_bound, accepted=False)
+    assert (rejected.low, rejected.below) == ((1, 6, 5), (1, 6, 8))
+    assert choose("1.6.5", "1.6.8", "1.6").others == ()
+    accepted = evidence.narrowed(step_bound, accepted=True)
+    assert (accepted.low, accepted.below) == ((1, 6, 1), (1, 6, 5))
+    assert choose("1.6.1", "1.6.5", "1.6").others == ("1.6.1",)  # 1.6.2-1.6.4 is the likeliest
+    # a 1.5 SQL version beside 1.6 settings: a 1.6.0 binary or a never-updated extension
+    assert choose("1.6.0", "1.6.8", "1.5").release == "1.6.0"
