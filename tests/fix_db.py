@@ -8,9 +8,9 @@ If none works, every database test fails with the reasons; nothing is silently s
 
 The pg_cron matrix: tests marked ``pgcron_matrix`` also run against a throwaway cluster per
 upstream pg_cron archive named in ``PGBRIDGE_PGCRON_ARCHIVES`` (built once and cached,
-:mod:`tests.pgcron_tree`), as ``test_x[pg_cron-1.6.5]``. Those clusters are the other way round
-from the default one on purpose: the server (pgAgent's) zone is America/New_York and
-``cron.timezone`` Europe/Berlin (two DST zones that change on different days), and on releases with
+:mod:`tests.pgcron_tree`), as ``test_x[pg_cron-1.6.5]``. On those clusters ``cron.timezone`` is
+Europe/Berlin and the server's TimeZone America/New_York (two DST zones that change on different
+days; a test database's own TimeZone follows cron.timezone, see ``db_name``), and on releases with
 ``cron.match_dom_and_dow`` it is on. Each cluster starts once and serves the whole session.
 """
 
@@ -28,7 +28,7 @@ from psycopg import conninfo as ci
 
 from bridge.cluster import LocalCluster, find_bindir
 from bridge.errors import BridgeError
-from bridge.schedule import cron_version
+from bridge.schedule import CronTarget, cron_version
 from bridge.schedule.versions import extversion_floor, release_name
 from tests.pgcron_tree import Archive, TreeError, archives_from_env, server_tree
 
@@ -232,17 +232,36 @@ def pg_cron_release(pg_flavour: str, pg_server: TestServer) -> str:
 
 
 @pytest.fixture
+def pg_cron_target(pg_server: TestServer, pg_cron_release: str) -> CronTarget:
+    """pg_cron as the test's server runs it: release, cron.timezone, the DOM/DOW switch."""
+    with pg_server.connect(pg_server.cron_database) as conn:
+        settings = dict(
+            conn.execute("SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%'")
+        )
+    return CronTarget.of(
+        pg_cron_release,
+        str(settings.get("cron.timezone", "GMT")),
+        match_dom_and_dow=settings.get("cron.match_dom_and_dow") == "on",
+    )
+
+
+@pytest.fixture
 def pg_server(pg_servers: Servers, pg_flavour: str) -> TestServer:
     """The server of this test's flavour (see the module docstring for where it comes from)."""
     return pg_servers.get(pg_flavour)
 
 
 @pytest.fixture
-def db_name(pg_server: TestServer) -> Iterator[str]:
-    """A fresh database (pgagent created) for one test, dropped afterwards."""
+def db_name(pg_server: TestServer, pg_flavour: str) -> Iterator[str]:
+    """A fresh database (pgagent created) for one test, dropped afterwards.
+
+    On the matrix clusters its TimeZone (pgAgent's zone) is cron.timezone's, so tests written for
+    one zone on both sides hold; tests of different zones say ``timezone=MATRIX_AGENT_ZONE``."""
     name = f"pgbridge_t_{uuid.uuid4().hex[:12]}"
     with pg_server.connect("postgres") as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        if pg_flavour != SYSTEM:
+            conn.execute(f"ALTER DATABASE {name} SET TimeZone = '{MATRIX_CRON_ZONE}'")
     try:
         yield name
     finally:

@@ -228,23 +228,11 @@ def _accepted(cron_db: Conn, texts: list[str]) -> dict[str, bool]:
     return {str(s): bool(ok) for s, ok in rows}
 
 
-def _target(cron_db: Conn, release: str) -> CronTarget:
-    """The target as the server is configured: its cron.timezone and DOM/DOW switch."""
-    settings = dict(
-        cron_db.execute("SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%'")
-    )
-    return CronTarget.of(
-        release,
-        str(settings.get("cron.timezone", "GMT")),
-        match_dom_and_dow=settings.get("cron.match_dom_and_dow") == "on",
-    )
-
-
 @pytest.mark.pgcron_matrix
-def test_every_generated_expression_is_accepted(cron_db: Conn, pg_cron_release: str) -> None:
+def test_every_generated_expression_is_accepted(cron_db: Conn, pg_cron_target: CronTarget) -> None:
     """On 1.6 this includes `$`, schedules shifted into cron.timezone across DST, and (1.6.8 with
     the switch on) plain weekday-and-month-day lists."""
-    target = _target(cron_db, pg_cron_release)
+    target = pg_cron_target
     rng = random.Random(3)
     texts: set[str] = set()
     for _ in range(400):
