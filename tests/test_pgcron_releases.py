@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bridge import snapshot
 from bridge.catalog import read_catalog
 from bridge.cli import main
+from bridge.cluster import LocalCluster, find_bindir
 from bridge.model import Catalog, PgCronSide, Severity
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.pgcron_release import choose, from_settings
@@ -31,7 +34,8 @@ from bridge.schedule import (
 from bridge.schedule.versions import newest_release, probes, release_name, settings_table
 
 from .catalogs import Conn
-from .fix_db import MATRIX_AGENT_ZONE
+from .fix_db import MATRIX_AGENT_ZONE, MATRIX_CRON_ZONE, Servers, TestServer, matrix
+from .pgcron_tree import server_tree
 
 TODAY = dt.date(2026, 11, 21)
 fs = frozenset
@@ -291,3 +295,92 @@ def test_reverse_translation_claims_agree_with_the_checker_over_fall_back() -> N
         since=dt.date(2026, 12, 1),
     )  # fmt: skip
     assert got.exact == checked.exact
+
+
+# --- the real scheduler, live -------------------------------------------------------------------
+
+#: Zones that observe DST on one side of the year or the other: one is in DST on any date.
+DST_ZONES = ("Australia/Sydney", "Europe/Berlin", "America/Santiago", "America/New_York")
+
+
+def _live_jobs(zone: str, t: dt.datetime) -> dict[str, str]:
+    """Schedules around the minute ``t`` as ``zone`` shows it now (DST or not), and as its other
+    offset would show it, and the days the day-early bug (1.6.0-1.6.1) would pick."""
+    tz = ZoneInfo(zone)
+    local = t.astimezone(tz)
+    dst = local.dst() or dt.timedelta(0)
+    other = local - (dst if dst else dt.timedelta(hours=1))  # the offset DST would (not) give
+    tomorrow = local + dt.timedelta(days=1)
+    wd, wd_next = local.isoweekday() % 7, tomorrow.isoweekday() % 7
+    at = f"{local.minute} {local.hour}"
+    return {
+        "now": f"{at} * * *",
+        "other offset": f"{other.minute} {other.hour} * * *",
+        "today's month-day": f"{at} {local.day} * *",
+        "tomorrow's month-day": f"{at} {tomorrow.day} * *",
+        "today's weekday": f"{at} * * {wd}",
+        "tomorrow's weekday": f"{at} * * {wd_next}",
+        "today's month": f"{at} * {local.month} *",
+        "tomorrow's month-day or today's weekday": f"{at} {tomorrow.day} * {wd}",
+    }
+
+
+@pytest.mark.slow
+def test_model_agrees_with_the_real_scheduler_live(pg_servers: Servers) -> None:
+    """Jobs scheduled a minute ahead in cron.timezone, on every archive release: once with the
+    matrix's Berlin and once with a zone that is in DST today, on its own cluster. Which ones run
+    at that minute is what the pg_cron model says (the DST offset applied, no day-early shift, the
+    DOM/DOW rule of the release and switch)."""
+    archives = [a for a in matrix().values() if a is not None]
+    if not archives:
+        pytest.skip("no pg_cron archives named (PGBRIDGE_PGCRON_ARCHIVES)")
+    now = dt.datetime.now(dt.timezone.utc)
+    in_dst = next(z for z in DST_ZONES if ZoneInfo(z).dst(now))
+    clusters = []
+    servers = []
+    try:
+        for archive in archives:
+            servers.append((archive.release, pg_servers.get(archive.release), MATRIX_CRON_ZONE))
+            cluster = LocalCluster(
+                bindir=server_tree(archive, find_bindir()),
+                extra_settings={"cron.timezone": f"'{in_dst}'"},  # the DOM/DOW switch off
+            )
+            clusters.append(cluster.start())
+            servers.append((archive.release, TestServer(cluster.dsn(), "live"), in_dst))
+        start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
+        t = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+        planned = []
+        for release, server, zone in servers:
+            with server.connect(server.cron_database) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+                (and_on,) = conn.execute(
+                    "SELECT coalesce(current_setting('cron.match_dom_and_dow', true), 'off') = 'on'"
+                ).fetchone()  # type: ignore[misc]
+                for label, expr in _live_jobs(zone, t).items():
+                    name = f"pgbridge-live-{label.replace(' ', '-')}"
+                    conn.execute("SELECT cron.schedule(%s, %s, 'SELECT 1')", [name, expr])
+                    model = cron_fires_at(parse_cron(expr, release), t, zone, and_logic=and_on)
+                    planned.append((release, zone, server, name, label, expr, model))
+        time.sleep(max(0.0, (t - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 20)
+        seen = {}
+        for release, zone, server, name, label, expr, model in planned:
+            with server.connect(server.cron_database) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) "
+                    "WHERE j.jobname = %s AND d.start_time >= %s AND d.start_time < %s",
+                    [name, t, t + dt.timedelta(minutes=1)],
+                ).fetchone()
+            assert row is not None
+            seen[(release, zone, label)] = (bool(row[0]), model, expr)
+        wrong = {k: v for k, v in seen.items() if v[0] != v[1]}
+        assert wrong == {}, wrong
+        for release, _, zone in servers:  # the test is not vacuous: both outcomes occur
+            assert seen[(release, zone, "now")][0] and seen[(release, zone, "today's weekday")][0]
+            assert not seen[(release, zone, "other offset")][0]
+            assert not seen[(release, zone, "tomorrow's weekday")][0]
+    finally:
+        for _, server, _ in servers:
+            with server.connect(server.cron_database) as conn:
+                conn.execute("DELETE FROM cron.job WHERE jobname LIKE 'pgbridge-live-%'")
+        for cluster in clusters:
+            cluster.stop()
