@@ -17,7 +17,8 @@ from bridge import snapshot
 from bridge.catalog import read_catalog
 from bridge.cli import main
 from bridge.cluster import LocalCluster, find_bindir
-from bridge.model import Catalog, PgCronSide, Severity
+from bridge.exporter import make_export
+from bridge.model import Catalog, CronJob, PgCronSide, Severity
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.pgcron_release import choose, from_settings
 from bridge.planner import Plan, make_plan, target_from
@@ -263,6 +264,23 @@ def test_an_open_range_is_planned_for_the_likeliest_release_with_one_finding(
     assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in {f.code for j in plan.jobs for f in j.findings}
     pinned = make_plan(catalog, target_from(side, release="1.6.5"), today=TODAY)
     assert "TARGET_RELEASE_RANGE" not in {f.code for f in pinned.all_findings()}
+
+
+def test_export_from_an_open_range_or_a_newer_release_says_so_once() -> None:
+    monday = CronJob(7, "mondays", "15 4 * * 1", "SELECT 1", "localhost", 5432, "app", "u", True)
+    hourly = CronJob(8, "hourly", "0 * * * *", "SELECT 1", "localhost", 5432, "app", "u", True)
+    lacking = tuple(n for n in ALL_SETTINGS if n != "cron.match_dom_and_dow")
+    side = _side("1.6.1", lacking, binary_below="1.6.8", jobs=(monday, hourly))
+    done = make_export(side, agent_zone="GMT")
+    assert done.release == "1.6.5"
+    (found,) = [f for f in done.findings if f.code == "EXPORT_RELEASE_RANGE"]
+    assert "on 1.6.1: pg_cron jobs 7 export differently" in found.message  # a day early there
+    pinned = make_export(side, agent_zone="GMT", release="1.6.5")
+    assert [(j.status, j.job) for j in done.jobs] == [(j.status, j.job) for j in pinned.jobs]
+    assert "EXPORT_RELEASE_RANGE" not in {f.code for f in pinned.findings}
+    newer = make_export(_side("1.7.0", ALL_SETTINGS, jobs=(monday,)), agent_zone="GMT")
+    assert [f.code for f in newer.findings].count("EXPORT_RELEASE_NEWER") == 1
+    assert "EXPORT_RELEASE_RANGE" not in {f.code for f in newer.findings}
 
 
 def test_probes_split_the_1_6_releases() -> None:
