@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,6 @@ from bridge.model import Catalog, CronJob, PgCronSide, Severity
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.pgcron_release import choose, from_settings
 from bridge.planner import Plan, make_plan, target_from
-from bridge.render_plan import plan_sql
 from bridge.schedule import (
     CronTarget,
     agent_fires_at,
@@ -37,6 +35,7 @@ from bridge.schedule.versions import newest_release, probes, release_name, setti
 from .catalogs import Conn
 from .fix_db import MATRIX_AGENT_ZONE, MATRIX_CRON_ZONE, Servers, TestServer, matrix
 from .pgcron_tree import server_tree
+from .test_planner import apply_with_psql
 
 TODAY = dt.date(2026, 11, 21)
 fs = frozenset
@@ -106,15 +105,7 @@ def test_day_restricted_jobs_plan_exact_on_the_real_server(
     if version.match_dom_and_dow_setting:  # the matrix turns the switch on: plain lists, AND
         (f13,) = [j for j in plan.jobs if jobs[j.job_id][0] == "friday the 13th"]
         assert [c.schedule for c in f13.cron_jobs] == ["15 4 13 * 5"]
-    script = plan_sql(plan)
-    done = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    apply_with_psql(plan, cron_dsn)
     rows = cron_db.execute(
         "SELECT jobname, schedule FROM cron.job WHERE jobname LIKE 'pgagent-%' ORDER BY jobname"
     ).fetchall()
