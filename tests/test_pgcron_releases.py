@@ -344,7 +344,7 @@ def test_model_agrees_with_the_real_scheduler_live(pg_servers: Servers) -> None:
     if not archives:
         pytest.skip("no pg_cron archives named (PGBRIDGE_PGCRON_ARCHIVES)")
     now = dt.datetime.now(dt.timezone.utc)
-    in_dst = next(z for z in DST_ZONES if ZoneInfo(z).dst(now))
+    in_dst = next(z for z in DST_ZONES if now.astimezone(ZoneInfo(z)).dst())
     clusters = []
     servers = []
     try:
