@@ -143,7 +143,13 @@ def _build(
         src = staging / "src"
         src.mkdir()
         with tarfile.open(archive.path) as tar:
-            tar.extractall(src, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.12, and 3.10.12/3.11.4 backports
+                tar.extractall(src, filter="data")
+            else:  # pragma: no cover - older interpreters: refuse paths leaving the folder
+                for member in tar.getmembers():
+                    if member.name.startswith("/") or ".." in Path(member.name).parts:
+                        raise TreeError(f"{archive.path.name}: unsafe path {member.name!r}")
+                tar.extractall(src)
         (top,) = [p for p in src.iterdir() if p.is_dir()]
         dest = staging / "dest"
         make = ["make", f"PG_CONFIG={bindir / 'pg_config'}", "with_llvm=no"]
