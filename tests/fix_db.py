@@ -17,6 +17,7 @@ days; a test database's own TimeZone follows cron.timezone, see ``db_name``), an
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ from psycopg import conninfo as ci
 
 from bridge.cluster import LocalCluster, find_bindir
 from bridge.errors import BridgeError
+from bridge.pgcron_release import detected
+from bridge.read_pgcron import read_pgcron
 from bridge.schedule import CronTarget, cron_version
-from bridge.schedule.versions import extversion_floor, release_name
 from tests.pgcron_tree import Archive, TreeError, archives_from_env, server_tree
 
 TEMPLATE_DB = "pgbridge_test_template"
@@ -216,19 +218,35 @@ def pg_flavour(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", SYSTEM))
 
 
+def _packaged_pg_cron() -> str | None:
+    """The release of the distribution's pg_cron for the local server (Debian: the package)."""
+    major = find_bindir().parent.name
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", f"postgresql-{major}-cron"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError:
+        return None
+    version = out.stdout.strip().split("-")[0].split("+")[0]
+    return version if out.returncode == 0 and version.count(".") == 2 else None
+
+
 @pytest.fixture
 def pg_cron_release(pg_flavour: str, pg_server: TestServer) -> str:
-    """The pg_cron release the test's server really runs: the archive's for the matrix clusters;
-    for the default server read from pg_cron's SQL version (Debian 12: 1.4-1 is 1.4.2; a server
-    named in PGBRIDGE_TEST_DSN is taken at its SQL version's first release)."""
+    """The pg_cron release the test's server really runs: the archive's for the matrix clusters,
+    the distribution package's for the local default cluster (Debian 12: 1.4.2, Debian 13: 1.6.5);
+    for a server named in PGBRIDGE_TEST_DSN what pgbridge detects (nothing else can tell)."""
     if pg_flavour != SYSTEM:
         return pg_flavour
-    with pg_server.connect(pg_server.cron_database) as conn:
-        row = conn.execute(
-            "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'"
-        ).fetchone()
-    assert row is not None
-    return "1.4.2" if row[0] == "1.4-1" else release_name(extversion_floor(str(row[0])))
+    packaged = _packaged_pg_cron() if pg_server.kind == "local" else None
+    if packaged is not None:
+        return packaged
+    with psycopg.connect(pg_server.dsn(pg_server.cron_database)) as conn:
+        conn.read_only = True
+        choice = detected(read_pgcron(conn))
+    assert choice is not None, "the test role must see the cron.* settings"
+    return choice.release
 
 
 @pytest.fixture
