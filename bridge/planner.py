@@ -33,7 +33,7 @@ from .schedule import (
 )
 from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
-from .sqlquote import dollar_quote
+from .sqlquote import code, comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
 
@@ -338,9 +338,9 @@ def _wrap(steps: Sequence[Step]) -> str:
     """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
     body: list[str] = []
     for n, step in enumerate(steps, 1):
-        quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
+        quoted = code(step.code.strip(), base=f"s{n}_")
         policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
-        body.append(f"  -- step {n}: {' '.join(step.name.split())} (on error: {policy})")
+        body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
             body += [
                 "  BEGIN",
