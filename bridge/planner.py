@@ -33,7 +33,7 @@ from .schedule import (
 )
 from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
-from .sqlquote import code, comment, dollar_quote
+from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
 
@@ -338,7 +338,8 @@ def _wrap(steps: Sequence[Step]) -> str:
     """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
     body: list[str] = []
     for n, step in enumerate(steps, 1):
-        quoted = code(step.code.strip(), base=f"s{n}_")
+        # pg_cron runs the block as it is (no psql): a dollar quote keeps the code byte for byte
+        quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
         policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
         body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
