@@ -18,6 +18,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from .connect import Connection
+from .errors import BridgeError
 
 SCHEMA = "pgbridge"
 
@@ -131,8 +132,13 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
     return jobs, sources
 
 
+class ForeignRow(BridgeError):
+    """A ledger row belongs to another pgAgent catalog: never taken over."""
+
+
 def record_job(conn: Connection, job: LedgerJob) -> None:
-    conn.execute(
+    """Insert or update the row of a pg_cron job; a row of another catalog is never changed."""
+    cur = conn.execute(
         "INSERT INTO pgbridge.cron_jobs (jobname, username, jobid, source, pgagent_job_id, "
         "schedule_ids, content_hash, schedule, command, database, planned_active) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
@@ -141,7 +147,7 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
         "schedule = EXCLUDED.schedule, command = EXCLUDED.command, "
         "database = EXCLUDED.database, planned_active = EXCLUDED.planned_active, "
-        "updated_at = now()",
+        "updated_at = now() WHERE pgbridge.cron_jobs.source = EXCLUDED.source",
         [
             job.jobname,
             job.username,
@@ -156,6 +162,21 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
             job.planned_active,
         ],
     )
+    if cur.rowcount != 1:
+        raise ForeignRow(
+            f"pg_cron job {job.jobname!r} of {job.username!r} is recorded for another pgAgent "
+            "catalog; its ledger row was left as it is"
+        )
+
+
+def others(conn: Connection, source: str, names: list[str]) -> dict[tuple[str, str], str]:
+    """(job name, user) -> catalog identity, for these names recorded for other catalogs."""
+    rows = conn.execute(
+        "SELECT jobname, username, source FROM pgbridge.cron_jobs "
+        "WHERE jobname = ANY(%s) AND source <> %s",
+        [names, source],
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
 
 def forget_job(conn: Connection, jobname: str, username: str) -> None:

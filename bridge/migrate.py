@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 
-from . import conninfo, cron_calls, ledger
+from . import conninfo, cron_calls, ledger, matching, naming
 from .connect import Connection, connect
 from .errors import (
     BridgeError,
@@ -35,7 +35,6 @@ from .errors import (
     ConnectionFailed,
     PrivilegeError,
     QueryFailed,
-    UsageError,
     first_line,
 )
 from .ledger import LedgerJob, LedgerSource
@@ -50,7 +49,7 @@ from .planner import (
     make_plan,
     target_from,
 )
-from .read_pgagent import read_pgagent
+from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
 from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
 from .serialize import from_jsonable, to_jsonable
@@ -172,19 +171,11 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
 
 
 def _source_identity(conn: Connection) -> str:
-    """Which pgAgent catalog this is: the cluster's system identifier (when the role may read
-    it) and the database, so two servers' catalogs never mix in one ledger."""
-    row = conn.execute(
-        "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE')"
-    ).fetchone()
-    assert row is not None
-    database, may_read = str(row[0]), bool(row[1])
-    system = None
-    if may_read:
-        got = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()
-        system = got[0] if got else None
+    """Which pgAgent catalog this is (``PgAgentCatalog.identity``), so catalogs of several
+    databases and servers never mix in one ledger or one pg_cron."""
+    found = identity(conn)
     conn.rollback()
-    return f"{system}/{database}" if system is not None else database
+    return found
 
 
 def _lock(run: _Run, wait: float) -> None:
@@ -331,6 +322,7 @@ def _reconcile_job(
     by_name: dict[tuple[str, str], tuple[Any, ...]],
     by_id: dict[int, tuple[Any, ...]],
     known_jobs: Sequence[LedgerJob],
+    foreign: dict[tuple[str, str], str],
 ) -> list[Change]:
     """Put one pgAgent job's pg_cron jobs in place; raises _Incomplete when one cannot be."""
     conn = run.target
@@ -342,6 +334,19 @@ def _reconcile_job(
         keep.add(key)
         led = by_key.get(key)
         row = by_id.get(led.jobid) if led else by_name.get(key)
+        owner = foreign.get(key) if led is None else None
+        if owner is not None:  # even with --force: that catalog's rollback must find its job
+            run.note(
+                "MIGRATE_NAME_TAKEN",
+                Severity.ERROR,
+                f"a pg_cron job named {c.name!r} for {user!r} was created by pgbridge for another "
+                f"pgAgent catalog ({owner}, tag {naming.catalog_tag(owner)}); this pgAgent job "
+                "was left as it is (not migrated)",
+                "rename this pgAgent job, or roll that catalog's job back first; --force never "
+                "takes over another catalog's jobs",
+                job.job_id,
+            )
+            raise _Incomplete
         if led is None and row is not None and not force:
             run.note(
                 "MIGRATE_NAME_TAKEN",
@@ -430,6 +435,7 @@ def _reconcile(
     ).fetchall()
     by_name = {(r[1], r[2]): tuple(r) for r in rows}
     by_id = {int(r[0]): tuple(r) for r in rows}
+    foreign = ledger.others(conn, run.source_id, names)
     context = _context(catalog, plan.options)
     originals = {j.id: j for j in catalog.pgagent.jobs}
     for job in selected:
@@ -441,6 +447,7 @@ def _reconcile(
                 changes = _reconcile_job(
                     run, job, plan.target, state=state, force=force, applier=applier,
                     by_key=by_key, by_name=by_name, by_id=by_id, known_jobs=known_jobs,
+                    foreign=foreign,
                 )  # fmt: skip
                 original = originals[job.job_id]
                 prev = existing.previous_enabled if existing else original.enabled
@@ -509,18 +516,13 @@ def _keys(job_id: int, names: dict[int, str]) -> set[str]:
 
 
 def _check_known(selection: Selection, names: dict[int, str]) -> None:
-    known = {k for job_id in names for k in _keys(job_id, names)}
-    unknown = [k for k in (*selection.jobs, *selection.exclude) if k not in known]
-    if unknown:
-        raise UsageError(f"no pgAgent job with id or name {', '.join(map(repr, unknown))}")
+    known = (k for job_id in names for k in _keys(job_id, names))
+    matching.check_known((*selection.jobs, *selection.exclude), known, "pgAgent job")
 
 
 def _chosen(selection: Selection, job_id: int, names: dict[int, str]) -> bool:
     """``--job`` / ``--exclude`` by id or name."""
-    keys = _keys(job_id, names)
-    if selection.jobs and not keys & set(selection.jobs):
-        return False
-    return not keys & set(selection.exclude)
+    return matching.chosen(selection.jobs, selection.exclude, _keys(job_id, names))
 
 
 def _select(plan: Plan, selection: Selection) -> list[JobPlan]:
@@ -681,6 +683,13 @@ def _target(run: _Run) -> Target:
     return target_from(side, applier=side.reader)
 
 
+#: A pg_cron job changed since pgbridge made it: migrate keeps such an edit unless --force.
+EDITED_REMEDY = (
+    "if the edit is wanted, leave it (migrate keeps hand edits); to put back what pgbridge set, "
+    "run migrate again with --force (without --force it leaves the edited job as it is)"
+)
+
+
 def _verify(
     run: _Run, catalog: Catalog, today: dt.date | None, only: set[int] | None = None
 ) -> Verification:
@@ -721,7 +730,7 @@ def _verify(
                 "VERIFY_SCHEDULE_DRIFT",
                 f"pg_cron job {led.jobname!r} fires on {row['schedule']!r}, pgbridge set "
                 f"{led.schedule!r}",
-                "run migrate again (with --force if it was edited on purpose)",
+                EDITED_REMEDY,
                 led.pgagent_job_id,
             )
         for column, value in (
@@ -733,7 +742,7 @@ def _verify(
                 drift(
                     "VERIFY_CONTENT_DRIFT",
                     f"pg_cron job {led.jobname!r}: {column} differs from what pgbridge set",
-                    "run migrate again (with --force if it was edited on purpose)",
+                    EDITED_REMEDY,
                     led.pgagent_job_id,
                 )
         expected = led.planned_active and state.get(led.pgagent_job_id) == "migrated"
@@ -809,13 +818,30 @@ def _source_drift(
         for job in plan.jobs:
             if job.job_id not in ids:
                 continue
-            planned = {(c.name, c.schedule, c.command, c.database) for c in job.cron_jobs}
-            applied = {
-                (j.jobname, j.schedule, j.command, j.database)
-                for j in known_jobs
-                if j.pgagent_job_id == job.job_id
+            planned = {
+                (c.name, c.schedule_ids, c.schedule, c.command, c.database) for c in job.cron_jobs
             }
-            if planned != applied:
+            mine = [j for j in known_jobs if j.pgagent_job_id == job.job_id]
+            applied = {(j.jobname, j.schedule_ids, j.schedule, j.command, j.database) for j in mine}
+            if planned == applied:
+                continue
+            legacy = [
+                j.jobname for j in mine if not j.jobname.startswith(naming.prefix(plan.catalog_tag))
+            ]
+            if legacy and {p[1:] for p in planned} == {a[1:] for a in applied}:
+                out.append(
+                    Finding(
+                        "VERIFY_LEGACY_NAME",
+                        Severity.INFO,
+                        f"pg_cron job(s) {', '.join(map(repr, legacy))} of pgAgent job "
+                        f"{job.job_id} carry the name pgbridge 0.1.0 gave them, without the "
+                        f"catalog tag ({plan.catalog_tag}); their content is as planned",
+                        "run migrate --apply again to rename them (each is replaced by a job of "
+                        "the new name with the same content and activity)",
+                        job.job_id,
+                    )
+                )
+            else:
                 out.append(
                     Finding(
                         "VERIFY_SOURCE_CHANGED",
@@ -866,13 +892,13 @@ def rollback(
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
         _lock(run, wait_lock)
-        if not ledger.exists(run.target):
-            run.target.rollback()
-            return MigrationResult(None, True)
         names, _ = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
         _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        if not ledger.exists(run.target):
+            run.target.rollback()
+            return MigrationResult(None, True)
 
         def chosen(job_id: int) -> bool:
             return _chosen(selection, job_id, names)

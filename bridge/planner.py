@@ -19,7 +19,7 @@ from typing import Literal, cast
 from . import conninfo
 from .errors import CatalogNotFound, UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
-from .naming import job_name
+from .naming import catalog_tag, job_name
 from .schedule import (
     AgentSchedule,
     Body,
@@ -200,6 +200,9 @@ class Plan:
     jobs: tuple[JobPlan, ...]
     findings: tuple[Finding, ...] = ()
     format_version: int = FORMAT_VERSION
+    #: Which pgAgent catalog (system identifier/database), and the tag its pg_cron names carry.
+    catalog: str = ""
+    catalog_tag: str = ""
 
     def counts(self) -> dict[str, int]:
         out = count_statuses(j.status for j in self.jobs)
@@ -763,14 +766,16 @@ def _plan_job(
         per_key[ids[0]] = per_key.get(ids[0], 0) + 1
     seen: dict[int, int] = {}
     cron_jobs: list[CronJobPlan] = []
+    assert catalog.pgagent is not None
+    tag = catalog_tag(catalog.pgagent.identity)
     for expr, active, ids, command in items:
         key = ids[0]
         seen[key] = seen.get(key, 0) + 1
         if len(items) == 1:
-            name = job_name(job.id, job.name)
+            name = job_name(job.id, job.name, catalog=tag)
         else:
             part = seen[key] if per_key[key] > 1 else None
-            name = job_name(job.id, job.name, schedule_id=key, part=part)
+            name = job_name(job.id, job.name, catalog=tag, schedule_id=key, part=part)
         cron_jobs.append(
             CronJobPlan(
                 name=name,
@@ -868,6 +873,20 @@ def make_plan(
             0,
         )
     ]
+    if catalog.pgagent.system_identifier is None:
+        general.append(
+            Finding(
+                "PLAN_CATALOG_BY_DATABASE_ONLY",
+                Severity.WARNING,
+                f"the catalog is identified by its database ({catalog.pgagent.database!r}) alone: "
+                "the role may not read the server's system identifier (pg_control_system()), "
+                "or the snapshot predates it; a catalog in a database of the same name on another "
+                "server would get the same pg_cron job names and ledger rows in one pg_cron",
+                "run as a role that may execute pg_control_system() (GRANT EXECUTE ON FUNCTION "
+                "pg_control_system() TO it), and use that role for every later run",
+                0,
+            )
+        )
     if target.background_workers:
         general.append(
             Finding(
@@ -898,4 +917,6 @@ def make_plan(
         options=options,
         jobs=jobs,
         findings=tuple(general),
+        catalog=catalog.pgagent.identity,
+        catalog_tag=catalog_tag(catalog.pgagent.identity),
     )

@@ -37,6 +37,7 @@ from .model import (
     Step,
     StepKind,
 )
+from .naming import catalog_identity
 from .timezones import resolve_agent_timezone
 
 UTC = dt.timezone.utc
@@ -379,6 +380,25 @@ def _read_schedule(row: Sequence[Any], exceptions: tuple[ScheduleException, ...]
     )
 
 
+def system_identifier(conn: Connection) -> str | None:
+    """The cluster's system identifier, or None when this role may not call
+    ``pg_control_system()`` (the privilege is checked first: a refused call would abort the
+    caller's transaction)."""
+    row = conn.execute("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')").fetchone()
+    if not (row and row[0]):
+        return None
+    got = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+    return str(got[0]) if got and got[0] is not None else None
+
+
+def identity(conn: Connection) -> str:
+    """The identity of the pgAgent catalog in ``conn``'s database (``PgAgentCatalog.identity``),
+    without reading the catalog."""
+    row = conn.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    return catalog_identity(system_identifier(conn), str(row[0]))
+
+
 def read_pgagent(
     conn: Connection, *, timezone: str | None = None, agent_role: str | None = None
 ) -> PgAgentCatalog:
@@ -534,4 +554,5 @@ def read_pgagent(
         agents=agents,
         jobs=tuple(jobs),
         diagnostics=tuple(catalog_diags),
+        system_identifier=system_identifier(conn),
     )
