@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
+from .naming import catalog_identity
 from .serialize import INT4, INT8, PLAIN
 
 #: Domains of columns, checked when a snapshot is loaded (PostgreSQL itself guarantees them).
 Int4 = Annotated[int, INT4]
 Int8 = Annotated[int, INT8]
 Plain = Annotated[str, PLAIN]
-
-from .naming import catalog_identity
 
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
 MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
@@ -172,7 +171,7 @@ class PgAgentCatalog:
     jobs: tuple[Job, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     #: ``pg_control_system().system_identifier`` of the cluster, None when the role may not read it.
-    system_identifier: str | None = None
+    system_identifier: Plain | None = None
 
     @property
     def identity(self) -> str:
