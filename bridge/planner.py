@@ -54,6 +54,15 @@ class Target:
     #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
     applier: str | None = None
     detected: bool = False
+    #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
+    assumed: tuple[str, ...] = ()
+
+    @property
+    def how(self) -> str:
+        """How the release is known: "detected", "declared" or "assumed"."""
+        if self.detected:
+            return "detected"
+        return "assumed" if any(a.startswith("pg_cron ") for a in self.assumed) else "declared"
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
@@ -101,6 +110,11 @@ def target_from(
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
         db = side.database
+    assumed = []
+    if release is None and detected_release is None:
+        assumed.append("pg_cron 1.4.0")
+    if timezone is None and (side is None or side.timezone is None):
+        assumed.append("cron.timezone GMT")
     return Target(
         release=release or detected_release or "1.4.0",
         timezone=zone,
@@ -109,6 +123,7 @@ def target_from(
         background_workers=bool(side and side.background_workers),
         applier=applier,
         detected=side is not None and release is None and detected_release is not None,
+        assumed=tuple(assumed),
     )
 
 
@@ -842,6 +857,57 @@ def _role_findings(
         )
 
 
+def pgcron_missing(side: PgCronSide) -> Finding | None:
+    """The finding for a pg_cron database (named with --pgcron) where pg_cron is not created."""
+    if side.extension_version is not None:
+        return None
+    where = f" (cron.database_name is {side.database_name!r})" if side.database_name else ""
+    return Finding(
+        "TARGET_PGCRON_NOT_CREATED",
+        Severity.ERROR,
+        f"pg_cron is not created in database {side.database!r}{where}, the --pgcron database: "
+        "nothing can be migrated there",
+        "point --pgcron at the database where pg_cron is created (cron.database_name), or "
+        "CREATE EXTENSION pg_cron there",
+        0,
+    )
+
+
+def target_findings(side: PgCronSide | None, target: Target) -> list[Finding]:
+    """What is wrong with the pg_cron side the plan is for, or unknown about it."""
+    out: list[Finding] = []
+    if side is not None and side.extension_version is not None and not side.loaded:
+        out.append(
+            Finding(
+                "TARGET_PGCRON_NOT_LOADED",
+                Severity.ERROR,
+                f"pg_cron is created in database {side.database!r} but its library is not "
+                "loaded: no pg_cron job runs, and the release and cron.* settings cannot be read",
+                "add pg_cron to shared_preload_libraries and restart the server, then plan again",
+                0,
+            )
+        )
+    if target.assumed:
+        diagnosed = {d.code for d in side.diagnostics} if side is not None else set()
+        if "PGCRON_SETTINGS_HIDDEN" in diagnosed:
+            why = "this role cannot see the cron.* settings"
+        elif side is not None and not side.loaded:
+            why = "pg_cron is not loaded, so its settings cannot be read"
+        else:
+            why = "they were neither read from a server nor declared"
+        out.append(
+            Finding(
+                "TARGET_ASSUMED",
+                Severity.WARNING,
+                f"planned for {' and '.join(target.assumed)}, assumed: {why}",
+                "read as a superuser or a member of pg_read_all_settings, or declare them with "
+                "--target-pg-cron and --cron-timezone",
+                0,
+            )
+        )
+    return out
+
+
 def make_plan(
     catalog: Catalog,
     target: Target,
@@ -898,7 +964,8 @@ def make_plan(
                 0,
             )
         )
-    if not target.detected:
+    general += target_findings(catalog.pgcron, target)
+    if target.how == "declared":
         general.append(
             Finding(
                 "TARGET_DECLARED",
