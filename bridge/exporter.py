@@ -279,7 +279,7 @@ def make_export(
     if release is not None:
         checked_release(release)
     elif side.binary_at_least != "unknown":
-        checked_release(side.binary_at_least, "read from pg_cron", "pass --pg-cron-release")
+        checked_release(side.binary_at_least, "read from pg_cron", "pass --target-pg-cron")
     if side.timezone is not None:
         check_zone(side.timezone, "cron.timezone", "fix cron.timezone: use an IANA name")
     source = CronTarget.of(

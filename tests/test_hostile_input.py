@@ -219,7 +219,7 @@ def test_inputs_that_were_internal_errors(valid_doc: Doc, tmp_path: Path) -> Non
 
     ok = write(tmp_path, valid_doc)
     one_line_error(
-        *run_cli("export", "--snapshot", ok, "--pg-cron-release", "banana")[::2],
+        *run_cli("export", "--snapshot", ok, "--target-pg-cron", "banana")[::2],
         "unknown pg_cron release 'banana'",
     )
     one_line_error(
