@@ -22,9 +22,10 @@ from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .naming import catalog_tag
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
 from .pgcron_release import Choice, detected
-from .planner import Finding, Status, count_statuses, status_of
-from .schedule import AgentSchedule, CronTarget, cron_to_agent, cron_version
+from .planner import Finding, Status, checked_release, count_statuses, status_of
+from .schedule import AgentSchedule, CronSyntaxError, CronTarget, cron_to_agent, cron_version
 from .schedule.masks import values_of
+from .timezones import check_zone
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
 EXPORT_START = "2000-01-01 00:00:00+00"
@@ -166,7 +167,18 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
         found.append(_finding(code, severity, message, remedy, cron.id))
 
-    result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
+    try:
+        result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
+    except CronSyntaxError as exc:
+        # pg_cron never runs such a job: TupleToCronJob (job_metadata.c) zeroes its schedule
+        add(
+            "EXPORT_SCHEDULE_INVALID",
+            Severity.ERROR,
+            f"pg_cron {source.version} cannot parse the schedule {cron.schedule!r} ({exc}), so it "
+            "never runs this job; nothing is exported for it",
+            "fix the schedule with cron.alter_job, or leave the job out (--exclude)",
+        )
+        return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
     for f in result.findings:
         add(f.code, f.severity, f.message, f.remedy)
     if not result.schedules:
@@ -264,6 +276,15 @@ def make_export(
     same job id in another catalog is another job). A job edited since is translated as it is now.
     ``select`` / ``exclude`` name pg_cron jobs by id or name; one that names none is refused.
     """
+    check_zone(agent_zone, "pgAgent time zone", "pass --timezone with an IANA name")
+    if release is not None:
+        checked_release(release)
+    elif side.binary_at_least != "unknown":
+        for read in (side.binary_at_least, side.binary_below):
+            if read is not None:
+                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
+    if side.timezone is not None:
+        check_zone(side.timezone, "cron.timezone", "fix cron.timezone: use an IANA name")
     choice = detected(side)
     source = CronTarget.of(
         release or (choice.release if choice else "1.4.0"),
@@ -413,7 +434,7 @@ def _release_findings(
             Severity.WARNING if any("differently" in d for d in differ) else Severity.INFO,
             f"the server's pg_cron release is {choice.evidence.describe()}; read as "
             f"{choice.release}, the most likely; {'; '.join(differ)}",
-            "give the exact release with --pg-cron-release X.Y.Z",
+            "give the exact release with --target-pg-cron X.Y.Z",
             0,
         )
     )

@@ -35,6 +35,7 @@ from .errors import (
     ConnectionFailed,
     PrivilegeError,
     QueryFailed,
+    UsageError,
     first_line,
 )
 from .ledger import LedgerJob, LedgerSource
@@ -127,10 +128,16 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     on_phase: Phase | None = None
+    #: Told what the run waits for (the CLI prints it on stderr).
+    on_progress: Callable[[str], None] | None = None
 
     def phase(self, name: str) -> None:
         if self.on_phase is not None:
             self.on_phase(name)
+
+    def say(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
 
     def note(self, code: str, severity: Severity, message: str, remedy: str, job_id: int) -> None:
         self.findings.append(Finding(code, severity, message, remedy, job_id))
@@ -141,17 +148,22 @@ class _Run:
 
 
 @contextmanager
-def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) -> Iterator[_Run]:
-    """Writable connections to both sides; server errors become one-line BridgeErrors.
+def _session(
+    pgagent: str | None, pgcron: str | None, on_phase: Phase | None, *, read_only: bool = False
+) -> Iterator[_Run]:
+    """Connections to both sides (READ ONLY ones for runs that only read, so they also work on a
+    hot standby); server errors become one-line BridgeErrors.
 
     Whatever was not committed when an error (or a crash) interrupts the run is rolled back by
     the server; the ledger makes the next run finish the work.
     """
     same = pgcron is None or pgcron == pgagent
-    source = connect(pgagent or "", read_only=False)
+    source = connect(pgagent or "", read_only=read_only)
     try:
-        target = source if same else connect(pgcron or "", read_only=False)
+        target = source if same else connect(pgcron or "", read_only=read_only)
         try:
+            if not read_only:
+                _refuse_standby(source, target)
             source_id = _source_identity(source)
             yield _Run(source, target, same, source_id, on_phase=on_phase)
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -170,6 +182,20 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
         source.close()
 
 
+def _refuse_standby(*conns: Connection) -> None:
+    """Writing runs need primaries: say so instead of failing on the first write."""
+    for conn in conns:
+        conn.read_only = True  # a READ WRITE transaction cannot even begin on a standby
+        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        conn.rollback()
+        conn.read_only = False
+        if row and row[0]:
+            raise UsageError(
+                f"{conn.info.host}:{conn.info.port}/{conn.info.dbname} is a hot standby (in "
+                "recovery): run commands that write against the primary"
+            )
+
+
 def _source_identity(conn: Connection) -> str:
     """Which pgAgent catalog this is (``PgAgentCatalog.identity``), so catalogs of several
     databases and servers never mix in one ledger or one pg_cron."""
@@ -180,6 +206,7 @@ def _source_identity(conn: Connection) -> str:
 
 def _lock(run: _Run, wait: float) -> None:
     deadline = time.monotonic() + wait
+    told = False
     while True:
         row = run.target.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
         run.target.commit()
@@ -190,6 +217,9 @@ def _lock(run: _Run, wait: float) -> None:
                 "another pgbridge run is migrating into this pg_cron database (advisory lock "
                 f"{LOCK_KEY} is held): wait for it to finish, or pass --wait-lock SECONDS"
             )
+        if not told:
+            run.say(f"waiting up to {wait:g} s for another pgbridge run to finish")
+            told = True
         time.sleep(0.5)
 
 
@@ -217,24 +247,28 @@ def _read(
 
 
 PREFLIGHT = """
+WITH fn AS (  -- by catalog lookup: cron.f(...) in SQL fails without USAGE on schema cron
+  SELECT p.proname || '(' || array_to_string(p.proargtypes::oid[]::regtype[]::text[], ',') || ')'
+           AS sig,
+         has_function_privilege(p.oid, 'EXECUTE') AS ok
+    FROM pg_proc p WHERE p.pronamespace = to_regnamespace('cron')
+)
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        current_user,
-       coalesce(has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'),
-                                       'EXECUTE'),
-                has_function_privilege(to_regprocedure('cron.schedule(name,text,text)'),
-                                       'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)'),
-           'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.alter_job(bigint,text,text,text,text,boolean)'), 'EXECUTE'), false),
-       coalesce(has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE'),
-                false),
-       coalesce(has_table_privilege(to_regclass('cron.job'), 'UPDATE'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig IN ('schedule(text,text,text)', 'schedule(name,text,text)')), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'schedule_in_database(text,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'alter_job(bigint,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn WHERE sig = 'unschedule(bigint)'), false),
+       coalesce((SELECT has_table_privilege(c.oid, 'UPDATE') FROM pg_class c
+                  WHERE c.relnamespace = to_regnamespace('cron') AND c.relname = 'job'), false),
        CASE WHEN to_regnamespace('pgbridge') IS NULL
             THEN has_database_privilege(current_database(), 'CREATE')
             ELSE pg_has_role((SELECT nspowner FROM pg_namespace WHERE nspname = 'pgbridge'),
-                             'USAGE') END
+                             'USAGE') END,
+       coalesce(has_schema_privilege(to_regnamespace('cron'), 'USAGE'), false)
 """
 
 
@@ -244,7 +278,7 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
     missing: list[str] = []
     row = run.target.execute(PREFLIGHT).fetchone()
     assert row is not None
-    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok = row
+    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok, usage = row
     cron = read_pgcron(run.target)
     run.target.rollback()
     if cron.extension_version is None:
@@ -258,8 +292,10 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
             "pg_cron is created but not loaded: add it to shared_preload_libraries and restart"
         )
     jobs = [c for j in selected for c in j.cron_jobs]
+    if not usage:
+        missing.append("USAGE on schema cron")
     if not schedule:
-        missing.append("EXECUTE on cron.schedule (GRANT USAGE ON SCHEMA cron)")
+        missing.append("EXECUTE on cron.schedule")
     if any(not c.in_cron_database(side) for c in jobs) and not in_database:
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
@@ -475,19 +511,34 @@ def _disable_pgagent(run: _Run, job_ids: list[int]) -> None:
         run.changes.append(Change("disable-pgagent", int(jobid)))
 
 
-def _quiet_moment(conn: Connection) -> None:
-    """Wait until the server clock is between second 5 and 45 of a minute.
+#: Seconds of the server's minute inside which both commits of a cross-database switch are made.
+QUIET_WINDOW = (5.0, 45.0)
+
+
+def _quiet_moment(run: _Run) -> None:
+    """Wait until the server clock is inside :data:`QUIET_WINDOW` (second 5 to 45 of a minute).
 
     pg_cron starts jobs at the minute boundary and pgAgent polls for due jobs every few seconds
     after it, so two commits made inside this window fall between the same two scheduled minutes.
-    Called with the target transaction open, right before its commit.
+    Called with the target transaction open, right before its commit: the wait keeps that
+    transaction busy (short server-side sleeps), so ``idle_in_transaction_session_timeout`` does
+    not end it, and says what it waits for.
     """
+    low, high = QUIET_WINDOW
+    told = False
     while True:
-        row = conn.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
-        second = float(row[0]) if row else 10.0
-        if 5.0 <= second <= 45.0:
+        row = run.target.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
+        second = float(row[0]) if row else low
+        if (second - low) % 60.0 <= (high - low) % 60.0:
             return
-        time.sleep((65.0 - second) % 60.0 if second > 45.0 else 5.0 - second)
+        wait = (low - second) % 60.0
+        if not told:
+            run.say(
+                f"waiting {wait:.0f} s for second {low:.0f}-{high:.0f} of the server's minute, "
+                "to switch pg_cron and pgAgent inside one minute"
+            )
+            told = True
+        run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
 
 
 def _running(run: _Run, job_ids: list[int]) -> list[int]:
@@ -505,6 +556,9 @@ def _wait_running(run: _Run, job_ids: list[int], wait: float) -> list[int]:
     """Job ids pgAgent is still running after waiting up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     busy = _running(run, job_ids)
+    if busy and wait > 0:
+        run.say(f"waiting up to {wait:g} s for pgAgent to finish running job(s) "
+                + ", ".join(map(str, busy)))  # fmt: skip
     while busy and time.monotonic() < deadline:
         time.sleep(1.0)
         busy = _running(run, job_ids)
@@ -553,16 +607,19 @@ def migrate(
     agent_role: str | None = None,
     on_phase: Phase | None = None,
     today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Plan, and with ``apply`` carry out, the migration of the selected pgAgent jobs.
 
     Without ``apply`` nothing is written (not even the lock is taken): the result holds the plan
     and the selection. ``on_phase`` is called after each phase ("preflight", "target-committed",
-    "source-committed"); tests use it to inject crashes.
+    "source-committed"); tests use it to inject crashes. ``progress`` is told what the run waits
+    for.
     """
     selection = selection or Selection()
     options = options or PlanOptions()
-    with _session(pgagent, pgcron, on_phase) as run:
+    with _session(pgagent, pgcron, on_phase, read_only=not apply) as run:
+        run.on_progress = progress
         if apply:
             _lock(run, wait_lock)
         catalog = _read(run, pgagent, pgcron, timezone, agent_role)
@@ -592,7 +649,7 @@ def migrate(
         if run.same_database:
             _disable_pgagent(run, to_disable)  # both sides in one transaction
         elif to_disable:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -625,6 +682,7 @@ def activate(
     wait_lock: float = 0.0,
     wait_running: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
 
@@ -633,6 +691,7 @@ def activate(
     """
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
         names, enabled = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
@@ -667,7 +726,7 @@ def activate(
         if run.same_database:
             _disable_pgagent(run, off)
         elif off:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -871,7 +930,7 @@ def verify(
     pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
 ) -> Verification:
     """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
-    with _session(pgagent, pgcron, None) as run:
+    with _session(pgagent, pgcron, None, read_only=True) as run:
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
@@ -886,11 +945,13 @@ def rollback(
     selection: Selection | None = None,
     wait_lock: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Undo what the ledger says pgbridge did: pgAgent jobs back as they were, then the pg_cron
     jobs pgbridge created removed. Running it twice is harmless."""
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
         names, _ = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal, cast
 
 from . import conninfo
-from .errors import UsageError
+from .errors import CatalogNotFound, UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
 from .naming import catalog_tag, job_name
 from .pgcron_release import detected
@@ -30,10 +30,12 @@ from .schedule import (
     agent_to_cron,
     cron_version,
     describe_agent_schedule,
+    known_releases,
 )
+from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
 from .schedule.versions import newest_release
-from .sqlquote import dollar_quote
+from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
 
@@ -59,9 +61,36 @@ class Target:
     release_range: str = ""
     release_evidence: tuple[str, ...] = ()
     other_releases: tuple[str, ...] = ()
+    #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
+    assumed: tuple[str, ...] = ()
+
+    @property
+    def how(self) -> str:
+        """How the release is known: "detected", "declared" or "assumed"."""
+        if self.detected:
+            return "detected"
+        return "assumed" if any(a.startswith("pg_cron ") for a in self.assumed) else "declared"
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
+
+
+def checked_release(
+    release: str, where: str = "", fix: str = "give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
+) -> str:
+    """``release`` if this pgbridge knows how that pg_cron behaves; else one line saying so.
+
+    Every release string (declared by an option, read from a server or a snapshot) passes here.
+    """
+    try:
+        cron_version(release)
+    except ValueError:
+        known = f"{known_releases()[0]} to {known_releases()[-1]}"
+        origin = f" ({where})" if where else ""
+        raise UsageError(
+            f"unknown pg_cron release {release!r}{origin}: pgbridge knows {known}; {fix}"
+        ) from None
+    return release
 
 
 def target_from(
@@ -74,20 +103,27 @@ def target_from(
 ) -> Target:
     """A :class:`Target` from what was read (``side``), each declared value taking precedence."""
     if release is not None:
-        try:
-            cron_version(release)
-        except ValueError:
-            raise UsageError(
-                f"unknown pg_cron release {release!r}: give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
-            ) from None
+        checked_release(release)
     if timezone is not None:
         check_zone(timezone)
-    choice = detected(side) if side is not None and release is None else None
+    choice = None
+    if side is not None and side.binary_at_least not in ("unknown", "") and release is None:
+        for read in (side.binary_at_least, side.binary_below):
+            if read is not None:
+                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
+        choice = detected(side)
     detected_release = choice.release if choice is not None else None
+    if timezone is None and side is not None and side.timezone is not None:
+        check_zone(side.timezone, "cron.timezone", "pass --cron-timezone with an IANA name")
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
         db = side.database
+    assumed = []
+    if release is None and detected_release is None:
+        assumed.append("pg_cron 1.4.0")
+    if timezone is None and (side is None or side.timezone is None):
+        assumed.append("cron.timezone GMT")
     return Target(
         release=release or detected_release or "1.4.0",
         timezone=zone,
@@ -99,6 +135,7 @@ def target_from(
         release_range=choice.evidence.describe() if choice and choice.others else "",
         release_evidence=choice.evidence.facts if choice and choice.others else (),
         other_releases=choice.others if choice else (),
+        assumed=tuple(assumed),
     )
 
 
@@ -331,9 +368,10 @@ def _wrap(steps: Sequence[Step]) -> str:
     """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
     body: list[str] = []
     for n, step in enumerate(steps, 1):
+        # pg_cron runs the block as it is (no psql): a dollar quote keeps the code byte for byte
         quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
         policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
-        body.append(f"  -- step {n}: {' '.join(step.name.split())} (on error: {policy})")
+        body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
             body += [
                 "  BEGIN",
@@ -533,6 +571,10 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
 # Schedules -> cron expressions
 
 
+#: The latest start whose analysis window (and the zone margins around it) stays in year 9999.
+LAST_START = dt.date.max - dt.timedelta(days=DEFAULT_DAYS + 7)
+
+
 def _schedule_expressions(
     work: _Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
 ) -> list[tuple[str, bool, int]]:
@@ -564,6 +606,17 @@ def _schedule_expressions(
                 Severity.INFO,
                 f"schedule {sched.name!r} ended on {sched.end:%Y-%m-%d %H:%M} UTC; not migrated",
                 "",
+                schedule=sched,
+            )
+            continue
+        if sched.start.date() > LAST_START:
+            work.add(
+                "SCHEDULE_START_OUT_OF_RANGE",
+                Severity.ERROR,
+                f"schedule {sched.name!r} starts on {sched.start:%Y-%m-%d}, too close to the year "
+                f"10000 for pgbridge to analyse its next {DEFAULT_DAYS} days (the last start it "
+                f"can is {LAST_START})",
+                "schedule the job by hand closer to that date",
                 schedule=sched,
             )
             continue
@@ -816,6 +869,57 @@ def _role_findings(
         )
 
 
+def pgcron_missing(side: PgCronSide) -> Finding | None:
+    """The finding for a pg_cron database (named with --pgcron) where pg_cron is not created."""
+    if side.extension_version is not None:
+        return None
+    where = f" (cron.database_name is {side.database_name!r})" if side.database_name else ""
+    return Finding(
+        "TARGET_PGCRON_NOT_CREATED",
+        Severity.ERROR,
+        f"pg_cron is not created in database {side.database!r}{where}, the --pgcron database: "
+        "nothing can be migrated there",
+        "point --pgcron at the database where pg_cron is created (cron.database_name), or "
+        "CREATE EXTENSION pg_cron there",
+        0,
+    )
+
+
+def target_findings(side: PgCronSide | None, target: Target) -> list[Finding]:
+    """What is wrong with the pg_cron side the plan is for, or unknown about it."""
+    out: list[Finding] = []
+    if side is not None and side.extension_version is not None and not side.loaded:
+        out.append(
+            Finding(
+                "TARGET_PGCRON_NOT_LOADED",
+                Severity.ERROR,
+                f"pg_cron is created in database {side.database!r} but its library is not "
+                "loaded: no pg_cron job runs, and the release and cron.* settings cannot be read",
+                "add pg_cron to shared_preload_libraries and restart the server, then plan again",
+                0,
+            )
+        )
+    if target.assumed:
+        diagnosed = {d.code for d in side.diagnostics} if side is not None else set()
+        if "PGCRON_SETTINGS_HIDDEN" in diagnosed:
+            why = "this role cannot see the cron.* settings"
+        elif side is not None and not side.loaded:
+            why = "pg_cron is not loaded, so its settings cannot be read"
+        else:
+            why = "they were neither read from a server nor declared"
+        out.append(
+            Finding(
+                "TARGET_ASSUMED",
+                Severity.WARNING,
+                f"planned for {' and '.join(target.assumed)}, assumed: {why}",
+                "read as a superuser or a member of pg_read_all_settings, or declare them with "
+                "--target-pg-cron and --cron-timezone",
+                0,
+            )
+        )
+    return out
+
+
 def make_plan(
     catalog: Catalog,
     target: Target,
@@ -826,7 +930,15 @@ def make_plan(
     """Plan every job of ``catalog`` for ``target``."""
     options = options or PlanOptions()
     if catalog.pgagent is None:
-        raise ValueError("the catalog has no pgAgent side to plan from")
+        raise CatalogNotFound(
+            f"no pgAgent catalog to plan from (a snapshot of {catalog.origin}, a database without "
+            "pgAgent)"
+        )
+    check_zone(
+        catalog.pgagent.timezone,
+        "pgAgent time zone",
+        f"it is the {catalog.pgagent.timezone_source}; pass --timezone with an IANA name",
+    )
     day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
     jobs = tuple(plan_job(job, catalog, target, options, day) for job in catalog.pgagent.jobs)
     general = [
@@ -864,7 +976,8 @@ def make_plan(
                 0,
             )
         )
-    if not target.detected:
+    general += target_findings(catalog.pgcron, target)
+    if target.how == "declared":
         general.append(
             Finding(
                 "TARGET_DECLARED",

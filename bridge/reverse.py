@@ -25,6 +25,9 @@ from .read_pgcron import read_pgcron
 from .serialize import from_jsonable
 from .sqlquote import literal
 
+#: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.
+EXPORT_LOCK_KEY = 0x7067_6272_6578_7074  # "pgbrexpt"
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -77,6 +80,8 @@ def export(
     findings: list[Finding] = []
     ledger_jobs: dict[int, LedgerOrigin] = {}
     side: PgCronSide | None
+    if snapshot_path is not None and pgcron is not None:
+        raise UsageError("--snapshot replaces --pgcron: give one or the other")
     if snapshot_path is not None:
         side = snapshot.load(snapshot_path).pgcron
         if side is None or side.extension_version is None:
@@ -153,6 +158,7 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     conn = connect(pgagent, read_only=False)
     try:
         with conn:
+            _export_lock(conn)
             here = identity(conn)
             for job in plan.jobs:
                 if not writable(job):
@@ -188,6 +194,12 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     finally:
         conn.close()
     return ExportResult(plan, True, tuple(created), tuple(replaced), tuple(notes))
+
+
+def _export_lock(conn: Any) -> None:
+    """Wait for any other export into this catalog to commit (held until our commit), so the
+    tags it wrote are seen and replaced instead of duplicated."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [EXPORT_LOCK_KEY])
 
 
 def _original_present(conn: Any, job: ExportedJob) -> bool:

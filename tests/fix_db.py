@@ -47,6 +47,8 @@ class TestServer:
     base_dsn: str
     kind: str
     cron_database: str = "postgres"
+    #: The server's log file when the harness started the server itself (None otherwise).
+    log_file: Path | None = None
 
     def dsn(self, dbname: str, **overrides: str) -> str:
         params = {**ci.conninfo_to_dict(self.base_dsn), "dbname": dbname, **overrides}
@@ -119,7 +121,8 @@ def _default_server() -> tuple[TestServer, object]:
         except BridgeError as exc:
             reasons.append(f"local binaries: {exc}")
         else:
-            server, cleanup = TestServer(cluster.dsn(), "local"), cluster.stop
+            log = cluster.workdir / "server.log" if cluster.workdir else None
+            server, cleanup = TestServer(cluster.dsn(), "local", log_file=log), cluster.stop
     if server is None:
         try:
             server, container = _from_docker()

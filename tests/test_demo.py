@@ -13,13 +13,17 @@ from bridge.demo import sample_jobs
 
 
 def test_demo_shows_every_sample_job_and_no_password() -> None:
-    pattern = os.path.join(tempfile.gettempdir(), "pgbridge-pg-*")
+    # a private TMPDIR: other test runs on the machine start and remove clusters meanwhile
+    tmp = tempfile.mkdtemp(prefix="pgbridge-demo-test-")
+    os.chmod(tmp, 0o755)  # the postgres OS user runs the cluster in there
+    pattern = os.path.join(tmp, "pgbridge-pg-*")
     before = set(glob.glob(pattern))
     proc = subprocess.run(
         [sys.executable, "-m", "bridge", "demo"],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": tmp},
         timeout=300,
         check=False,
     )
@@ -50,3 +54,4 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert "6 pgAgent jobs from pg_cron" in export and "; ledger)" in export
     assert "EXPORT_FROM_LEDGER" in export
     assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone
+    os.rmdir(tmp)

@@ -7,6 +7,7 @@ reports read one table, and a new release is one entry.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,12 +22,9 @@ def parse_release(text: str) -> tuple[int, int, int]:
     if text.strip().lower() in _MAIN_ALIASES:
         return newest_release()
     core = text.strip().split("-")[0]
-    try:
-        parts = [int(p) for p in core.split(".")]
-    except ValueError:
-        raise ValueError(f"not a pg_cron version: {text!r}") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", core):  # int() also takes "1_0", other digits
         raise ValueError(f"not a pg_cron version: {text!r}")
+    parts = [int(p) for p in core.split(".")]
     while len(parts) < 3:
         parts.append(0)
     return (parts[0], parts[1], parts[2])
