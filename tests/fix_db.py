@@ -215,6 +215,12 @@ def pg_servers() -> Iterator[Servers]:
         servers.close()
 
 
+@pytest.fixture(scope="session")
+def pg_default_server(pg_servers: Servers) -> TestServer:
+    """The default server, for module- or session-scoped fixtures (``pg_server`` is per test)."""
+    return pg_servers.get(SYSTEM)
+
+
 @pytest.fixture
 def pg_flavour(request: pytest.FixtureRequest) -> str:
     """The pg_cron flavour of this test: ``system`` unless the matrix parametrises it."""

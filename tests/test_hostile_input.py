@@ -52,8 +52,9 @@ CRON_SIDE: Doc = {
 
 
 @pytest.fixture(scope="module")
-def valid_doc(pg_server: TestServer) -> Doc:
+def valid_doc(pg_default_server: TestServer) -> Doc:
     """A snapshot document read from a real pgAgent catalog, plus a pg_cron side with a job."""
+    pg_server = pg_default_server
     name = f"pgbridge_t_{uuid.uuid4().hex[:12]}"
     with pg_server.connect("postgres") as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
