@@ -17,9 +17,10 @@ from functools import lru_cache
 from typing import Literal, cast
 
 from . import conninfo
-from .errors import UsageError
+from .errors import CatalogNotFound, UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
 from .naming import catalog_tag, job_name
+from .pgcron_release import detected
 from .schedule import (
     AgentSchedule,
     Body,
@@ -29,9 +30,12 @@ from .schedule import (
     agent_to_cron,
     cron_version,
     describe_agent_schedule,
+    known_releases,
 )
+from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
-from .sqlquote import dollar_quote
+from .schedule.versions import newest_release
+from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
 
@@ -52,6 +56,11 @@ class Target:
     #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
     applier: str | None = None
     detected: bool = False
+    #: When the server's release was not pinned: the range the evidence allows, how it was found,
+    #: and the releases in it that behave differently from ``release`` (planned as most likely).
+    release_range: str = ""
+    release_evidence: tuple[str, ...] = ()
+    other_releases: tuple[str, ...] = ()
     #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
     assumed: tuple[str, ...] = ()
 
@@ -66,6 +75,24 @@ class Target:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
 
 
+def checked_release(
+    release: str, where: str = "", fix: str = "give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
+) -> str:
+    """``release`` if this pgbridge knows how that pg_cron behaves; else one line saying so.
+
+    Every release string (declared by an option, read from a server or a snapshot) passes here.
+    """
+    try:
+        cron_version(release)
+    except ValueError:
+        known = f"{known_releases()[0]} to {known_releases()[-1]}"
+        origin = f" ({where})" if where else ""
+        raise UsageError(
+            f"unknown pg_cron release {release!r}{origin}: pgbridge knows {known}; {fix}"
+        ) from None
+    return release
+
+
 def target_from(
     side: PgCronSide | None,
     *,
@@ -76,17 +103,18 @@ def target_from(
 ) -> Target:
     """A :class:`Target` from what was read (``side``), each declared value taking precedence."""
     if release is not None:
-        try:
-            cron_version(release)
-        except ValueError:
-            raise UsageError(
-                f"unknown pg_cron release {release!r}: give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
-            ) from None
+        checked_release(release)
     if timezone is not None:
         check_zone(timezone)
-    detected_release = None
-    if side is not None and side.binary_at_least not in ("unknown", ""):
-        detected_release = side.binary_at_least
+    choice = None
+    if side is not None and side.binary_at_least not in ("unknown", "") and release is None:
+        for read in (side.binary_at_least, side.binary_below):
+            if read is not None:
+                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
+        choice = detected(side)
+    detected_release = choice.release if choice is not None else None
+    if timezone is None and side is not None and side.timezone is not None:
+        check_zone(side.timezone, "cron.timezone", "pass --cron-timezone with an IANA name")
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
@@ -104,6 +132,9 @@ def target_from(
         background_workers=bool(side and side.background_workers),
         applier=applier,
         detected=side is not None and release is None and detected_release is not None,
+        release_range=choice.evidence.describe() if choice and choice.others else "",
+        release_evidence=choice.evidence.facts if choice and choice.others else (),
+        other_releases=choice.others if choice else (),
         assumed=tuple(assumed),
     )
 
@@ -337,9 +368,10 @@ def _wrap(steps: Sequence[Step]) -> str:
     """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
     body: list[str] = []
     for n, step in enumerate(steps, 1):
+        # pg_cron runs the block as it is (no psql): a dollar quote keeps the code byte for byte
         quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
         policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
-        body.append(f"  -- step {n}: {' '.join(step.name.split())} (on error: {policy})")
+        body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
             body += [
                 "  BEGIN",
@@ -539,6 +571,10 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
 # Schedules -> cron expressions
 
 
+#: The latest start whose analysis window (and the zone margins around it) stays in year 9999.
+LAST_START = dt.date.max - dt.timedelta(days=DEFAULT_DAYS + 7)
+
+
 def _schedule_expressions(
     work: _Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
 ) -> list[tuple[str, bool, int]]:
@@ -570,6 +606,17 @@ def _schedule_expressions(
                 Severity.INFO,
                 f"schedule {sched.name!r} ended on {sched.end:%Y-%m-%d %H:%M} UTC; not migrated",
                 "",
+                schedule=sched,
+            )
+            continue
+        if sched.start.date() > LAST_START:
+            work.add(
+                "SCHEDULE_START_OUT_OF_RANGE",
+                Severity.ERROR,
+                f"schedule {sched.name!r} starts on {sched.start:%Y-%m-%d}, too close to the year "
+                f"10000 for pgbridge to analyse its next {DEFAULT_DAYS} days (the last start it "
+                f"can is {LAST_START})",
+                "schedule the job by hand closer to that date",
                 schedule=sched,
             )
             continue
@@ -883,7 +930,15 @@ def make_plan(
     """Plan every job of ``catalog`` for ``target``."""
     options = options or PlanOptions()
     if catalog.pgagent is None:
-        raise ValueError("the catalog has no pgAgent side to plan from")
+        raise CatalogNotFound(
+            f"no pgAgent catalog to plan from (a snapshot of {catalog.origin}, a database without "
+            "pgAgent)"
+        )
+    check_zone(
+        catalog.pgagent.timezone,
+        "pgAgent time zone",
+        f"it is the {catalog.pgagent.timezone_source}; pass --timezone with an IANA name",
+    )
     day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
     jobs = tuple(plan_job(job, catalog, target, options, day) for job in catalog.pgagent.jobs)
     general = [
@@ -933,6 +988,7 @@ def make_plan(
                 0,
             )
         )
+    general += _release_findings(catalog, target, options, day, jobs)
     return Plan(
         source=catalog.origin,
         agent_timezone=catalog.pgagent.timezone,
@@ -943,4 +999,65 @@ def make_plan(
         findings=tuple(general),
         catalog=catalog.pgagent.identity,
         catalog_tag=catalog_tag(catalog.pgagent.identity),
+    )
+
+
+def _release_findings(
+    catalog: Catalog, target: Target, options: PlanOptions, day: dt.date, jobs: Sequence[JobPlan]
+) -> list[Finding]:
+    """One finding for a release pgbridge does not know, one for a release range left open."""
+    version = target.cron_target().version
+    out = []
+    if version.newer_than_known:
+        newest = cron_version(newest_release())
+        out.append(
+            Finding(
+                "TARGET_RELEASE_NEWER",
+                Severity.WARNING,
+                f"pg_cron {target.release} is newer than any release pgbridge knows; planned with "
+                f"the behaviour of {newest.name}, the newest known",
+                "check its release notes for schedule changes, or upgrade pgbridge",
+                0,
+            )
+        )
+    if not target.other_releases:
+        return out
+    assert catalog.pgagent is not None
+    differ = []
+    for other in target.other_releases:
+        alt = replace(target, release=other, other_releases=())
+        ids = [
+            plan.job_id
+            for job, plan in zip(catalog.pgagent.jobs, jobs, strict=True)
+            if _outcome(plan_job(job, catalog, alt, options, day)) != _outcome(plan)
+        ]
+        hazards = "; ".join(cron_version(other).hazards)
+        listed = ", ".join(map(str, ids[:20])) + (
+            f" and {len(ids) - 20} more" if len(ids) > 20 else ""
+        )
+        differ.append(
+            f"on {other}{f' ({hazards})' if hazards else ''}: "
+            + (f"{len(ids)} job(s) would plan differently: {listed}" if ids else "no job changes")
+        )
+    changes = any("would plan differently" in d for d in differ)
+    facts = f" ({'; '.join(target.release_evidence)})" if target.release_evidence else ""
+    out.append(
+        Finding(
+            "TARGET_RELEASE_RANGE",
+            Severity.WARNING if changes else Severity.INFO,
+            f"the server's pg_cron release is {target.release_range}{facts}; planned for "
+            f"{target.release}, the most likely; {'; '.join(differ)}",
+            "give the exact release with --target-pg-cron X.Y.Z (the server's package version, "
+            "or ask the provider)",
+            0,
+        )
+    )
+    return out
+
+
+def _outcome(plan: JobPlan) -> tuple[object, ...]:
+    return (
+        plan.status,
+        tuple((c.schedule, c.active) for c in plan.cron_jobs),
+        tuple(sorted(f.code for f in plan.findings)),
     )

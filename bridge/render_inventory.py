@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .display import screen
 from .model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
 from .schedule import describe_agent_schedule
 from .serialize import to_jsonable
@@ -107,7 +108,9 @@ def _cron_lines(side: PgCronSide) -> list[str]:
     bgw = side.background_workers
     lines = [
         head,
-        f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}; "
+        f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}"
+        + (f", < {side.binary_below}" if side.binary_below else "")
+        + "; "
         + _cron_zone(side),
         f"  cron.database_name: {side.database_name or 'unknown'}; background workers: "
         + ("unknown" if bgw is None else ("on" if bgw else "off")),
@@ -145,7 +148,7 @@ def inventory_text(catalog: Catalog) -> str:
         for job in agent.jobs:
             out.append("")
             out += _job_lines(job)
-    return "\n".join(out) + "\n"
+    return screen(out)
 
 
 def inventory_json(catalog: Catalog) -> dict[str, Any]:
