@@ -1,8 +1,10 @@
 """Do a pgAgent schedule and a set of pg_cron entries fire at the same instants?
 
-The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon that
-defaults to four years, so it always contains a 29 February and every DST transition of both
-zones in that span. This is what plans and migrations are proved with.
+The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon of at
+least four years, so it always contains a 29 February and both DST transitions of both zones. A
+schedule's dated features (start, end, exception dates) are all inside it: the horizon reaches
+four more years past the latest of them, after which both sides repeat what was compared, so an
+``exact`` holds for every future instant. Dates before the horizon start cost nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ def default_since(
     return max(starts) if starts else dt.date(2024, 1, 1)
 
 
+def proof_days(
+    schedules: Sequence[AgentSchedule | model.Schedule], since: dt.date, days: int = DEFAULT_DAYS
+) -> int:
+    """Days from ``since`` the proof must cover: ``days``, or up to ``days`` past the latest
+    start, end or exception date after ``since`` (a holiday in 2031, an end in 2040)."""
+    dates: list[dt.date] = []
+    for item in schedules:
+        dates += [e.date() for e in (item.start, item.end) if e is not None]
+        if isinstance(item, AgentSchedule):
+            dates += [d for d, _ in item.exceptions if d is not None]
+        else:
+            dates += [e.date for e in item.exceptions if e.date is not None]
+    later = [d for d in dates if d >= since]
+    return (max(later) - since).days + 1 + days if later else days
+
+
 def check_equivalence(
     agent: AgentSchedule | model.Schedule | Sequence[AgentSchedule | model.Schedule],
     expressions: Sequence[str | CronSchedule],
@@ -82,7 +100,7 @@ def check_equivalence(
     left = agent_fireset(items, agent_zone, mode=mode, body=body)
     right = cron_fireset(parsed, target.zone, and_logic=target.and_logic)
     start = since if since is not None else default_since(items)
-    return Equivalence.of(compare(left, right, start, days))
+    return Equivalence.of(compare(left, right, start, proof_days(items, start, days)))
 
 
 def compare_firesets(
