@@ -259,6 +259,10 @@ _NOT_COMBINABLE = {
     StatementKind.CALL: "may commit, which fails inside a wrapper",
     StatementKind.DO: "may commit, which fails inside a wrapper",
     StatementKind.TOP_LEVEL: "works only as a top-level statement, not inside the wrapper",
+    StatementKind.TRANSACTION_SETTING: (
+        "must come before any query of its transaction (or changes every later one), which the "
+        "wrapper cannot give it"
+    ),
 }
 
 
@@ -484,17 +488,19 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
             "command (no per-step log)",
             "nothing to do; read the command in the SQL script to review the wrapping",
         )
-        sets = [
-            s.name for s, sql, _, _ in usable if any(x.keyword == "SET" for x in sql.statements)
-        ]
-        if sets:
-            work.add(
-                "STEPS_SHARE_SESSION",
-                Severity.WARNING,
-                f"step(s) {', '.join(map(repr, sets))} run SET; pgAgent reset settings after each "
-                "step, the wrapper keeps them for the following steps",
-                "use SET LOCAL in those steps",
-            )
+        for step, sql, _, _ in usable[:-1]:  # what the last step leaves, no step sees
+            leaks = list(dict.fromkeys(x.leaks for x in sql.statements if x.leaks))
+            if leaks:
+                work.add(
+                    "STEPS_SHARE_SESSION",
+                    Severity.WARNING,
+                    f"step {step.name!r} leaves {'; '.join(leaks)} in the session: pgAgent ran "
+                    "each step in a session of its own, the wrapper runs the following steps in "
+                    "the same one",
+                    "make the change transaction-local (SET LOCAL, set_config(..., true), ON "
+                    "COMMIT DROP, pg_advisory_xact_lock), or pass --split-steps",
+                    step=step,
+                )
         return [_Command(_wrap(steps), database, username, tuple(s.id for s in steps), True)]
     if not options.split_steps:
         work.add(

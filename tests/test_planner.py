@@ -110,6 +110,18 @@ def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None
         ([step("a", "SELECT 1 INTO t2 FROM t"), step("b", "SELECT 2")], "SELECT INTO"),
         ([step("a", "DISCARD ALL"), step("b", "SELECT 2")], "DISCARD"),
         ([step("a", "REINDEX SCHEMA public"), step("b", "SELECT 2")], "REINDEX"),
+        (
+            [step("a", "SELECT 1"), step("b", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")],
+            "SET TRANSACTION",
+        ),
+        (
+            [step("a", "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'"), step("b", "SELECT 2")],
+            "SET TRANSACTION",
+        ),
+        (
+            [step("a", "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"), step("b", "S")],
+            "SET SESSION CHARACTERISTICS",
+        ),
     ],
 )
 def test_steps_that_cannot_share_a_command(
@@ -527,3 +539,84 @@ def test_sql_script_for_pg_cron_before_1_4_creates_inactive_jobs(
         "SELECT schedule, command, active FROM cron.job WHERE jobname LIKE 'pgagent-%-old-target'"
     ).fetchone()
     assert row == ("30 2 * * *", "SELECT 5", False)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "leak"),
+    [
+        (
+            "SELECT set_config('app.mark', 'leaked', false)",
+            "INSERT INTO log SELECT current_setting('app.mark', true)",
+            "set_config",
+        ),
+        ("SET app.mark = leaked", "INSERT INTO log SELECT current_setting('app.mark', true)", "SET"),
+        (
+            "CREATE TEMP TABLE stage AS SELECT 'leaked'::text AS v",
+            "INSERT INTO log SELECT v FROM pg_temp.stage",
+            "temporary",
+        ),
+        (
+            "PREPARE q AS SELECT 'leaked'::text",
+            "CREATE TEMP TABLE x ON COMMIT DROP AS EXECUTE q; INSERT INTO log SELECT * FROM x",
+            "PREPARE",
+        ),
+        (
+            "SELECT pg_advisory_lock(7)",
+            "INSERT INTO log SELECT 'leaked' FROM pg_locks WHERE locktype = 'advisory' "
+            "AND objid = 7 AND pid = pg_backend_pid()",
+            "advisory lock",
+        ),
+    ],
+)
+def test_wrapped_steps_that_leak_session_state_are_changed(
+    db: Conn, db_dsn: str, db_name: str, first: str, second: str, leak: str
+) -> None:
+    """What step 1 leaves in the session really reaches step 2 inside the wrapper (pgAgent gives
+    each step its own session), so the plan says which step leaks what."""
+    db.execute("CREATE TABLE log (v text)")
+    steps = [step("1 prepare", first, dbname=db_name), step("2 use", second, dbname=db_name)]
+    create_job(db, JobSpec("leaky", steps, [DAILY_0230]))
+    plan = make_plan(read_catalog(db_dsn), target(), today=TODAY)
+    (job,) = plan.jobs
+    assert job.status == "changed"
+    (finding,) = [f for f in job.findings if f.code == "STEPS_SHARE_SESSION"]
+    assert finding.severity is Severity.WARNING and finding.step_id is not None
+    assert "'1 prepare'" in finding.message and leak in finding.message
+    assert "--split-steps" in finding.remedy
+    (cron,) = job.cron_jobs
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", cron.command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r[0] for r in db.execute("SELECT v FROM log")] == ["leaked"]
+
+
+def test_transaction_local_changes_do_not_leak(planned: Planner) -> None:
+    steps = [
+        step("a", "SET LOCAL work_mem = '1MB'; SELECT set_config('a.b', 'x', true)"),
+        step("b", "CREATE TEMP TABLE t (x int) ON COMMIT DROP; SELECT pg_advisory_xact_lock(1)"),
+        step("c", "SET search_path = x"),  # the last step: nothing follows it in the session
+    ]
+    job, _ = planned(JobSpec("tidy", steps, [DAILY_0230]))
+    assert job.status == "exact" and "STEPS_SHARE_SESSION" not in codes(job)
+
+
+def test_set_transaction_in_a_wrapper_fails_every_run(db: Conn, db_dsn: str, db_name: str) -> None:
+    """Why such a step cannot be combined: the server rejects it inside the wrapper."""
+    from bridge.model import OnError, Step, StepKind
+    from bridge.planner import _wrap
+
+    steps = [
+        Step(i, 1, str(i), "", True, StepKind.SQL, code, "", db_name, OnError.FAIL)
+        for i, code in enumerate(["SELECT 1", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"])
+    ]
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", _wrap(steps)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0 and "must be called before any query" in proc.stderr
