@@ -172,9 +172,9 @@ def _leaks(words: list[str]) -> str:
         return f"the setting {name.lower()} (SET)"
     if first == "RESET":
         return f"reset setting(s) (RESET {second})".replace(" )", ")")
-    if first == "CREATE" and ({"TEMP", "TEMPORARY"} & set(words[1:4]) or "PG_TEMP" in words):
-        if " ".join(words).find("ON COMMIT DROP") < 0:
-            return "a temporary object (CREATE TEMP ...)"
+    temp = {"TEMP", "TEMPORARY"} & set(words[1:4]) or "PG_TEMP" in words
+    if first == "CREATE" and temp and "ON COMMIT DROP" not in " ".join(words):
+        return "a temporary object (CREATE TEMP ...)"
     if first == "PREPARE" and second != "TRANSACTION":
         return "a prepared statement (PREPARE)"
     if first == "DEALLOCATE":
