@@ -549,7 +549,11 @@ def test_sql_script_for_pg_cron_before_1_4_creates_inactive_jobs(
             "INSERT INTO log SELECT current_setting('app.mark', true)",
             "set_config",
         ),
-        ("SET app.mark = leaked", "INSERT INTO log SELECT current_setting('app.mark', true)", "SET"),
+        (
+            "SET app.mark = leaked",
+            "INSERT INTO log SELECT current_setting('app.mark', true)",
+            "SET",
+        ),
         (
             "CREATE TEMP TABLE stage AS SELECT 'leaked'::text AS v",
             "INSERT INTO log SELECT v FROM pg_temp.stage",
