@@ -21,16 +21,22 @@ from .errors import UsageError
 from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
 from .naming import job_name
 from .schedule import (
+    DEFAULT_DAYS,
     AgentSchedule,
     Body,
+    Comparison,
     CronTarget,
     CronTranslation,
     Mode,
     agent_to_cron,
+    compare,
+    cron_fireset,
     cron_version,
     describe_agent_schedule,
+    parse_cron,
 )
 from .schedule.findings import NEVER_FIRES
+from .schedule.slots import shortest_gap
 from .sqlquote import dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
@@ -755,15 +761,7 @@ def _plan_job(
                 wrapped=command.wrapped,
             )
         )
-    if len(by_expr) > 1:
-        work.add(
-            "JOB_SEVERAL_CRON_JOBS",
-            Severity.WARNING,
-            f"the job becomes {len(by_expr)} pg_cron jobs with different schedules; pg_cron runs "
-            "them independently, so a minute both match runs the job twice and runs can overlap "
-            "(pgAgent ran it once per minute, never concurrently)",
-            "guard the command with pg_try_advisory_lock if overlapping runs matter",
-        )
+    _timing_findings(work, cron_jobs, target, today)
     _role_findings(work, cron_jobs, target, options)
     if (
         target.database
@@ -781,6 +779,61 @@ def _plan_job(
         job.id, job.name, job.enabled, status_of(work.findings, bool(cron_jobs)), tuple(cron_jobs),
         tuple(work.findings),
     )  # fmt: skip
+
+
+#: Fire times this close (minutes) let a run outlast the interval: pg_cron then queues the next.
+QUEUE_GAP = 60
+
+
+def _timing_findings(
+    work: _Job, cron_jobs: Sequence[CronJobPlan], target: Target, today: dt.date
+) -> None:
+    """Where pg_cron's independent, queueing runs can differ from pgAgent's one run at a time:
+    several pg_cron jobs that fire at one instant (computed, not assumed), and fire times so
+    close that a long run makes pg_cron queue the next one."""
+    active = sorted({c.schedule for c in cron_jobs if c.active})
+    cron = target.cron_target()
+    parsed = [parse_cron(e, cron.version) for e in active]
+    gap = shortest_gap([x for p in parsed for x in p.slots(and_logic=cron.and_logic)])
+    if gap is not None and gap <= QUEUE_GAP:
+        work.add(
+            "JOB_RUNS_CAN_QUEUE",
+            Severity.INFO,
+            f"its fire times come as little as {gap} minute(s) apart: a run that takes longer "
+            "makes pg_cron queue the next one and start it as soon as the last ends, where "
+            "pgAgent skipped the occurrences that fell due",
+            "guard the command with pg_try_advisory_lock (skip when held) if queued runs hurt",
+        )
+    first: dt.datetime | None = None
+    count = 0
+    for i, a in enumerate(active):
+        for b in active[i + 1 :]:
+            met = _meeting(a, b, cron, today)
+            count += met.both
+            if met.first_both is not None and (first is None or met.first_both < first):
+                first = met.first_both
+    if first is not None:
+        work.add(
+            "JOB_SEVERAL_CRON_JOBS",
+            Severity.WARNING,
+            f"the job becomes {len(active)} active pg_cron jobs whose schedules meet {count} "
+            f"time(s) in {DEFAULT_DAYS // 365} years (first at {first:%Y-%m-%d %H:%M} UTC): pg_cron "
+            "runs the job once per pg_cron job there, pgAgent ran it once",
+            "guard the command with pg_try_advisory_lock if a second run in the same minute "
+            "matters, or change a schedule so they never meet",
+        )
+
+
+@lru_cache(maxsize=4096)
+def _meeting(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
+    """When two pg_cron expressions fire at the same instant (they have no dates, so four years
+    of the target's zone show every way they can meet)."""
+    return compare(
+        cron_fireset([parse_cron(a, cron.version)], cron.zone, and_logic=cron.and_logic),
+        cron_fireset([parse_cron(b, cron.version)], cron.zone, and_logic=cron.and_logic),
+        today,
+        DEFAULT_DAYS,
+    )
 
 
 def _role_findings(

@@ -248,7 +248,8 @@ def test_several_schedules(planned: Planner) -> None:
     assert [c.name for c in job.cron_jobs] == [
         f"pgagent-{job.job_id}-twice-s{s.id}" for s in job.schedules
     ]
-    assert codes(job)["JOB_SEVERAL_CRON_JOBS"] is Severity.WARNING
+    assert "JOB_SEVERAL_CRON_JOBS" not in codes(job)  # 02:30 and 20:00 never meet
+    assert job.status == "exact"
     same, _ = planned(
         JobSpec(
             "same",
@@ -624,3 +625,58 @@ def test_set_transaction_in_a_wrapper_fails_every_run(db: Conn, db_dsn: str, db_
         check=False,
     )
     assert proc.returncode != 0 and "must be called before any query" in proc.stderr
+
+
+MONDAY_0900 = ScheduleSpec("mondays", minutes=fs({0}), hours=fs({9}), weekdays=fs({1}))
+FIRST_0900 = ScheduleSpec("firsts", minutes=fs({0, 30}), hours=fs({9}), monthdays=fs({1}))
+
+
+@pytest.mark.parametrize(
+    ("schedules", "meet"),
+    [
+        ([MONDAY_0900, FIRST_0900], True),  # a Monday the 1st at 09:00
+        ([MONDAY_0900, dataclasses.replace(FIRST_0900, enabled=False)], False),  # disabled
+        ([MONDAY_0900, dataclasses.replace(FIRST_0900, minutes=fs({30}))], False),  # 09:30 only
+    ],
+)
+def test_several_pg_cron_jobs_are_a_finding_only_where_they_meet(
+    planned: Planner, schedules: list[ScheduleSpec], meet: bool
+) -> None:
+    job, _ = planned(JobSpec("meet", [step("a", "SELECT 1")], schedules))
+    assert len(job.cron_jobs) == 2
+    found = [f for f in job.findings if f.code == "JOB_SEVERAL_CRON_JOBS"]
+    if not meet:
+        assert found == [] and job.status == "exact"
+        return
+    (finding,) = found
+    day = next(
+        TODAY + dt.timedelta(days=n)
+        for n in range(1, 4000)
+        if (TODAY + dt.timedelta(days=n)).day == 1
+        and (TODAY + dt.timedelta(days=n)).isoweekday() == 1
+    )
+    assert f"first at {day:%Y-%m-%d} 09:00 UTC" in finding.message
+    assert finding.severity is Severity.WARNING and job.status == "changed"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "gap"),
+    [
+        (ScheduleSpec("5 min", minutes=fs(range(0, 60, 5))), 5),
+        (ScheduleSpec("hourly", minutes=fs({15})), 60),
+        (ScheduleSpec("two", minutes=fs({50}), hours=fs({1})), None),
+        (ScheduleSpec("midnight", minutes=fs({59, 0}), hours=fs({23, 0})), 1),
+        (DAILY_0230, None),
+    ],
+)
+def test_frequent_jobs_say_runs_can_queue(
+    planned: Planner, schedule: ScheduleSpec, gap: int | None
+) -> None:
+    job, _ = planned(JobSpec("often", [step("a", "SELECT 1")], [schedule]))
+    found = [f for f in job.findings if f.code == "JOB_RUNS_CAN_QUEUE"]
+    if gap is None:
+        assert found == []
+        return
+    (finding,) = found
+    assert f"as little as {gap} minute(s) apart" in finding.message
+    assert finding.severity is Severity.INFO
