@@ -7,6 +7,7 @@ unlike pgAgent's arrays where all-false means "any".
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -172,5 +173,5 @@ def shortest_gap(slots: tuple[Slot, ...] | list[Slot]) -> int | None:
     times = values_of(pattern)
     if not times:
         return None
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     return min([*gaps, DAY_MINUTES - times[-1] + times[0]])
