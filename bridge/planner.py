@@ -58,6 +58,8 @@ class Target:
     #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
     applier: str | None = None
     detected: bool = False
+    #: Whether that role is a superuser (None: unknown).
+    applier_superuser: bool | None = None
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
@@ -96,6 +98,11 @@ def target_from(
         background_workers=bool(side and side.background_workers),
         applier=applier,
         detected=side is not None and release is None and detected_release is not None,
+        applier_superuser=(
+            side.reader_superuser
+            if side is not None and applier and applier == side.reader
+            else None
+        ),
     )
 
 
@@ -157,12 +164,24 @@ class CronJobPlan:
 
 @dataclass(frozen=True)
 class ScheduleNote:
-    """A pgAgent schedule as the report shows it: id, name, plain words."""
+    """A pgAgent schedule as the report shows it: id, name, plain words, the catalog's comment."""
 
     id: int
     name: str
+    #: pgbridge's plain words for the schedule (not the catalog's comment: that is ``comment``)
     description: str
     enabled: bool
+    #: ``jscdesc``
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class StepNote:
+    """A pgAgent step's comment (``jstdesc``), for the reports."""
+
+    id: int
+    name: str
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,9 @@ class JobPlan:
     cron_jobs: tuple[CronJobPlan, ...] = ()
     findings: tuple[Finding, ...] = ()
     schedules: tuple[ScheduleNote, ...] = ()
+    #: ``jobdesc``, and the steps that have a comment
+    comment: str = ""
+    steps: tuple[StepNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -670,9 +692,16 @@ def plan_job(
 ) -> JobPlan:
     """The plan for one pgAgent job."""
     notes = tuple(
-        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled) for s in job.schedules
+        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled, s.description)
+        for s in job.schedules
     )
-    return replace(_plan_job(job, catalog, target, options, today), schedules=notes)
+    steps = tuple(StepNote(s.id, s.name, s.description) for s in job.steps if s.description)
+    return replace(
+        _plan_job(job, catalog, target, options, today),
+        schedules=notes,
+        comment=job.description,
+        steps=steps,
+    )
 
 
 def _plan_job(
@@ -761,6 +790,16 @@ def _plan_job(
                 wrapped=command.wrapped,
             )
         )
+    if not cron_jobs:
+        work.add(
+            "JOB_NOT_SCHEDULED",
+            Severity.INFO,
+            "the job has no schedule: pgAgent never runs it, and no pg_cron job is created"
+            if not job.schedules
+            else f"none of its {len(job.schedules)} schedule(s) gives a pg_cron job (the "
+            "schedule findings say why), so nothing is created",
+            "give the job a schedule in pgAgent first if it should run",
+        )
     _timing_findings(work, cron_jobs, target, today)
     _role_findings(work, cron_jobs, target, options)
     if (
@@ -843,6 +882,15 @@ def _role_findings(
     for role in roles:
         # cron.schedule_in_database with any username needs superuser, even one's own (#390)
         other = "" if role == target.applier else "; that role needs LOGIN and CONNECT"
+        if target.applier_superuser:
+            work.add(
+                "ROLE_RUN_AS",
+                Severity.INFO,
+                f"the pg_cron job runs as {role!r}; the applier {target.applier!r} is a superuser, "
+                f"as scheduling with a username requires (pg_cron #390){other}",
+                "" if not other else f"make sure {role!r} may log in and connect",
+            )
+            continue
         work.add(
             "ROLE_NEEDS_SUPERUSER",
             Severity.WARNING,

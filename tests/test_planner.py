@@ -15,7 +15,7 @@ from bridge.model import Severity
 from bridge.naming import MAX_BYTES
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan, reaches
-from bridge.render_plan import plan_json_text, plan_sql
+from bridge.render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -680,3 +680,55 @@ def test_frequent_jobs_say_runs_can_queue(
     (finding,) = found
     assert f"as little as {gap} minute(s) apart" in finding.message
     assert finding.severity is Severity.INFO
+
+
+def test_role_finding_knows_whether_the_applier_is_a_superuser(
+    db: Conn, db_dsn: str, cron_dsn: str
+) -> None:
+    from bridge.planner import target_from
+
+    create_job(db, JobSpec("as role", [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = read_catalog(db_dsn, cron_dsn)
+    assert catalog.pgcron is not None and catalog.pgcron.reader_superuser  # the test server's
+    options = PlanOptions(run_as="reporting")
+    live = make_plan(catalog, target_from(catalog.pgcron, applier=catalog.pgcron.reader), options)
+    (job,) = live.jobs
+    assert "ROLE_NEEDS_SUPERUSER" not in codes(job) and codes(job)["ROLE_RUN_AS"] is Severity.INFO
+    assert "is a superuser" in next(f.message for f in job.findings if f.code == "ROLE_RUN_AS")
+    offline = make_plan(catalog, target(applier="someone"), options)
+    assert codes(offline.jobs[0])["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    "schedules",
+    [
+        [],
+        [ScheduleSpec("old", end="2025-01-01 00:00:00+00", minutes=fs({1}))],
+        [dataclasses.replace(DAILY_0230, enabled=False)],
+    ],
+)
+def test_a_skipped_job_always_says_why(planned: Planner, schedules: list[ScheduleSpec]) -> None:
+    job, plan = planned(
+        JobSpec("idle", [step("a", "SELECT 1")], schedules),
+        PlanOptions(disabled="skip"),
+    )
+    assert job.status == "skipped" and job.cron_jobs == ()
+    assert "JOB_NOT_SCHEDULED" in codes(job)
+    assert "None" not in plan_text(plan)
+
+
+def test_reports_never_show_python_none(planned: Planner) -> None:
+    odd = ScheduleSpec(
+        "odd",
+        start="2024-01-01 00:00:00+00",
+        end="2031-06-01 00:00:00+00",
+        minutes=fs({30}),
+        hours=fs({1}),
+        exceptions=((dt.date(2030, 12, 25), None), (None, dt.time(1, 30))),
+    )
+    job, plan = planned(
+        JobSpec("odd", [step("a", "SELECT 1"), step("b", "SET x.y = 1")], [odd]),
+        tgt=Target(release="1.6.8", timezone="America/New_York", database="postgres"),
+    )
+    text = plan_text(plan) + plan_markdown(plan)
+    assert job.findings and "None" not in text and "-inf" not in text and "+inf" not in text

@@ -317,3 +317,13 @@ def test_one_extra_run_a_year_is_the_same_finding_in_every_zone(
         (F.NOT_EXACT, "warning"),
     }
     assert "None" not in " ".join(f.message for f in got.findings)
+
+
+def test_empty_schedule_wording_keeps_the_weekdays() -> None:
+    """The every-2-minutes quirk keeps the weekdays: the message must not say otherwise."""
+    (finding,) = [
+        f for f in agent_findings(AgentSchedule(weekdays=1 << 2)) if f.code == F.EMPTY_EVERY_2_MIN
+    ]
+    assert "of the selected weekdays" in finding.message and "whatever" not in finding.message
+    got = agent_to_cron(AgentSchedule(weekdays=1 << 2), target=CronTarget.of("1.6.8"))
+    assert got.expressions == ("*/2 * * * 2",)
