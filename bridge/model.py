@@ -143,6 +143,20 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Server:
+    """The server a catalog was read from, to tell whether a step's connection string means it."""
+
+    #: The host pgbridge connected to (a name, an address or a socket directory).
+    host: str
+    #: The port the server listens on (``current_setting('port')``).
+    port: int
+    #: ``pg_control_system().system_identifier``, None when the reading role may not see it.
+    system_identifier: str | None
+    #: Databases one may connect to (``datallowconn``).
+    databases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PgAgentCatalog:
     """The whole pgAgent catalog of one database, as read in a constant number of queries."""
 
@@ -161,6 +175,8 @@ class PgAgentCatalog:
     agents: tuple[Agent, ...] = ()
     jobs: tuple[Job, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: None for snapshots taken before pgbridge recorded it.
+    server: Server | None = None
 
     def job(self, job_id: int) -> Job:
         for job in self.jobs:
@@ -206,6 +222,8 @@ class PgCronSide:
     #: The role that read this side, and whether it is a superuser.
     reader: str = ""
     reader_superuser: bool = False
+    #: None for snapshots taken before pgbridge recorded it.
+    server: Server | None = None
 
     def setting(self, name: str) -> str | None:
         return dict(self.settings).get(name)

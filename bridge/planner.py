@@ -18,7 +18,17 @@ from typing import Literal, cast
 
 from . import conninfo
 from .errors import UsageError
-from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
+from .model import (
+    Catalog,
+    Job,
+    OnError,
+    PgCronSide,
+    Schedule,
+    Server,
+    Severity,
+    Step,
+    StepKind,
+)
 from .naming import job_name
 from .schedule import (
     DEFAULT_DAYS,
@@ -294,11 +304,22 @@ _NOT_COMBINABLE = {
 }
 
 
-def _step_target(work: _Job, step: Step, options: PlanOptions) -> tuple[str, str | None] | None:
-    """(database, username) a SQL step runs in under pg_cron, or None when it cannot."""
+#: libpq's port when a connection string names none (the agent's PGPORT is not knowable).
+LIBPQ_PORT = "5432"
+
+
+def _step_target(
+    work: _Job, step: Step, options: PlanOptions, server: Server | None
+) -> tuple[str, str | None] | None:
+    """(database, username) a SQL step runs in under pg_cron, or None when it cannot.
+
+    A connection string means the server pgAgent ran on only with the same host *and* port
+    (libpq's 5432 when it names none); when pgbridge cannot tell, the step is not run locally."""
     if not step.connstr:
         return step.dbname, options.run_as
     try:
+        if any(d.code == "STEP_CONNSTR_MALFORMED" for d in step.diagnostics):
+            raise ValueError("libpq cannot read it as written; see the step's diagnostic")
         params = conninfo.parse(step.connstr)
     except ValueError as exc:
         work.add(
@@ -309,17 +330,34 @@ def _step_target(work: _Job, step: Step, options: PlanOptions) -> tuple[str, str
             step=step,
         )
         return None
-    host = params.get("host", params.get("hostaddr", ""))
-    port = params.get("port")
-    local = host in options.local_hosts or host.startswith("/")
-    if not local or (port and options.local_port and port != options.local_port):
+    host = params.get("host") or params.get("hostaddr") or ""
+    port = params.get("port") or LIBPQ_PORT
+    here = options.local_port or (str(server.port) if server is not None else None)
+    named = host in options.local_hosts or host.startswith("/")
+    if server is not None and host == server.host:
+        named = True
+    if not named or "," in host or (here is not None and port != here):
+        elsewhere = "" if named else "another host; "
         work.add(
             "STEP_REMOTE_SERVER",
             Severity.ERROR,
-            f"step {step.name!r} connects to another server ({conninfo.describe(step.connstr)}); "
-            "pg_cron runs commands only on its own server",
+            f"step {step.name!r} connects to another server ({conninfo.describe(step.connstr)}: "
+            f"{elsewhere}port {port}{'' if 'port' in params else ', libpq default'}, the pgAgent "
+            f"server listens on {here or 'an unknown port'}); pg_cron runs commands only on its "
+            "own server",
             "run it through dblink/postgres_fdw from a local job, or schedule it with pg_cron on "
             "that server",
+            step=step,
+        )
+        return None
+    if here is None:
+        work.add(
+            "STEP_SERVER_UNKNOWN",
+            Severity.ERROR,
+            f"step {step.name!r} connects to {conninfo.describe(step.connstr)} (port {port}); "
+            "pgbridge cannot tell whether that is the server pgAgent ran on: the catalog does "
+            "not record the server's port (a snapshot from an older pgbridge)",
+            "plan from the live catalog (--pgagent) or a snapshot taken with this pgbridge",
             step=step,
         )
         return None
@@ -375,9 +413,14 @@ _POLICY = {
 }
 
 
-def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command] | None:
+def _commands(
+    work: _Job, target: Target, options: PlanOptions, catalog: Catalog
+) -> list[_Command] | None:
     """The commands the job's steps become (several when split); None when they cannot."""
     job = work.job
+    assert catalog.pgagent is not None
+    server = catalog.pgagent.server
+    runs_on = catalog.pgcron.server if catalog.pgcron and catalog.pgcron.server else server
     sql_steps: list[tuple[Step, StepSQL]] = []
     batch: list[Step] = []
     for step in job.steps:
@@ -479,9 +522,19 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
                     step=step,
                 )
                 return None
-        where = _step_target(work, step, options)
+        where = _step_target(work, step, options, server)
         if where is None:
             return None
+        if runs_on is not None and where[0] not in runs_on.databases:
+            work.add(
+                "STEP_DATABASE_MISSING",
+                Severity.ERROR,
+                f"step {step.name!r} runs in database {where[0]!r}, which does not exist on the "
+                f"server (or takes no connections): pgAgent fails the step every time, and "
+                "pg_cron cannot schedule it",
+                "create the database, or point the step at an existing one in pgAgent first",
+                step=step,
+            )
         usable.append((step, sql, where[0], where[1]))
     if not usable:
         return []
@@ -739,7 +792,7 @@ def _plan_job(
             f"pgAgent has claimed the job (agent {job.agent_id}): it is running now, or stuck",
             "let it finish before the cutover",
         )
-    made = _commands(work, target, options)
+    made = _commands(work, target, options, catalog)
     expressions = _schedule_expressions(work, catalog, target, options, today)
     if made is None:
         return JobPlan(job.id, job.name, job.enabled, "manual", (), tuple(work.findings))

@@ -37,6 +37,7 @@ from .model import (
     Step,
     StepKind,
 )
+from .server import read_server
 from .timezones import resolve_agent_timezone
 
 UTC = dt.timezone.utc
@@ -534,4 +535,5 @@ def read_pgagent(
         agents=agents,
         jobs=tuple(jobs),
         diagnostics=tuple(catalog_diags),
+        server=read_server(conn),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .connect import Connection
 from .model import CronJob, Diagnostic, PgCronSide, Severity
+from .server import read_server
 
 PROBE = """
 WITH job AS (
@@ -138,4 +139,5 @@ def read_pgcron(conn: Connection) -> PgCronSide:
         diagnostics=tuple(diags),
         reader=str(reader),
         reader_superuser=bool(superuser),
+        server=read_server(conn),
     )

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
+from psycopg import conninfo as psycopg_conninfo
 
 from bridge.catalog import read_catalog
 from bridge.model import Severity
@@ -204,13 +205,18 @@ def test_step_findings(
     assert codes(job)[code] is severity
 
 
-def test_local_connstr_maps_database_and_role(planned: Planner) -> None:
+def test_local_connstr_maps_database_and_role(planned: Planner, pg_server: TestServer) -> None:
+    port = dataclasses.replace(pg_server).dsn("x")  # the server's own host and port
+    params = psycopg_conninfo.conninfo_to_dict(port)
     job, _ = planned(
         JobSpec(
             "j",
             [
                 StepSpec(
-                    "s", "SELECT 1", connstr="host=localhost dbname=sales user=report password=x"
+                    "s",
+                    "SELECT 1",
+                    connstr=f"host=localhost port={params['port']} dbname=sales user=report "
+                    "password=x",
                 )
             ],
             [DAILY_0230],
@@ -221,6 +227,64 @@ def test_local_connstr_maps_database_and_role(planned: Planner) -> None:
     assert codes(job)["STEP_PASSWORD_DROPPED"] is Severity.WARNING
     assert codes(job)["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
     assert job.status == "changed"
+
+
+@pytest.mark.parametrize(
+    ("connstr", "local"),
+    [
+        ("host=localhost port={port} dbname=sales", True),
+        ("host=127.0.0.1 port={port} dbname=sales", True),
+        ("host={host} port={port} dbname=sales", True),  # the host pgbridge connected to
+        ("postgresql://localhost:{port}/sales", True),
+        ("host=127.0.0.1 port={other} dbname=sales", False),  # another cluster, same host
+        ("host=localhost dbname=sales", None),  # libpq's 5432: local only if the server's
+        ("postgresql://u:p@ss@localhost:{port}/sales", "unusable"),  # unencoded @ in password
+        ("host=localhost,127.0.0.1 port={port} dbname=sales", False),
+    ],
+)
+def test_same_server_means_same_host_and_port(
+    planned: Planner, pg_server: TestServer, connstr: str, local: bool | str | None
+) -> None:
+    params = psycopg_conninfo.conninfo_to_dict(pg_server.dsn("x"))
+    port = int(str(params["port"]))
+    text = connstr.format(port=port, other=port + 1, host=params.get("host", ""))
+    if local is None:
+        local = port == 5432
+    job, _ = planned(JobSpec("where", [StepSpec("s", "SELECT 1", connstr=text)], [DAILY_0230]))
+    if local is True:
+        assert [c.database for c in job.cron_jobs] == ["sales"] and job.status == "exact"
+        return
+    assert job.status == "manual" and job.cron_jobs == ()
+    code = "STEP_CONNSTR_UNUSABLE" if local == "unusable" else "STEP_REMOTE_SERVER"
+    (finding,) = [f for f in job.findings if f.code == code]
+    assert "ss@" not in finding.message and finding.severity is Severity.ERROR
+    if local is False and "," not in text:
+        assert f"listens on {port}" in finding.message
+
+
+def test_step_database_must_exist_on_the_server(planned: Planner) -> None:
+    job, _ = planned(JobSpec("ghost", [step("a", "SELECT 1", dbname="no_such_db")], [DAILY_0230]))
+    assert job.status == "manual"
+    (finding,) = [f for f in job.findings if f.code == "STEP_DATABASE_MISSING"]
+    assert "'no_such_db'" in finding.message and finding.step_id is not None
+    job, _ = planned(JobSpec("real", [step("a", "SELECT 1", dbname="sales")], [DAILY_0230]))
+    assert job.status == "exact"
+
+
+def test_offline_catalog_without_server_cannot_place_connstr_steps(db: Conn, db_dsn: str) -> None:
+    create_job(
+        db,
+        JobSpec(
+            "old", [StepSpec("s", "SELECT 1", connstr="host=localhost dbname=x")], [DAILY_0230]
+        ),
+    )
+    catalog = read_catalog(db_dsn)
+    assert catalog.pgagent is not None and catalog.pgagent.server is not None
+    old = dataclasses.replace(
+        catalog, pgagent=dataclasses.replace(catalog.pgagent, server=None), pgcron=None
+    )
+    (job,) = make_plan(old, target(), today=TODAY).jobs
+    assert job.status == "manual" and codes(job)["STEP_SERVER_UNKNOWN"] is Severity.ERROR
 
 
 def test_disabled_jobs_and_schedules(planned: Planner) -> None:
