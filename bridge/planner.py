@@ -928,6 +928,15 @@ def _meeting(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
     )
 
 
+def same_server(a: Server, b: Server) -> bool:
+    """Same port, and the same system identifier where both are known (else the same host)."""
+    if a.port != b.port:
+        return False
+    if a.system_identifier and b.system_identifier:
+        return a.system_identifier == b.system_identifier
+    return a.host == b.host
+
+
 def _role_findings(
     work: _Job, cron_jobs: Sequence[CronJobPlan], target: Target, options: PlanOptions
 ) -> None:
@@ -993,6 +1002,21 @@ def make_plan(
                 "pg_cron runs jobs in background workers: no authentication, at most "
                 "max_worker_processes - 1 at once, and no transaction control in commands",
                 "",
+                0,
+            )
+        )
+    agent_server = catalog.pgagent.server
+    cron_server = catalog.pgcron.server if catalog.pgcron is not None else None
+    if agent_server and cron_server and not same_server(agent_server, cron_server):
+        general.append(
+            Finding(
+                "TARGET_OTHER_SERVER",
+                Severity.WARNING,
+                f"pg_cron was read from another server ({cron_server.host}:{cron_server.port}) "
+                f"than the pgAgent catalog ({agent_server.host}:{agent_server.port}): every step "
+                "that ran on pgAgent's server runs there, in the database of the same name",
+                "make sure those databases hold what the jobs expect, or point --pgcron at "
+                "pgAgent's server",
                 0,
             )
         )

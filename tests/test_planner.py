@@ -796,3 +796,19 @@ def test_reports_never_show_python_none(planned: Planner) -> None:
     )
     text = plan_text(plan) + plan_markdown(plan)
     assert job.findings and "None" not in text and "-inf" not in text and "+inf" not in text
+
+
+def test_pg_cron_on_another_server_is_said(db: Conn, db_dsn: str, cron_dsn: str) -> None:
+    from bridge.model import Server
+
+    create_job(db, JobSpec("j", [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = read_catalog(db_dsn, cron_dsn)
+    assert catalog.pgagent is not None and catalog.pgcron is not None
+    here = catalog.pgagent.server
+    assert here is not None and here.system_identifier and "app" in here.databases
+    same = make_plan(catalog, target(), today=TODAY)
+    assert "TARGET_OTHER_SERVER" not in {f.code for f in same.findings}
+    other = Server(here.host, here.port, "1", here.databases)
+    moved = dataclasses.replace(catalog, pgcron=dataclasses.replace(catalog.pgcron, server=other))
+    plan = make_plan(moved, target(), today=TODAY)
+    assert {f.code: f.severity for f in plan.findings}["TARGET_OTHER_SERVER"] is Severity.WARNING
