@@ -373,7 +373,12 @@ def _explain(
                 "set cron.timezone to the pgAgent zone (pg_cron 1.5+), or accept the move",
             )
         )
-    elif delta == 0 and result.agent_only == 0 and result.cron_only:
+    elif (
+        delta == 0
+        and result.agent_only == 0
+        and result.cron_only
+        and not timeline(target.zone, since_day, since_day + days).fixed
+    ):  # one rule (one zone, or two names for it) with DST: the repeated hour runs twice
         out.append(
             F.warning(
                 F.DST_FALLBACK_RUNS_TWICE,
