@@ -11,6 +11,7 @@ holds pgAgent's catalog, ``pgcron`` the database where pg_cron is installed.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from .catalog import load_catalog
@@ -24,7 +25,7 @@ from .migrate import (
     verify,
 )
 from .model import Catalog
-from .planner import Plan, PlanOptions, Target, make_plan, target_from
+from .planner import Plan, PlanOptions, Target, make_plan, pgcron_missing, target_from
 from .reverse import ExportResult, export
 
 
@@ -76,7 +77,11 @@ def plan(
             database=cron_database,
             applier=side.reader if live and side is not None and side.reader else None,
         )
-    return make_plan(catalog, target, options, today=today)
+    result = make_plan(catalog, target, options, today=today)
+    missing = pgcron_missing(catalog.pgcron) if pgcron is not None and catalog.pgcron else None
+    if missing is not None:  # a --pgcron named on purpose that holds no pg_cron
+        result = replace(result, findings=(*result.findings, missing))
+    return result
 
 
 __all__ = [

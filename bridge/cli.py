@@ -106,14 +106,18 @@ def inventory(fmt: str, **source: Any) -> None:
         click.echo(inventory_text(catalog), nl=False)
 
 
+#: The pg_cron release a plan or an export is made for: one name in every command.
+RELEASE_OPTION = click.option(
+    "--target-pg-cron",
+    metavar="RELEASE",
+    help="pg_cron release to plan for, e.g. 1.6.7 (default: detected from --pgcron)",
+)
+
+
 def target_options(func: F) -> F:
     """``--target-pg-cron`` / ``--cron-timezone`` / ``--cron-database``: a declared target."""
     options = [
-        click.option(
-            "--target-pg-cron",
-            metavar="RELEASE",
-            help="pg_cron release to plan for, e.g. 1.6.7 (default: detected from --pgcron)",
-        ),
+        RELEASE_OPTION,
         click.option("--cron-timezone", metavar="ZONE", help="cron.timezone of the target"),
         click.option("--cron-database", metavar="NAME", help="cron.database_name of the target"),
     ]
@@ -231,7 +235,7 @@ def live_options(func: F) -> F:
         click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these jobs out"),
         click.option(
             "--wait-lock",
-            type=float,
+            type=click.FloatRange(min=0),
             default=0.0,
             metavar="SECONDS",
             help="wait this long for another pgbridge run to finish",
@@ -250,7 +254,19 @@ def live_options(func: F) -> F:
 def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
     from .migrate import Selection
 
+    _disjoint(kw["jobs"], kw["exclude"])
     return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
+
+
+def _disjoint(jobs: Sequence[str], exclude: Sequence[str]) -> None:
+    both = sorted(set(jobs) & set(exclude))
+    if both:
+        raise click.UsageError(f"{', '.join(both)} given to both --job and --exclude")
+
+
+def _say(message: str) -> None:
+    """What a writing run waits for, on stderr (stdout holds the report)."""
+    click.echo(f"pgbridge: {message}", err=True)
 
 
 def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
@@ -273,16 +289,16 @@ def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
     "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
 )
 @click.option(
-    "--wait-running", type=float, default=0.0, metavar="SECONDS",
+    "--wait-running", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
     help="wait for jobs pgAgent is running right now before disabling them",
 )  # fmt: skip
-@target_options
+@RELEASE_OPTION
 @plan_options
 @click.option("--timezone", metavar="ZONE", help="IANA zone pgAgent evaluates schedules in")
 @click.option("--agent-role", metavar="ROLE", help="pgAgent's login role (for its TimeZone)")
 @click.pass_context
 def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
-    """Migrate pgAgent jobs to pg_cron: a dry run unless --apply.
+    """Migrate pgAgent jobs to pg_cron: a dry run unless --apply (which WRITES both databases).
 
     Creates the pg_cron jobs (and a ledger in schema pgbridge) in one transaction, then disables
     the migrated pgAgent jobs. Re-running changes nothing; after the source changes it updates the
@@ -290,9 +306,20 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """
     from .migrate import migrate as run
 
+    if not kw["apply"]:
+        given = [
+            name
+            for name, on in (
+                ("--cutover", kw["cutover"]),
+                ("--force", kw["force"]),
+                ("--wait-lock", kw["wait_lock"]),
+                ("--wait-running", kw["wait_running"]),
+            )
+            if on
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only mean(s) something with --apply")
     selection = _selection(kw, kw.pop("include_manual"))
-    if kw["cron_timezone"] or kw["cron_database"]:
-        raise click.UsageError("migrate reads cron.timezone and cron.database_name from --pgcron")
     options = _plan_options(kw)
     result = run(
         kw["pgagent"],
@@ -307,6 +334,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         target_release=kw["target_pg_cron"],
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
+        progress=_say,
     )
     _report_run(ctx, result, "migrate", fmt)
 
@@ -314,12 +342,15 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @cli.command()
 @live_options
 @click.option(
-    "--wait-running", type=float, default=0.0, metavar="SECONDS",
+    "--wait-running", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
     help="wait for jobs pgAgent is running right now",
 )  # fmt: skip
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
-    """Switch jobs migrated with --cutover: pg_cron jobs on and pgAgent jobs off, together."""
+    """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
+
+    Changes both databases (no dry run): activates the pg_cron jobs and disables the pgAgent jobs.
+    """
     from .migrate import activate as run
 
     result = run(
@@ -328,6 +359,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         selection=_selection(kw),
         wait_lock=kw["wait_lock"],
         wait_running=kw["wait_running"],
+        progress=_say,
     )
     _report_run(ctx, result, "activate", fmt)
 
@@ -355,10 +387,20 @@ def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | N
 @live_options
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
-    """Undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge created."""
+    """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.
+
+    Changes both databases (no dry run): re-enables the pgAgent jobs, unschedules the pg_cron
+    jobs and removes their ledger entries.
+    """
     from .migrate import rollback as run
 
-    result = run(kw["pgagent"], kw["pgcron"], selection=_selection(kw), wait_lock=kw["wait_lock"])
+    result = run(
+        kw["pgagent"],
+        kw["pgcron"],
+        selection=_selection(kw),
+        wait_lock=kw["wait_lock"],
+        progress=_say,
+    )
     _report_run(ctx, result, "rollback", fmt)
 
 
@@ -373,11 +415,14 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     help="pgAgent catalog to write into (--apply); its TimeZone is the schedules' zone",
 )
 @click.option("--timezone", metavar="ZONE", help="zone the pgAgent agent evaluates schedules in")
-@click.option("--pg-cron-release", metavar="RELEASE", help="pg_cron release (default: detected)")
+@RELEASE_OPTION
+@click.option("--pg-cron-release", hidden=True, help="deprecated name of --target-pg-cron")
 @click.option("--job", "jobs", metavar="ID|NAME", multiple=True, help="only these pg_cron jobs")
 @click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these pg_cron jobs out")
 @click.option("--inactive", is_flag=True, help="create the pgAgent jobs disabled")
-@click.option("--apply", is_flag=True, help="write the jobs into --pgagent (one transaction)")
+@click.option(
+    "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "sql"]), default="text", show_default=True
 )
@@ -391,6 +436,8 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
 
+    Reads only, unless --apply: then it WRITES the jobs into the --pgagent catalog.
+
     Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
@@ -398,13 +445,18 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     from .render_export import export_json, export_sql, export_text
     from .reverse import export
 
+    _disjoint(kw["jobs"], kw["exclude"])
+    release = kw["target_pg_cron"]
+    if kw["pg_cron_release"] is not None:
+        _say("--pg-cron-release is deprecated: use --target-pg-cron")
+        release = release or kw["pg_cron_release"]
     result = export(
         kw["pgcron"],
         pgagent=kw["pgagent"],
         snapshot_path=kw["snapshot_path"],
         apply=kw["apply"],
         timezone=kw["timezone"],
-        release=kw["pg_cron_release"],
+        release=release,
         inactive=kw["inactive"],
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),

@@ -94,6 +94,9 @@ class LocalCluster:
     timezone: str = "UTC"
     extra_settings: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
+    #: conninfo of a running primary: ``start()`` then makes a streaming hot standby of it
+    #: (``pg_basebackup -R``) instead of a new cluster.
+    primary: str | None = None
     _run_as: str | None = None
 
     @property
@@ -164,6 +167,33 @@ class LocalCluster:
         if self._run_as:
             entry = pwd.getpwnam(self._run_as)
             os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
+        if self.primary is not None:
+            self._basebackup(self.primary)
+        else:
+            self._initdb()
+        self._configure()
+        self._pg_ctl_start()
+        return self
+
+    def _basebackup(self, primary: str) -> None:
+        self._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-D",
+                str(self.datadir),
+                "-d",
+                primary,
+                "-R",  # standby.signal and primary_conninfo: a streaming standby
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+            "pg_basebackup",
+        )
+
+    def _initdb(self) -> None:
         self._run(
             [
                 str(self.bindir / "initdb"),
@@ -179,6 +209,8 @@ class LocalCluster:
             ],
             "initdb",
         )
+
+    def _configure(self) -> None:
         settings = {
             "listen_addresses": "'127.0.0.1'",
             "port": str(self.port),
@@ -198,6 +230,9 @@ class LocalCluster:
             conf.write("\n# pgbridge throwaway cluster\n")
             for name, value in settings.items():
                 conf.write(f"{name} = {value}\n")
+
+    def _pg_ctl_start(self) -> None:
+        assert self.workdir is not None
         self._run(
             [
                 str(self.bindir / "pg_ctl"),
@@ -212,7 +247,19 @@ class LocalCluster:
             ],
             "pg_ctl start",
         )
-        return self
+
+    def _pg_ctl_stop(self) -> None:
+        self._run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+            "pg_ctl stop",
+        )
+
+    def restart(self, **settings: str) -> None:
+        """Restart the server with ``settings`` added to its configuration (later lines win)."""
+        self._pg_ctl_stop()
+        self.extra_settings.update(settings)
+        self._configure()
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         """Stop the server (fast) and delete its directory; safe to call twice."""
@@ -220,18 +267,7 @@ class LocalCluster:
             return
         if (self.datadir / "postmaster.pid").exists():
             with contextlib.suppress(HarnessError):
-                self._run(
-                    [
-                        str(self.bindir / "pg_ctl"),
-                        "-D",
-                        str(self.datadir),
-                        "-m",
-                        "fast",
-                        "-w",
-                        "stop",
-                    ],
-                    "pg_ctl stop",
-                )
+                self._pg_ctl_stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,10 +38,14 @@ def _explain(exc: psycopg.Error, dsn: str) -> str:
     # libpq prefixes attempts with 'connection to server at "..." failed: '; keep the last reason.
     reason = text.splitlines()[-1] if text else type(exc).__name__
     reason = reason.split("failed: ")[-1].strip()
+    where = conninfo.describe(dsn, os.environ)  # what libpq tried, PG* environment included
+    socket = re.search(r'on socket "([^"]*)"', text)
+    if socket:
+        where += f" (socket {socket.group(1)})"
     for needle, hint in _HINTS:
         if needle in text.lower():
-            return f"cannot connect to {conninfo.describe(dsn)}: {reason} ({hint})"
-    return f"cannot connect to {conninfo.describe(dsn)}: {reason}"
+            return f"cannot connect to {where}: {reason} ({hint})"
+    return f"cannot connect to {where}: {reason}"
 
 
 def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") -> Connection:
@@ -78,12 +83,12 @@ def reading(dsn: str) -> Iterator[Connection]:
             conn.rollback()
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
-            f"{conninfo.describe(dsn)}: {first_line(exc)} "
+            f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)} "
             "(grant that privilege to the role, or connect as a superuser)"
         ) from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         if conn.closed or conn.broken:
             raise ConnectionFailed(_explain(exc, dsn)) from None
-        raise QueryFailed(f"{conninfo.describe(dsn)}: {first_line(exc)}") from None
+        raise QueryFailed(f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)}") from None
     except psycopg.Error as exc:
-        raise QueryFailed(f"{conninfo.describe(dsn)}: {first_line(exc)}") from None
+        raise QueryFailed(f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)}") from None

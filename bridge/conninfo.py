@@ -3,12 +3,13 @@
 pgbridge prints and stores connection strings in reports, snapshots and logs; all of them go through
 :func:`redact` first. Empty DSNs are valid: libpq then takes everything from the ``PG*`` environment.
 libpq's own parse errors quote the text they choke on, which may be a password: they are shown with
-every quoted part replaced.
+every quoted part that overlaps a secret replaced.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from psycopg import conninfo as _ci
 
@@ -29,21 +30,39 @@ _URI_QUERY_SECRET = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
 _QUOTED = re.compile(r'"[^"]*"')
 
 
-def _safe_reason(message: str) -> str:
+def _secret_values(dsn: str) -> list[str]:
+    """What looks like a secret in a string libpq cannot parse (by pattern)."""
+    found = [m.group(2).strip("'\"") for m in _SECRET_KV.finditer(dsn)]
+    found += [m.group(2) for m in _URI_USERINFO.finditer(dsn)]
+    found += [m.group(2) for m in _URI_QUERY_SECRET.finditer(dsn)]
+    return [v for v in found if v]
+
+
+def _safe_reason(message: str, dsn: str) -> str:
+    """libpq's first line with every quoted excerpt that overlaps a secret replaced by "…";
+    the others ("=", an unknown option's name) stay, so the reason remains readable."""
     first = message.strip().splitlines()[0] if message.strip() else "malformed"
-    return _QUOTED.sub('"…"', first)
+    secrets = _secret_values(dsn)
+
+    def mask(m: re.Match[str]) -> str:
+        quoted = m.group(0)[1:-1]
+        if quoted and any(quoted in s or s in quoted for s in secrets):
+            return '"…"'
+        return m.group(0)
+
+    return _QUOTED.sub(mask, first)
 
 
 def parse(dsn: str) -> dict[str, str]:
     """Parse a conninfo string or URI into its parameters.
 
-    Raises ``ValueError`` with libpq's reason, its quoted excerpts (which may hold a password)
+    Raises ``ValueError`` with libpq's reason, its quoted excerpts that overlap a password
     replaced by ``"…"``.
     """
     try:
         params = {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
     except Exception as exc:  # psycopg raises ProgrammingError for malformed strings
-        raise ValueError(_safe_reason(str(exc))) from None
+        raise ValueError(_safe_reason(str(exc), dsn)) from None
     if _URI.match(dsn) and "@" in params.get("host", ""):
         # libpq splits user:pass@word@host at the first "@": "word@host" would be the host
         raise ValueError(
@@ -94,15 +113,35 @@ def without_secrets(dsn: str) -> str:
     return _ci.make_conninfo("", **{k: v for k, v in params.items() if k not in SECRETS})
 
 
-def describe(dsn: str) -> str:
-    """A short, secret-free label for a DSN (``host:port/dbname user=...``), for messages."""
+def describe(dsn: str, environ: Mapping[str, str] | None = None) -> str:
+    """A short, secret-free label for a DSN (``host:port/dbname user=...``), for messages.
+
+    With ``environ`` (the ``PG*`` environment libpq reads) the label is what libpq will try:
+    parameters the DSN leaves out come from ``PGHOST``, ``PGPORT``, ... or libpq's defaults.
+    """
     try:
         params = parse(dsn)
     except ValueError:
         return "(unparsable connection string)"
+    if environ is not None:
+        for key, var in _ENVIRONMENT:
+            if not params.get(key) and environ.get(var):
+                params[key] = environ[var]
+        params.setdefault("port", "5432")
+        params.setdefault("host", "(local socket)")
     host = params.get("host") or params.get("hostaddr") or "(PGHOST/default)"
     port = params.get("port", "")
     where = f"{host}:{port}" if port else host
     db = params.get("dbname") or "(PGDATABASE/default)"
     user = params.get("user")
     return f"{where}/{db}" + (f" user={user}" if user else "")
+
+
+#: Connection parameters libpq takes from the environment when a DSN leaves them out.
+_ENVIRONMENT = (
+    ("host", "PGHOST"),
+    ("hostaddr", "PGHOSTADDR"),
+    ("port", "PGPORT"),
+    ("dbname", "PGDATABASE"),
+    ("user", "PGUSER"),
+)

@@ -16,9 +16,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from . import conninfo
+from . import conninfo, matching
 from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
+from .naming import catalog_tag
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
 from .planner import Finding, Status, count_statuses, status_of
 from .schedule import AgentSchedule, CronSyntaxError, CronTarget, cron_to_agent, parse_cron
@@ -47,6 +48,32 @@ class ExportedJob:
     findings: tuple[Finding, ...] = ()
     #: the pgAgent job it came from (ledger origin)
     pgagent_job_id: int | None = None
+    #: the job's name (also when no pgAgent job can be made of it)
+    name: str = ""
+    #: the identity of the pgAgent catalog it came from (ledger origin)
+    catalog: str | None = None
+    #: the tag pgbridge 0.1.0 gave the same export (no catalog in it), replaced when the name matches
+    legacy_key: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerOrigin:
+    """What the ledger says about a pg_cron job pgbridge's migration created."""
+
+    #: identity of the pgAgent catalog the job came from (``PgAgentCatalog.identity``)
+    catalog: str
+    pgagent_job_id: int
+    #: the pgAgent job's definition as it was migrated
+    job: Job
+    #: its enabled state before the migration
+    enabled: bool
+    #: the content hash pgbridge gave the pg_cron job (a different one: edited since)
+    content_hash: str
+
+
+def ledger_key(catalog: str, pgagent_job_id: int) -> str:
+    """The export tag of a migrated pgAgent job: its catalog's tag and its id."""
+    return f"pgagent:{catalog_tag(catalog)}:{pgagent_job_id}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,7 @@ def job_spec_from_model(job: Job, key: str, enabled: bool) -> JobSpec:
         job.name,
         steps,
         schedules,
+        job_class_name=job.job_class,
         description=description,
         host_agent=job.host_agent,
         enabled=enabled,
@@ -131,6 +159,7 @@ def job_spec_from_model(job: Job, key: str, enabled: bool) -> JobSpec:
 
 def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: bool) -> ExportedJob:
     key = f"cron:{cron.username}/{cron.name or '#' + str(cron.id)}"
+    name = cron.name or f"pg_cron job {cron.id}"
     found: list[Finding] = []
 
     def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
@@ -148,7 +177,9 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
                 "alone, which pgAgent rejects in common years)",
                 "schedule it by hand in pgAgent, or keep it in pg_cron",
             )
-        return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
+        return ExportedJob(
+            key, (cron.id,), _status(found, None), "translated", None, tuple(found), name=name
+        )
     if not result.exact and not any(f.severity is Severity.ERROR for f in found):
         add(
             "EXPORT_SCHEDULE_NOT_EXACT",
@@ -180,7 +211,6 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
         schedule_spec(s, f"{cron.schedule}" + (f" ({n})" if len(result.schedules) > 1 else ""))
         for n, s in enumerate(result.schedules, 1)
     ]
-    name = cron.name or f"pg_cron job {cron.id}"
     spec = JobSpec(
         name,
         [step],
@@ -195,7 +225,9 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
             f"{cron.schedule!r} needs {len(schedules)} pgAgent schedules (pgAgent ANDs month-days "
             "and weekdays, pg_cron ORs them; days 29-31 only in months that have them)",
         )
-    return ExportedJob(key, (cron.id,), _status(found, spec), "translated", spec, tuple(found))
+    return ExportedJob(
+        key, (cron.id,), _status(found, spec), "translated", spec, tuple(found), name=name
+    )
 
 
 def _zone_free(schedule: str, source: CronTarget) -> bool:
@@ -254,7 +286,7 @@ def make_export(
     *,
     agent_zone: str,
     release: str | None = None,
-    ledger_jobs: dict[int, tuple[int, Job, bool, str]] | None = None,
+    ledger_jobs: dict[int, LedgerOrigin] | None = None,
     inactive: bool = False,
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -263,9 +295,10 @@ def make_export(
     """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``
     (``zone_assumed``: a guess, so translations that depend on it are not exact).
 
-    ``ledger_jobs`` maps a pg_cron job id to (pgAgent job id, original definition, its enabled
-    state before the migration, the content hash pgbridge gave the pg_cron job) for jobs
-    pgbridge's migration created. A job edited since is translated as it is now.
+    ``ledger_jobs`` maps a pg_cron job id to what the ledger says about it, for jobs pgbridge's
+    migration created; pg_cron jobs of one pgAgent job of one catalog become that job again (the
+    same job id in another catalog is another job). A job edited since is translated as it is now.
+    ``select`` / ``exclude`` name pg_cron jobs by id or name; one that names none is refused.
     """
     source = CronTarget.of(
         release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
@@ -275,19 +308,21 @@ def make_export(
     )
     ledger_jobs = ledger_jobs or {}
 
-    def wanted(cron: CronJob) -> bool:
-        keys = {str(cron.id), cron.name or ""}
-        return (not select or bool(keys & set(select))) and not keys & set(exclude)
+    def keys(cron: CronJob) -> set[str]:
+        return {str(cron.id)} | ({cron.name} if cron.name else set())
 
+    known = (k for cron in side.jobs for k in keys(cron))
+    matching.check_known((*select, *exclude), known, "pg_cron job")
     jobs: list[ExportedJob] = []
-    restored: dict[int, list[int]] = {}
+    restored: dict[tuple[str, int], list[int]] = {}
     for cron in side.jobs:
-        if not wanted(cron):
+        if not matching.chosen(select, exclude, keys(cron)):
             continue
-        if cron.id in ledger_jobs:
-            applied = ledger_jobs[cron.id][3]
-            if content_hash(cron.schedule, cron.command, cron.database, cron.username) == applied:
-                restored.setdefault(ledger_jobs[cron.id][0], []).append(cron.id)
+        origin = ledger_jobs.get(cron.id)
+        if origin is not None:
+            now = content_hash(cron.schedule, cron.command, cron.database, cron.username)
+            if now == origin.content_hash:
+                restored.setdefault((origin.catalog, origin.pgagent_job_id), []).append(cron.id)
                 continue
             edited = _translate(cron, source, agent_zone, inactive)
             note = _finding(
@@ -301,15 +336,17 @@ def make_export(
             jobs.append(replace(edited, findings=(*edited.findings, note)))
             continue
         jobs.append(_translate(cron, source, agent_zone, inactive))
-    for pgagent_id, cron_ids in restored.items():
-        _, original, was_enabled, _ = ledger_jobs[cron_ids[0]]
-        key = f"pgagent:{pgagent_id}"
+    for (catalog, pgagent_id), cron_ids in restored.items():
+        first = ledger_jobs[cron_ids[0]]
+        original, was_enabled = first.job, first.enabled
+        key = ledger_key(catalog, pgagent_id)
         found = [
             _finding(
                 "EXPORT_FROM_LEDGER",
                 Severity.INFO,
                 f"pg_cron job(s) {', '.join(map(str, cron_ids))} came from pgAgent job "
-                f"{pgagent_id} ({original.name!r}); its original definition is given back",
+                f"{pgagent_id} ({original.name!r}) of catalog {catalog} (tag "
+                f"{catalog_tag(catalog)}); its original definition is given back",
                 "",
                 cron_ids[0],
             )
@@ -339,9 +376,10 @@ def make_export(
             )
         jobs.append(
             ExportedJob(
-                key, tuple(cron_ids), _status(found, spec), "ledger", spec, tuple(found), pgagent_id
+                key, tuple(cron_ids), _status(found, spec), "ledger", spec, tuple(found),
+                pgagent_id, original.name, catalog, f"pgagent:{pgagent_id}",
             )
-        )
+        )  # fmt: skip
     active = {c.id for c in side.jobs if c.active}
     if zone_assumed:
         jobs = [_assumed_zone(j, side, source, agent_zone) for j in jobs]

@@ -18,6 +18,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from .connect import Connection
+from .errors import BridgeError
 
 SCHEMA = "pgbridge"
 
@@ -131,8 +132,13 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
     return jobs, sources
 
 
+class ForeignRow(BridgeError):
+    """A ledger row belongs to another pgAgent catalog: never taken over."""
+
+
 def record_job(conn: Connection, job: LedgerJob) -> None:
-    conn.execute(
+    """Insert or update the row of a pg_cron job; a row of another catalog is never changed."""
+    cur = conn.execute(
         "INSERT INTO pgbridge.cron_jobs (jobname, username, jobid, source, pgagent_job_id, "
         "schedule_ids, content_hash, schedule, command, database, planned_active) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
@@ -141,7 +147,13 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
         "schedule = EXCLUDED.schedule, command = EXCLUDED.command, "
         "database = EXCLUDED.database, planned_active = EXCLUDED.planned_active, "
-        "updated_at = now()",
+        "updated_at = now() WHERE pgbridge.cron_jobs.source = EXCLUDED.source "
+        # only a real change touches the row, so updated_at means "last change"
+        "AND (cron_jobs.jobid, cron_jobs.pgagent_job_id, cron_jobs.schedule_ids, "
+        "cron_jobs.content_hash, cron_jobs.schedule, cron_jobs.command, cron_jobs.database, "
+        "cron_jobs.planned_active) IS DISTINCT FROM (EXCLUDED.jobid, EXCLUDED.pgagent_job_id, "
+        "EXCLUDED.schedule_ids, EXCLUDED.content_hash, EXCLUDED.schedule, EXCLUDED.command, "
+        "EXCLUDED.database, EXCLUDED.planned_active)",
         [
             job.jobname,
             job.username,
@@ -156,12 +168,40 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
             job.planned_active,
         ],
     )
+    if cur.rowcount != 1 and not _recorded_as(conn, job):
+        raise ForeignRow(
+            f"pg_cron job {job.jobname!r} of {job.username!r} is recorded for another pgAgent "
+            "catalog; its ledger row was left as it is"
+        )
+
+
+def _recorded_as(conn: Connection, job: LedgerJob) -> bool:
+    """Is the row already exactly this (an upsert that changed nothing), for this catalog?"""
+    row = conn.execute(
+        "SELECT 1 FROM pgbridge.cron_jobs WHERE jobname = %s AND username = %s AND source = %s",
+        [job.jobname, job.username, job.source],
+    ).fetchone()
+    return row is not None
+
+
+def others(conn: Connection, source: str, names: list[str]) -> dict[tuple[str, str], str]:
+    """(job name, user) -> catalog identity, for these names recorded for other catalogs."""
+    rows = conn.execute(
+        "SELECT jobname, username, source FROM pgbridge.cron_jobs "
+        "WHERE jobname = ANY(%s) AND source <> %s",
+        [names, source],
+    ).fetchall()
+    return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
 
 def forget_job(conn: Connection, jobname: str, username: str) -> None:
     conn.execute(
         "DELETE FROM pgbridge.cron_jobs WHERE jobname = %s AND username = %s", [jobname, username]
     )
+
+
+#: The fields of a recorded pgAgent job (``bridge.model.Job``) that are run state, not definition.
+_RUN_STATE = "ARRAY['changed', 'next_run', 'last_run', 'agent_id']"
 
 
 def record_source(conn: Connection, entry: LedgerSource) -> None:
@@ -172,7 +212,13 @@ def record_source(conn: Connection, entry: LedgerSource) -> None:
         "definition, context) VALUES (%s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (source, pgagent_job_id) DO UPDATE SET state = EXCLUDED.state, "
         "definition = coalesce(EXCLUDED.definition, pgbridge.pgagent_jobs.definition), "
-        "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now()",
+        "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now() "
+        # a real change only: pgAgent itself rewrites a job's run bookkeeping (jobchanged,
+        # jobnextrun, ... by its triggers, e.g. when the migration disables the job)
+        f"WHERE (pgagent_jobs.state, pgagent_jobs.definition - {_RUN_STATE}, "
+        "pgagent_jobs.context) IS DISTINCT FROM (EXCLUDED.state, coalesce(EXCLUDED.definition, "
+        f"pgagent_jobs.definition) - {_RUN_STATE}, coalesce(EXCLUDED.context, "
+        "pgagent_jobs.context))",
         [
             entry.source,
             entry.pgagent_job_id,

@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 
-from . import conninfo, cron_calls, ledger
+from . import conninfo, cron_calls, ledger, matching, naming
 from .connect import Connection, connect
 from .errors import (
     BridgeError,
@@ -50,7 +50,7 @@ from .planner import (
     make_plan,
     target_from,
 )
-from .read_pgagent import read_pgagent
+from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
 from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
 from .serialize import from_jsonable, to_jsonable
@@ -128,10 +128,16 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     on_phase: Phase | None = None
+    #: Told what the run waits for (the CLI prints it on stderr).
+    on_progress: Callable[[str], None] | None = None
 
     def phase(self, name: str) -> None:
         if self.on_phase is not None:
             self.on_phase(name)
+
+    def say(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
 
     def note(self, code: str, severity: Severity, message: str, remedy: str, job_id: int) -> None:
         self.findings.append(Finding(code, severity, message, remedy, job_id))
@@ -142,17 +148,22 @@ class _Run:
 
 
 @contextmanager
-def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) -> Iterator[_Run]:
-    """Writable connections to both sides; server errors become one-line BridgeErrors.
+def _session(
+    pgagent: str | None, pgcron: str | None, on_phase: Phase | None, *, read_only: bool = False
+) -> Iterator[_Run]:
+    """Connections to both sides (READ ONLY ones for runs that only read, so they also work on a
+    hot standby); server errors become one-line BridgeErrors.
 
     Whatever was not committed when an error (or a crash) interrupts the run is rolled back by
     the server; the ledger makes the next run finish the work.
     """
     same = pgcron is None or pgcron == pgagent
-    source = connect(pgagent or "", read_only=False)
+    source = connect(pgagent or "", read_only=read_only)
     try:
-        target = source if same else connect(pgcron or "", read_only=False)
+        target = source if same else connect(pgcron or "", read_only=read_only)
         try:
+            if not read_only:
+                _refuse_standby(source, target)
             source_id = _source_identity(source)
             yield _Run(source, target, same, source_id, on_phase=on_phase)
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -171,24 +182,31 @@ def _session(pgagent: str | None, pgcron: str | None, on_phase: Phase | None) ->
         source.close()
 
 
+def _refuse_standby(*conns: Connection) -> None:
+    """Writing runs need primaries: say so instead of failing on the first write."""
+    for conn in conns:
+        conn.read_only = True  # a READ WRITE transaction cannot even begin on a standby
+        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        conn.rollback()
+        conn.read_only = False
+        if row and row[0]:
+            raise UsageError(
+                f"{conn.info.host}:{conn.info.port}/{conn.info.dbname} is a hot standby (in "
+                "recovery): run commands that write against the primary"
+            )
+
+
 def _source_identity(conn: Connection) -> str:
-    """Which pgAgent catalog this is: the cluster's system identifier (when the role may read
-    it) and the database, so two servers' catalogs never mix in one ledger."""
-    row = conn.execute(
-        "SELECT current_database(), has_function_privilege('pg_control_system()', 'EXECUTE')"
-    ).fetchone()
-    assert row is not None
-    database, may_read = str(row[0]), bool(row[1])
-    system = None
-    if may_read:
-        got = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()
-        system = got[0] if got else None
+    """Which pgAgent catalog this is (``PgAgentCatalog.identity``), so catalogs of several
+    databases and servers never mix in one ledger or one pg_cron."""
+    found = identity(conn)
     conn.rollback()
-    return f"{system}/{database}" if system is not None else database
+    return found
 
 
 def _lock(run: _Run, wait: float) -> None:
     deadline = time.monotonic() + wait
+    told = False
     while True:
         row = run.target.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
         run.target.commit()
@@ -199,6 +217,9 @@ def _lock(run: _Run, wait: float) -> None:
                 "another pgbridge run is migrating into this pg_cron database (advisory lock "
                 f"{LOCK_KEY} is held): wait for it to finish, or pass --wait-lock SECONDS"
             )
+        if not told:
+            run.say(f"waiting up to {wait:g} s for another pgbridge run to finish")
+            told = True
         time.sleep(0.5)
 
 
@@ -226,24 +247,28 @@ def _read(
 
 
 PREFLIGHT = """
+WITH fn AS (  -- by catalog lookup: cron.f(...) in SQL fails without USAGE on schema cron
+  SELECT p.proname || '(' || array_to_string(p.proargtypes::oid[]::regtype[]::text[], ',') || ')'
+           AS sig,
+         has_function_privilege(p.oid, 'EXECUTE') AS ok
+    FROM pg_proc p WHERE p.pronamespace = to_regnamespace('cron')
+)
 SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
        current_user,
-       coalesce(has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'),
-                                       'EXECUTE'),
-                has_function_privilege(to_regprocedure('cron.schedule(name,text,text)'),
-                                       'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.schedule_in_database(text,text,text,text,text,boolean)'),
-           'EXECUTE'), false),
-       coalesce(has_function_privilege(
-           to_regprocedure('cron.alter_job(bigint,text,text,text,text,boolean)'), 'EXECUTE'), false),
-       coalesce(has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE'),
-                false),
-       coalesce(has_table_privilege(to_regclass('cron.job'), 'UPDATE'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig IN ('schedule(text,text,text)', 'schedule(name,text,text)')), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'schedule_in_database(text,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn
+                  WHERE sig = 'alter_job(bigint,text,text,text,text,boolean)'), false),
+       coalesce((SELECT bool_or(ok) FROM fn WHERE sig = 'unschedule(bigint)'), false),
+       coalesce((SELECT has_table_privilege(c.oid, 'UPDATE') FROM pg_class c
+                  WHERE c.relnamespace = to_regnamespace('cron') AND c.relname = 'job'), false),
        CASE WHEN to_regnamespace('pgbridge') IS NULL
             THEN has_database_privilege(current_database(), 'CREATE')
             ELSE pg_has_role((SELECT nspowner FROM pg_namespace WHERE nspname = 'pgbridge'),
-                             'USAGE') END
+                             'USAGE') END,
+       coalesce(has_schema_privilege(to_regnamespace('cron'), 'USAGE'), false)
 """
 
 
@@ -253,7 +278,7 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
     missing: list[str] = []
     row = run.target.execute(PREFLIGHT).fetchone()
     assert row is not None
-    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok = row
+    superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok, usage = row
     cron = read_pgcron(run.target)
     run.target.rollback()
     if cron.extension_version is None:
@@ -267,8 +292,10 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
             "pg_cron is created but not loaded: add it to shared_preload_libraries and restart"
         )
     jobs = [c for j in selected for c in j.cron_jobs]
+    if not usage:
+        missing.append("USAGE on schema cron")
     if not schedule:
-        missing.append("EXECUTE on cron.schedule (GRANT USAGE ON SCHEMA cron)")
+        missing.append("EXECUTE on cron.schedule")
     if any(not c.in_cron_database(side) for c in jobs) and not in_database:
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
@@ -331,6 +358,7 @@ def _reconcile_job(
     by_name: dict[tuple[str, str], tuple[Any, ...]],
     by_id: dict[int, tuple[Any, ...]],
     known_jobs: Sequence[LedgerJob],
+    foreign: dict[tuple[str, str], str],
 ) -> list[Change]:
     """Put one pgAgent job's pg_cron jobs in place; raises _Incomplete when one cannot be."""
     conn = run.target
@@ -342,6 +370,19 @@ def _reconcile_job(
         keep.add(key)
         led = by_key.get(key)
         row = by_id.get(led.jobid) if led else by_name.get(key)
+        owner = foreign.get(key) if led is None else None
+        if owner is not None:  # even with --force: that catalog's rollback must find its job
+            run.note(
+                "MIGRATE_NAME_TAKEN",
+                Severity.ERROR,
+                f"a pg_cron job named {c.name!r} for {user!r} was created by pgbridge for another "
+                f"pgAgent catalog ({owner}, tag {naming.catalog_tag(owner)}); this pgAgent job "
+                "was left as it is (not migrated)",
+                "rename this pgAgent job, or roll that catalog's job back first; --force never "
+                "takes over another catalog's jobs",
+                job.job_id,
+            )
+            raise _Incomplete
         if led is None and row is not None and not force:
             run.note(
                 "MIGRATE_NAME_TAKEN",
@@ -430,6 +471,7 @@ def _reconcile(
     ).fetchall()
     by_name = {(r[1], r[2]): tuple(r) for r in rows}
     by_id = {int(r[0]): tuple(r) for r in rows}
+    foreign = ledger.others(conn, run.source_id, names)
     context = _context(catalog, plan.options)
     originals = {j.id: j for j in catalog.pgagent.jobs}
     for job in selected:
@@ -441,6 +483,7 @@ def _reconcile(
                 changes = _reconcile_job(
                     run, job, plan.target, state=state, force=force, applier=applier,
                     by_key=by_key, by_name=by_name, by_id=by_id, known_jobs=known_jobs,
+                    foreign=foreign,
                 )  # fmt: skip
                 original = originals[job.job_id]
                 prev = existing.previous_enabled if existing else original.enabled
@@ -479,19 +522,34 @@ def _disable_pgagent(run: _Run, job_ids: list[int]) -> None:
         run.changes.append(Change("disable-pgagent", int(jobid)))
 
 
-def _quiet_moment(conn: Connection) -> None:
-    """Wait until the server clock is between second 5 and 45 of a minute.
+#: Seconds of the server's minute inside which both commits of a cross-database switch are made.
+QUIET_WINDOW = (5.0, 45.0)
+
+
+def _quiet_moment(run: _Run) -> None:
+    """Wait until the server clock is inside :data:`QUIET_WINDOW` (second 5 to 45 of a minute).
 
     pg_cron starts jobs at the minute boundary and pgAgent polls for due jobs every few seconds
     after it, so two commits made inside this window fall between the same two scheduled minutes.
-    Called with the target transaction open, right before its commit.
+    Called with the target transaction open, right before its commit: the wait keeps that
+    transaction busy (short server-side sleeps), so ``idle_in_transaction_session_timeout`` does
+    not end it, and says what it waits for.
     """
+    low, high = QUIET_WINDOW
+    told = False
     while True:
-        row = conn.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
-        second = float(row[0]) if row else 10.0
-        if 5.0 <= second <= 45.0:
+        row = run.target.execute("SELECT extract(second FROM clock_timestamp())").fetchone()
+        second = float(row[0]) if row else low
+        if (second - low) % 60.0 <= (high - low) % 60.0:
             return
-        time.sleep((65.0 - second) % 60.0 if second > 45.0 else 5.0 - second)
+        wait = (low - second) % 60.0
+        if not told:
+            run.say(
+                f"waiting {wait:.0f} s for second {low:.0f}-{high:.0f} of the server's minute, "
+                "to switch pg_cron and pgAgent inside one minute"
+            )
+            told = True
+        run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
 
 
 def _running(run: _Run, job_ids: list[int]) -> list[int]:
@@ -509,6 +567,9 @@ def _wait_running(run: _Run, job_ids: list[int], wait: float) -> list[int]:
     """Job ids pgAgent is still running after waiting up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     busy = _running(run, job_ids)
+    if busy and wait > 0:
+        run.say(f"waiting up to {wait:g} s for pgAgent to finish running job(s) "
+                + ", ".join(map(str, busy)))  # fmt: skip
     while busy and time.monotonic() < deadline:
         time.sleep(1.0)
         busy = _running(run, job_ids)
@@ -520,18 +581,13 @@ def _keys(job_id: int, names: dict[int, str]) -> set[str]:
 
 
 def _check_known(selection: Selection, names: dict[int, str]) -> None:
-    known = {k for job_id in names for k in _keys(job_id, names)}
-    unknown = [k for k in (*selection.jobs, *selection.exclude) if k not in known]
-    if unknown:
-        raise UsageError(f"no pgAgent job with id or name {', '.join(map(repr, unknown))}")
+    known = (k for job_id in names for k in _keys(job_id, names))
+    matching.check_known((*selection.jobs, *selection.exclude), known, "pgAgent job")
 
 
 def _chosen(selection: Selection, job_id: int, names: dict[int, str]) -> bool:
     """``--job`` / ``--exclude`` by id or name."""
-    keys = _keys(job_id, names)
-    if selection.jobs and not keys & set(selection.jobs):
-        return False
-    return not keys & set(selection.exclude)
+    return matching.chosen(selection.jobs, selection.exclude, _keys(job_id, names))
 
 
 def _select(plan: Plan, selection: Selection) -> list[JobPlan]:
@@ -562,16 +618,19 @@ def migrate(
     agent_role: str | None = None,
     on_phase: Phase | None = None,
     today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Plan, and with ``apply`` carry out, the migration of the selected pgAgent jobs.
 
     Without ``apply`` nothing is written (not even the lock is taken): the result holds the plan
     and the selection. ``on_phase`` is called after each phase ("preflight", "target-committed",
-    "source-committed"); tests use it to inject crashes.
+    "source-committed"); tests use it to inject crashes. ``progress`` is told what the run waits
+    for.
     """
     selection = selection or Selection()
     options = options or PlanOptions()
-    with _session(pgagent, pgcron, on_phase) as run:
+    with _session(pgagent, pgcron, on_phase, read_only=not apply) as run:
+        run.on_progress = progress
         if apply:
             _lock(run, wait_lock)
         catalog = _read(run, pgagent, pgcron, timezone, agent_role)
@@ -601,7 +660,7 @@ def migrate(
         if run.same_database:
             _disable_pgagent(run, to_disable)  # both sides in one transaction
         elif to_disable:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -634,6 +693,7 @@ def activate(
     wait_lock: float = 0.0,
     wait_running: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
 
@@ -642,6 +702,7 @@ def activate(
     """
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
         names, enabled = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
@@ -676,7 +737,7 @@ def activate(
         if run.same_database:
             _disable_pgagent(run, off)
         elif off:
-            _quiet_moment(run.target)
+            _quiet_moment(run)
         run.target.commit()
         run.phase("target-committed")
         if not run.same_database:
@@ -690,6 +751,13 @@ def _target(run: _Run) -> Target:
     side = read_pgcron(run.target)
     run.target.rollback()
     return target_from(side, applier=side.reader)
+
+
+#: A pg_cron job changed since pgbridge made it: migrate keeps such an edit unless --force.
+EDITED_REMEDY = (
+    "if the edit is wanted, leave it (migrate keeps hand edits); to put back what pgbridge set, "
+    "run migrate again with --force (without --force it leaves the edited job as it is)"
+)
 
 
 def _verify(
@@ -732,7 +800,7 @@ def _verify(
                 "VERIFY_SCHEDULE_DRIFT",
                 f"pg_cron job {led.jobname!r} fires on {row['schedule']!r}, pgbridge set "
                 f"{led.schedule!r}",
-                "run migrate again (with --force if it was edited on purpose)",
+                EDITED_REMEDY,
                 led.pgagent_job_id,
             )
         for column, value in (
@@ -744,7 +812,7 @@ def _verify(
                 drift(
                     "VERIFY_CONTENT_DRIFT",
                     f"pg_cron job {led.jobname!r}: {column} differs from what pgbridge set",
-                    "run migrate again (with --force if it was edited on purpose)",
+                    EDITED_REMEDY,
                     led.pgagent_job_id,
                 )
         expected = led.planned_active and state.get(led.pgagent_job_id) == "migrated"
@@ -820,13 +888,30 @@ def _source_drift(
         for job in plan.jobs:
             if job.job_id not in ids:
                 continue
-            planned = {(c.name, c.schedule, c.command, c.database) for c in job.cron_jobs}
-            applied = {
-                (j.jobname, j.schedule, j.command, j.database)
-                for j in known_jobs
-                if j.pgagent_job_id == job.job_id
+            planned = {
+                (c.name, c.schedule_ids, c.schedule, c.command, c.database) for c in job.cron_jobs
             }
-            if planned != applied:
+            mine = [j for j in known_jobs if j.pgagent_job_id == job.job_id]
+            applied = {(j.jobname, j.schedule_ids, j.schedule, j.command, j.database) for j in mine}
+            if planned == applied:
+                continue
+            legacy = [
+                j.jobname for j in mine if not j.jobname.startswith(naming.prefix(plan.catalog_tag))
+            ]
+            if legacy and {p[1:] for p in planned} == {a[1:] for a in applied}:
+                out.append(
+                    Finding(
+                        "VERIFY_LEGACY_NAME",
+                        Severity.INFO,
+                        f"pg_cron job(s) {', '.join(map(repr, legacy))} of pgAgent job "
+                        f"{job.job_id} carry the name pgbridge 0.1.0 gave them, without the "
+                        f"catalog tag ({plan.catalog_tag}); their content is as planned",
+                        "run migrate --apply again to rename them (each is replaced by a job of "
+                        "the new name with the same content and activity)",
+                        job.job_id,
+                    )
+                )
+            else:
                 out.append(
                     Finding(
                         "VERIFY_SOURCE_CHANGED",
@@ -856,7 +941,7 @@ def verify(
     pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
 ) -> Verification:
     """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
-    with _session(pgagent, pgcron, None) as run:
+    with _session(pgagent, pgcron, None, read_only=True) as run:
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
@@ -871,19 +956,21 @@ def rollback(
     selection: Selection | None = None,
     wait_lock: float = 0.0,
     on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MigrationResult:
     """Undo what the ledger says pgbridge did: pgAgent jobs back as they were, then the pg_cron
     jobs pgbridge created removed. Running it twice is harmless."""
     selection = selection or Selection()
     with _session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
         _lock(run, wait_lock)
-        if not ledger.exists(run.target):
-            run.target.rollback()
-            return MigrationResult(None, True)
         names, _ = _pgagent_jobs(run)
         known_jobs, sources = ledger.read(run.target, run.source_id)
         run.target.rollback()
         _check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        if not ledger.exists(run.target):
+            run.target.rollback()
+            return MigrationResult(None, True)
 
         def chosen(job_id: int) -> bool:
             return _chosen(selection, job_id, names)

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from .naming import catalog_identity
+
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
 MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
 
@@ -175,8 +177,15 @@ class PgAgentCatalog:
     agents: tuple[Agent, ...] = ()
     jobs: tuple[Job, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: ``pg_control_system().system_identifier`` of the cluster, None when the role may not read it.
+    system_identifier: str | None = None
     #: None for snapshots taken before pgbridge recorded it.
     server: Server | None = None
+
+    @property
+    def identity(self) -> str:
+        """Which catalog this is: what pg_cron job names and the ledger are keyed by."""
+        return catalog_identity(self.system_identifier, self.database)
 
     def job(self, job_id: int) -> Job:
         for job in self.jobs:

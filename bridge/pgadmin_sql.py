@@ -65,6 +65,8 @@ class JobSpec:
     steps: Sequence[StepSpec] = ()
     schedules: Sequence[ScheduleSpec] = ()
     job_class: int = 1  # pgAdmin's default: "Routine Maintenance"
+    #: The class by name (the reverse export: ids differ between catalogs); created when missing.
+    job_class_name: str = ""
     description: str = ""
     host_agent: str = ""
     enabled: bool = True
@@ -132,15 +134,26 @@ def job_sql(job: JobSpec, *, skip_taken_exceptions: bool = False) -> str:
     ``skip_taken_exceptions`` leaves out a (date, time) exception another schedule already holds
     (pgAgent allows each pair once in the whole catalog); pgAdmin would fail instead.
     """
-    body = [
-        "DECLARE",
-        "    jid integer;",
-        "    scid integer;",
-        "BEGIN",
+    body = ["DECLARE", "    jid integer;", "    scid integer;"]
+    class_id = f"{job.job_class}::integer"
+    if job.job_class_name:  # not pgAdmin's text: the class by name, created when missing
+        name = literal(job.job_class_name)
+        body += ["    cid integer;", "BEGIN"]
+        body += [
+            f"SELECT jclid INTO cid FROM pgagent.pga_jobclass WHERE jclname = {name};",
+            "IF cid IS NULL THEN",
+            f"    INSERT INTO pgagent.pga_jobclass (jclname) VALUES ({name}) RETURNING jclid "
+            "INTO cid;",
+            "END IF;",
+        ]
+        class_id = "cid"
+    else:
+        body.append("BEGIN")
+    body.append(
         "INSERT INTO pgagent.pga_job(jobjclid, jobname, jobdesc, jobhostagent, jobenabled) VALUES ("
-        f"{job.job_class}::integer, {literal(job.name)}::text, {literal(job.description)}::text, "
-        f"{literal(job.host_agent)}::text, {str(job.enabled).lower()}) RETURNING jobid INTO jid;",
-    ]
+        f"{class_id}, {literal(job.name)}::text, {literal(job.description)}::text, "
+        f"{literal(job.host_agent)}::text, {str(job.enabled).lower()}) RETURNING jobid INTO jid;"
+    )
     body += [_step_sql(step) for step in job.steps]
     for schedule in job.schedules:
         body += _schedule_sql(schedule, skip_taken_exceptions)

@@ -29,7 +29,7 @@ from .model import (
     Step,
     StepKind,
 )
-from .naming import job_name
+from .naming import catalog_tag, job_name
 from .schedule import (
     DEFAULT_DAYS,
     AgentSchedule,
@@ -70,6 +70,15 @@ class Target:
     detected: bool = False
     #: Whether that role is a superuser (None: unknown).
     applier_superuser: bool | None = None
+    #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
+    assumed: tuple[str, ...] = ()
+
+    @property
+    def how(self) -> str:
+        """How the release is known: "detected", "declared" or "assumed"."""
+        if self.detected:
+            return "detected"
+        return "assumed" if any(a.startswith("pg_cron ") for a in self.assumed) else "declared"
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
@@ -100,6 +109,11 @@ def target_from(
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
         db = side.database
+    assumed = []
+    if release is None and detected_release is None:
+        assumed.append("pg_cron 1.4.0")
+    if timezone is None and (side is None or side.timezone is None):
+        assumed.append("cron.timezone GMT")
     return Target(
         release=release or detected_release or "1.4.0",
         timezone=zone,
@@ -113,6 +127,7 @@ def target_from(
             if side is not None and applier and applier == side.reader
             else None
         ),
+        assumed=tuple(assumed),
     )
 
 
@@ -219,6 +234,9 @@ class Plan:
     jobs: tuple[JobPlan, ...]
     findings: tuple[Finding, ...] = ()
     format_version: int = FORMAT_VERSION
+    #: Which pgAgent catalog (system identifier/database), and the tag its pg_cron names carry.
+    catalog: str = ""
+    catalog_tag: str = ""
 
     def counts(self) -> dict[str, int]:
         out = count_statuses(j.status for j in self.jobs)
@@ -822,14 +840,16 @@ def _plan_job(
         per_key[ids[0]] = per_key.get(ids[0], 0) + 1
     seen: dict[int, int] = {}
     cron_jobs: list[CronJobPlan] = []
+    assert catalog.pgagent is not None
+    tag = catalog_tag(catalog.pgagent.identity)
     for expr, active, ids, command in items:
         key = ids[0]
         seen[key] = seen.get(key, 0) + 1
         if len(items) == 1:
-            name = job_name(job.id, job.name)
+            name = job_name(job.id, job.name, catalog=tag)
         else:
             part = seen[key] if per_key[key] > 1 else None
-            name = job_name(job.id, job.name, schedule_id=key, part=part)
+            name = job_name(job.id, job.name, catalog=tag, schedule_id=key, part=part)
         cron_jobs.append(
             CronJobPlan(
                 name=name,
@@ -971,6 +991,57 @@ def _role_findings(
         )
 
 
+def pgcron_missing(side: PgCronSide) -> Finding | None:
+    """The finding for a pg_cron database (named with --pgcron) where pg_cron is not created."""
+    if side.extension_version is not None:
+        return None
+    where = f" (cron.database_name is {side.database_name!r})" if side.database_name else ""
+    return Finding(
+        "TARGET_PGCRON_NOT_CREATED",
+        Severity.ERROR,
+        f"pg_cron is not created in database {side.database!r}{where}, the --pgcron database: "
+        "nothing can be migrated there",
+        "point --pgcron at the database where pg_cron is created (cron.database_name), or "
+        "CREATE EXTENSION pg_cron there",
+        0,
+    )
+
+
+def target_findings(side: PgCronSide | None, target: Target) -> list[Finding]:
+    """What is wrong with the pg_cron side the plan is for, or unknown about it."""
+    out: list[Finding] = []
+    if side is not None and side.extension_version is not None and not side.loaded:
+        out.append(
+            Finding(
+                "TARGET_PGCRON_NOT_LOADED",
+                Severity.ERROR,
+                f"pg_cron is created in database {side.database!r} but its library is not "
+                "loaded: no pg_cron job runs, and the release and cron.* settings cannot be read",
+                "add pg_cron to shared_preload_libraries and restart the server, then plan again",
+                0,
+            )
+        )
+    if target.assumed:
+        diagnosed = {d.code for d in side.diagnostics} if side is not None else set()
+        if "PGCRON_SETTINGS_HIDDEN" in diagnosed:
+            why = "this role cannot see the cron.* settings"
+        elif side is not None and not side.loaded:
+            why = "pg_cron is not loaded, so its settings cannot be read"
+        else:
+            why = "they were neither read from a server nor declared"
+        out.append(
+            Finding(
+                "TARGET_ASSUMED",
+                Severity.WARNING,
+                f"planned for {' and '.join(target.assumed)}, assumed: {why}",
+                "read as a superuser or a member of pg_read_all_settings, or declare them with "
+                "--target-pg-cron and --cron-timezone",
+                0,
+            )
+        )
+    return out
+
+
 def make_plan(
     catalog: Catalog,
     target: Target,
@@ -994,6 +1065,20 @@ def make_plan(
             0,
         )
     ]
+    if catalog.pgagent.system_identifier is None:
+        general.append(
+            Finding(
+                "PLAN_CATALOG_BY_DATABASE_ONLY",
+                Severity.WARNING,
+                f"the catalog is identified by its database ({catalog.pgagent.database!r}) alone: "
+                "the role may not read the server's system identifier (pg_control_system()), "
+                "or the snapshot predates it; a catalog in a database of the same name on another "
+                "server would get the same pg_cron job names and ledger rows in one pg_cron",
+                "run as a role that may execute pg_control_system() (GRANT EXECUTE ON FUNCTION "
+                "pg_control_system() TO it), and use that role for every later run",
+                0,
+            )
+        )
     if target.background_workers:
         general.append(
             Finding(
@@ -1020,7 +1105,8 @@ def make_plan(
                 0,
             )
         )
-    if not target.detected:
+    general += target_findings(catalog.pgcron, target)
+    if target.how == "declared":
         general.append(
             Finding(
                 "TARGET_DECLARED",
@@ -1039,4 +1125,6 @@ def make_plan(
         options=options,
         jobs=jobs,
         findings=tuple(general),
+        catalog=catalog.pgagent.identity,
+        catalog_tag=catalog_tag(catalog.pgagent.identity),
     )

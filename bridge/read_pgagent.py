@@ -37,7 +37,8 @@ from .model import (
     Step,
     StepKind,
 )
-from .server import read_server
+from .naming import catalog_identity
+from .server import read_server, system_identifier
 from .timezones import resolve_agent_timezone
 
 UTC = dt.timezone.utc
@@ -380,6 +381,14 @@ def _read_schedule(row: Sequence[Any], exceptions: tuple[ScheduleException, ...]
     )
 
 
+def identity(conn: Connection) -> str:
+    """The identity of the pgAgent catalog in ``conn``'s database (``PgAgentCatalog.identity``),
+    without reading the catalog."""
+    row = conn.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    return catalog_identity(system_identifier(conn), str(row[0]))
+
+
 def read_pgagent(
     conn: Connection, *, timezone: str | None = None, agent_role: str | None = None
 ) -> PgAgentCatalog:
@@ -523,6 +532,7 @@ def read_pgagent(
                 diagnostics=tuple(diags),
             )
         )
+    server = read_server(conn)
     return PgAgentCatalog(
         database=database,
         schema_version=schema_version,
@@ -535,5 +545,6 @@ def read_pgagent(
         agents=agents,
         jobs=tuple(jobs),
         diagnostics=tuple(catalog_diags),
-        server=read_server(conn),
+        system_identifier=server.system_identifier,
+        server=server,
     )

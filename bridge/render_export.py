@@ -45,9 +45,8 @@ def export_text(result: ExportResult) -> str:
     out += [f"  ! {_finding_line(f)}" for f in plan.findings]
     for job in plan.jobs:
         out.append("")
-        name = job.job.name if job.job else "-"
         crons = ", ".join(map(str, job.cron_jobs))
-        out.append(f"[{job.status.upper()}] {name}  (pg_cron job {crons}; {job.origin})")
+        out.append(f"[{job.status.upper()}] {job.name}  (pg_cron job {crons}; {job.origin})")
         if job.job is not None:
             for s in job.job.schedules:
                 out.append(f"  pgAgent schedule {s.name!r}: {_agent(s)}")

@@ -34,9 +34,8 @@ def _summary(plan: Plan) -> str:
 
 def _target(plan: Plan) -> str:
     t = plan.target
-    how = "detected" if t.detected else "declared"
     return (
-        f"pg_cron {t.release} ({how}), cron.timezone {t.timezone}, database {t.database}"
+        f"pg_cron {t.release} ({t.how}), cron.timezone {t.timezone}, database {t.database}"
         + (", background workers" if t.background_workers else "")
         + (", cron.match_dom_and_dow on" if t.match_dom_and_dow else "")
     )

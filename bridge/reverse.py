@@ -16,14 +16,17 @@ import psycopg
 from . import ledger, snapshot
 from .connect import connect, reading
 from .errors import QueryFailed, UsageError, first_line
-from .exporter import ExportedJob, ExportPlan, make_export, marker
+from .exporter import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
 from .model import Job, PgCronSide, Severity
 from .pgadmin_sql import job_sql
 from .planner import Finding
-from .read_pgagent import read_pgagent
+from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
 from .serialize import from_jsonable
 from .sqlquote import literal
+
+#: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.
+EXPORT_LOCK_KEY = 0x7067_6272_6578_7074  # "pgbrexpt"
 
 
 @dataclass(frozen=True)
@@ -38,24 +41,26 @@ class ExportResult:
     notes: tuple[Finding, ...] = ()
 
 
-def _ledger_jobs(conn: Any) -> dict[int, tuple[int, Job, bool, str]]:
-    """pg_cron job id -> (pgAgent job id, original definition, enabled before, content hash)."""
+def _ledger_jobs(conn: Any) -> dict[int, LedgerOrigin]:
+    """pg_cron job id -> what the ledger says about it, for every catalog migrated into it."""
     if not ledger.exists(conn):
         return {}
     rows = conn.execute(
-        "SELECT c.jobid, s.pgagent_job_id, s.definition, s.previous_enabled, c.content_hash "
-        "FROM pgbridge.cron_jobs c JOIN pgbridge.pgagent_jobs s "
+        "SELECT c.jobid, s.source, s.pgagent_job_id, s.definition, s.previous_enabled, "
+        "c.content_hash FROM pgbridge.cron_jobs c JOIN pgbridge.pgagent_jobs s "
         "ON s.source = c.source AND s.pgagent_job_id = c.pgagent_job_id"
     ).fetchall()
-    out: dict[int, tuple[int, Job, bool, str]] = {}
-    for jobid, pgagent_id, definition, enabled, digest in rows:
+    out: dict[int, LedgerOrigin] = {}
+    for jobid, source, pgagent_id, definition, enabled, digest in rows:
         if definition is None:
             continue
         try:
             job = from_jsonable(Job, definition)
         except (ValueError, TypeError):
             continue  # a definition this release cannot read: translate the job instead
-        out[int(jobid)] = (int(pgagent_id), job, bool(enabled), str(digest))
+        out[int(jobid)] = LedgerOrigin(
+            str(source), int(pgagent_id), job, bool(enabled), str(digest)
+        )
     return out
 
 
@@ -73,8 +78,10 @@ def export(
 ) -> ExportResult:
     """Export pg_cron jobs as pgAgent jobs (a plan, or with ``apply`` written to ``pgagent``)."""
     findings: list[Finding] = []
-    ledger_jobs: dict[int, tuple[int, Job, bool, str]] = {}
+    ledger_jobs: dict[int, LedgerOrigin] = {}
     side: PgCronSide | None
+    if snapshot_path is not None and pgcron is not None:
+        raise UsageError("--snapshot replaces --pgcron: give one or the other")
     if snapshot_path is not None:
         side = snapshot.load(snapshot_path).pgcron
         if side is None or side.extension_version is None:
@@ -134,8 +141,15 @@ def writable(job: ExportedJob) -> bool:
 
 
 def replace_sql(job: ExportedJob) -> str:
-    """Remove an earlier export of the same job (found by its tag)."""
-    return f"DELETE FROM pgagent.pga_job WHERE strpos(jobdesc, {literal(marker(job.key))}) > 0;"
+    """Remove an earlier export of the same job (found by its tag; an export by pgbridge 0.1.0,
+    whose tag names no catalog, when its name is also the same)."""
+    sql = f"DELETE FROM pgagent.pga_job WHERE strpos(jobdesc, {literal(marker(job.key))}) > 0"
+    if job.legacy_key is not None and job.job is not None:
+        sql += (
+            f" OR (strpos(jobdesc, {literal(marker(job.legacy_key))}) > 0"
+            f" AND jobname = {literal(job.job.name)})"
+        )
+    return sql + ";"
 
 
 def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
@@ -145,11 +159,13 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     conn = connect(pgagent, read_only=False)
     try:
         with conn:
+            _export_lock(conn)
+            here = identity(conn)
             for job in plan.jobs:
                 if not writable(job):
                     continue
                 assert job.job is not None
-                if _original_present(conn, job):
+                if job.catalog == here and _original_present(conn, job):
                     notes.append(
                         Finding(
                             "EXPORT_ORIGINAL_PRESENT",
@@ -181,8 +197,15 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
     return ExportResult(plan, True, tuple(created), tuple(replaced), tuple(notes))
 
 
+def _export_lock(conn: Any) -> None:
+    """Wait for any other export into this catalog to commit (held until our commit), so the
+    tags it wrote are seen and replaced instead of duplicated."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [EXPORT_LOCK_KEY])
+
+
 def _original_present(conn: Any, job: ExportedJob) -> bool:
-    """Is the pgAgent job this export came from still in the catalog being written?"""
+    """Is the pgAgent job this export came from still in the catalog being written (which is the
+    catalog it came from)?"""
     if job.pgagent_job_id is None or job.job is None:
         return False
     row = conn.execute(

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from bridge.naming import catalog_identity, catalog_tag, prefix
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -64,3 +65,12 @@ def build_catalog(db: Conn, copies: int = 1, first: int = 0) -> list[int]:
         )
         ids.append(create_job(db, JobSpec(f"empty {n}", enabled=False)))
     return ids
+
+
+def cron_name(db: Conn, job_id: int, rest: str) -> str:
+    """The pg_cron job name pgbridge gives pgAgent job ``job_id`` of the catalog in ``db``."""
+    row = db.execute(
+        "SELECT system_identifier::text, current_database() FROM pg_control_system()"
+    ).fetchone()
+    assert row is not None
+    return f"{prefix(catalog_tag(catalog_identity(row[0], row[1])))}{job_id}-{rest}"

@@ -183,3 +183,11 @@ def cron_db(pg_server: TestServer) -> Iterator[psycopg.Connection[tuple[object, 
             conn.execute(
                 "DELETE FROM cron.job WHERE jobid > %s AND username = current_user", [high_water]
             )
+
+
+@pytest.fixture
+def ledger_gone(cron_db: psycopg.Connection[tuple[object, ...]]) -> Iterator[None]:
+    """The test starts and ends without a pgbridge ledger in pg_cron's database."""
+    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
+    yield
+    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")

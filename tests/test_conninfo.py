@@ -77,3 +77,30 @@ def test_parse_errors_never_quote_the_input(dsn: str) -> None:
         conninfo.parse(dsn)
     assert SECRET not in str(info.value)
     assert '"…"' in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "reason"),
+    [
+        ("host=x passwrd=abc", 'invalid connection option "passwrd"'),
+        (f"host=x password={SECRET} 2", 'missing "=" after "…" in connection info string'),
+        (f"host=x password=a{SECRET}", None),  # parses: nothing to say
+        (f"postgresql://u:{SECRET}%zz@h/d", 'invalid percent-encoded token: "…"'),
+    ],
+)
+def test_parse_errors_stay_readable(dsn: str, reason: str | None) -> None:
+    if reason is None:
+        assert conninfo.parse(dsn)["password"] == f"a{SECRET}"
+        return
+    with pytest.raises(ValueError) as info:
+        conninfo.parse(dsn)
+    assert str(info.value) == reason
+    assert SECRET not in str(info.value)
+
+
+def test_describe_with_the_environment_names_what_libpq_tries() -> None:
+    env = {"PGHOST": "db9", "PGPORT": "6543", "PGDATABASE": "jobs", "PGUSER": "ops"}
+    assert conninfo.describe("", env) == "db9:6543/jobs user=ops"
+    assert conninfo.describe("port=7 dbname=x", env) == "db9:7/x user=ops"
+    assert conninfo.describe("host=h", {}) == "h:5432/(PGDATABASE/default)"
+    assert conninfo.describe("dbname=d", {}) == "(local socket):5432/d"

@@ -20,8 +20,8 @@ from bridge.exporter import make_export
 from bridge.migrate import migrate
 from bridge.model import CronJob, PgCronSide, Severity
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.render_export import export_sql
-from bridge.reverse import export
+from bridge.render_export import export_sql, export_text
+from bridge.reverse import ExportResult, export
 from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
 
 from .catalogs import Conn
@@ -151,7 +151,7 @@ def test_round_trip_gives_the_original_job_back(
     # Into another pgAgent installation: the original definition, exactly.
     result = export(cron_dsn, pgagent=other_catalog, apply=True)
     (back,) = [j for j in result.plan.jobs if j.origin == "ledger"]
-    assert back.key == f"pgagent:{job_id}" and len(back.cron_jobs) == 2
+    assert back.key == f"pgagent:{migrated.plan.catalog_tag}:{job_id}" and len(back.cron_jobs) == 2
     after = read_catalog(other_catalog).pgagent
     assert after is not None
     old = before.job(job_id)
@@ -228,6 +228,21 @@ def cron(jobid: int, schedule: str, **kw: Any) -> CronJob:
     )  # fmt: skip
     base.update(kw)
     return CronJob(jobid, base.pop("name"), schedule, **base)
+
+
+@pytest.mark.parametrize(
+    ("job", "name"),
+    [
+        (cron(55, "30 seconds", name="vacuum-often"), "vacuum-often"),  # manual: no pgAgent job
+        (cron(56, "@reboot", name=None), "pg_cron job 56"),
+        (cron(57, "0 3 * * *", name="nightly"), "nightly"),
+    ],
+)
+def test_export_report_names_every_job(job: CronJob, name: str) -> None:
+    (exported,) = make_export(side_with(job), agent_zone="UTC").jobs
+    text = export_text(ExportResult(make_export(side_with(job), agent_zone="UTC"), False))
+    head = f"[{exported.status.upper()}] {name}  (pg_cron job {job.id}; translated)"
+    assert exported.name == name and head in text.splitlines()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,19 +26,11 @@ from bridge.migrate import (
 )
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 
-from .catalogs import Conn
+from .catalogs import Conn, cron_name
 from .fix_db import TestServer
 
 fs = frozenset
 TODAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture
-def ledger_gone(cron_db: Conn) -> Iterator[None]:
-    """Every test starts and ends without a pgbridge ledger in pg_cron's database."""
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
-    yield
-    cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
 
 
 @pytest.fixture
@@ -201,12 +193,15 @@ def test_drift_is_reported_and_hand_edits_kept(
     catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn, db: Conn
 ) -> None:
     migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
-    name = f"pgagent-{catalog['purge']}-purge"
+    name = cron_name(db, catalog["purge"], "purge")
     cron_db.execute("UPDATE cron.job SET schedule = '45 2 * * *' WHERE jobname = %s", [name])
     db.execute("UPDATE pgagent.pga_job SET jobenabled = true WHERE jobid = %s", [catalog["etl"]])
     report = verify(db_dsn, cron_dsn, today=TODAY)
     assert not report.ok
     assert {f.code for f in report.findings} == {"VERIFY_SCHEDULE_DRIFT", "VERIFY_BOTH_ACTIVE"}
+    # The remedy says what each choice does: a plain re-run keeps the edit, --force undoes it.
+    (drift,) = [f for f in report.findings if f.code == "VERIFY_SCHEDULE_DRIFT"]
+    assert "migrate keeps hand edits" in drift.remedy and "again with --force" in drift.remedy
     # A hand edit is not overwritten without --force; the re-run fixes the pgAgent side.
     rerun = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
     assert [f.code for f in rerun.findings] == ["MIGRATE_HAND_EDITED"]
@@ -221,7 +216,7 @@ def test_drift_is_reported_and_hand_edits_kept(
 def test_name_taken_by_someone_else(
     catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:
-    name = f"pgagent-{catalog['purge']}-purge"
+    name = cron_name(db, catalog["purge"], "purge")
     cron_db.execute("SELECT cron.schedule(%s, '1 1 * * *', 'SELECT 1')", [name])
     result = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
     assert "MIGRATE_NAME_TAKEN" in {f.code for f in result.findings}
@@ -255,7 +250,7 @@ def test_step_database_change_reaches_pg_cron(
     assert {f.code for f in report.findings} == {"VERIFY_SOURCE_CHANGED"}
     result = migrate(db_dsn, cron_dsn, apply=True, today=TODAY)
     assert result.count("update") == 1 and result.findings == ()
-    name = f"pgagent-{catalog['purge']}-purge"
+    name = cron_name(db, catalog["purge"], "purge")
     row = cron_db.execute("SELECT database FROM cron.job WHERE jobname = %s", [name]).fetchone()
     assert row == ("postgres",)  # moved in place (the upsert alone does not before 1.6.3)
     assert verify(db_dsn, cron_dsn, today=TODAY).findings == ()
@@ -287,7 +282,7 @@ def test_rollback_and_activate_by_name(
     assert {c.pgagent_job_id for c in on.changes} == {catalog["etl"]}
     back = rollback(db_dsn, cron_dsn, selection=Selection(exclude=("etl",)))
     assert catalog["etl"] not in {c.pgagent_job_id for c in back.changes}
-    assert {r[0] for r in cron_jobs(cron_db)} == {f"pgagent-{catalog['etl']}-etl"}
+    assert {r[0] for r in cron_jobs(cron_db)} == {cron_name(db, catalog["etl"], "etl")}
     with pytest.raises(Exception, match="no pgAgent job with id or name 'nope'"):
         rollback(db_dsn, cron_dsn, selection=Selection(jobs=("nope",)))
     assert rollback(db_dsn, cron_dsn, selection=Selection(jobs=("etl",))).count("unschedule") == 1

@@ -62,7 +62,7 @@ def test_single_step_is_exact_and_verbatim(planned: Planner) -> None:
     assert job.status == "exact"
     (cron,) = job.cron_jobs
     assert (cron.name, cron.schedule, cron.database, cron.username, cron.active) == (
-        f"pgagent-{job.job_id}-nightly-purge",
+        f"pgagent-{plan.catalog_tag}-{job.job_id}-nightly-purge",
         "30 2 * * *",
         "app",
         None,
@@ -135,14 +135,17 @@ def test_steps_that_cannot_share_a_command(
 
 
 def test_split_steps_on_request(planned: Planner) -> None:
-    job, _ = planned(
+    job, plan = planned(
         JobSpec("j", [step("a", "SELECT 1"), step("b", "VACUUM t")], [DAILY_0230]),
         PlanOptions(split_steps=True),
     )
     assert job.status == "changed" and codes(job)["STEPS_SPLIT"] is Severity.WARNING
     names = [c.name for c in job.cron_jobs]
     sched = job.schedules[0].id
-    assert names == [f"pgagent-{job.job_id}-j-s{sched}-1", f"pgagent-{job.job_id}-j-s{sched}-2"]
+    assert names == [
+        f"pgagent-{plan.catalog_tag}-{job.job_id}-j-s{sched}-1",
+        f"pgagent-{plan.catalog_tag}-{job.job_id}-j-s{sched}-2",
+    ]
     assert [c.command for c in job.cron_jobs] == ["SELECT 1", "VACUUM t"]
 
 
@@ -301,7 +304,7 @@ def test_disabled_jobs_and_schedules(planned: Planner) -> None:
 
 
 def test_several_schedules(planned: Planner) -> None:
-    job, _ = planned(
+    job, plan = planned(
         JobSpec(
             "twice",
             [step("a", "SELECT 1")],
@@ -310,11 +313,11 @@ def test_several_schedules(planned: Planner) -> None:
     )
     assert [c.schedule for c in job.cron_jobs] == ["30 2 * * *", "0 20 * * *"]
     assert [c.name for c in job.cron_jobs] == [
-        f"pgagent-{job.job_id}-twice-s{s.id}" for s in job.schedules
+        f"pgagent-{plan.catalog_tag}-{job.job_id}-twice-s{s.id}" for s in job.schedules
     ]
     assert "JOB_SEVERAL_CRON_JOBS" not in codes(job)  # 02:30 and 20:00 never meet
     assert job.status == "exact"
-    same, _ = planned(
+    same, plan = planned(
         JobSpec(
             "same",
             [step("a", "SELECT 1")],
@@ -322,11 +325,14 @@ def test_several_schedules(planned: Planner) -> None:
         )
     )
     (cron,) = same.cron_jobs  # one minute fires once, as in pgAgent
-    assert cron.name == f"pgagent-{same.job_id}-same" and len(cron.schedule_ids) == 2
+    assert (
+        cron.name == f"pgagent-{plan.catalog_tag}-{same.job_id}-same"
+        and len(cron.schedule_ids) == 2
+    )
 
 
 def test_schedules_whose_union_is_one_expression_become_one_job(planned: Planner) -> None:
-    job, _ = planned(
+    job, plan = planned(
         JobSpec(
             "five and six",
             [step("a", "SELECT 1")],
@@ -337,7 +343,10 @@ def test_schedules_whose_union_is_one_expression_become_one_job(planned: Planner
         )
     )
     (cron,) = job.cron_jobs
-    assert (cron.name, cron.schedule) == (f"pgagent-{job.job_id}-five-and-six", "0 5-6 * * *")
+    assert (cron.name, cron.schedule) == (
+        f"pgagent-{plan.catalog_tag}-{job.job_id}-five-and-six",
+        "0 5-6 * * *",
+    )
     assert cron.schedule_ids == tuple(s.id for s in job.schedules)
     assert job.status == "exact" and "JOB_SEVERAL_CRON_JOBS" not in codes(job)
 
