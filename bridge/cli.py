@@ -18,6 +18,7 @@ import click
 from . import snapshot
 from ._version import __version__
 from .catalog import load_catalog
+from .display import shown
 from .errors import BridgeError
 from .model import Catalog
 
@@ -521,14 +522,14 @@ def main(argv: list[str] | None = None) -> int:
     except BridgeError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"pgbridge: error: {exc}", err=True)
+        click.echo(f"pgbridge: error: {shown(str(exc))}", err=True)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             traceback.print_exc()
         click.echo(
-            f"pgbridge: internal error: {type(exc).__name__}: {exc} (rerun with --debug and "
-            "report it)",
+            f"pgbridge: internal error: {type(exc).__name__}: {shown(str(exc))} (rerun with "
+            "--debug and report it)",
             err=True,
         )
         return 3

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .planner import CronJobPlan, Target
-from .sqlquote import dollar_quote, literal
+from .sqlquote import code, literal
 
 Style = Literal["text", "code", "bool", "int"]
 
@@ -35,7 +35,7 @@ class Call:
             if value is None:
                 out.append("NULL")
             elif style == "code":
-                out.append(dollar_quote(str(value)))
+                out.append(code(str(value)))
             elif style == "text":
                 out.append(literal(str(value)))
             else:

@@ -21,9 +21,10 @@ from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .naming import catalog_tag
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
-from .planner import Finding, Status, count_statuses, status_of
+from .planner import Finding, Status, checked_release, count_statuses, status_of
 from .schedule import AgentSchedule, CronSyntaxError, CronTarget, cron_to_agent, parse_cron
 from .schedule.masks import ALL_HOURS, ALL_MINUTES, values_of
+from .timezones import check_zone
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
 EXPORT_START = "2000-01-01 00:00:00+00"
@@ -165,7 +166,18 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
         found.append(_finding(code, severity, message, remedy, cron.id))
 
-    result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
+    try:
+        result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
+    except CronSyntaxError as exc:
+        # pg_cron never runs such a job: TupleToCronJob (job_metadata.c) zeroes its schedule
+        add(
+            "EXPORT_SCHEDULE_INVALID",
+            Severity.ERROR,
+            f"pg_cron {source.version} cannot parse the schedule {cron.schedule!r} ({exc}), so it "
+            "never runs this job; nothing is exported for it",
+            "fix the schedule with cron.alter_job, or leave the job out (--exclude)",
+        )
+        return ExportedJob(key, (cron.id,), _status(found, None), "translated", None, tuple(found))
     for f in result.findings:
         add(f.code, f.severity, f.message, f.remedy)
     if not result.schedules:
@@ -300,6 +312,13 @@ def make_export(
     same job id in another catalog is another job). A job edited since is translated as it is now.
     ``select`` / ``exclude`` name pg_cron jobs by id or name; one that names none is refused.
     """
+    check_zone(agent_zone, "pgAgent time zone", "pass --timezone with an IANA name")
+    if release is not None:
+        checked_release(release)
+    elif side.binary_at_least != "unknown":
+        checked_release(side.binary_at_least, "read from pg_cron", "pass --target-pg-cron")
+    if side.timezone is not None:
+        check_zone(side.timezone, "cron.timezone", "fix cron.timezone: use an IANA name")
     source = CronTarget.of(
         release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
         side.timezone or "GMT",

@@ -11,8 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated
 
 from .naming import catalog_identity
+from .serialize import INT4, INT8, PLAIN
+
+#: Domains of columns, checked when a snapshot is loaded (PostgreSQL itself guarantees them).
+Int4 = Annotated[int, INT4]
+Int8 = Annotated[int, INT8]
+Plain = Annotated[str, PLAIN]
 
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
 MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
@@ -34,7 +41,7 @@ class Severity(str, Enum):
 class Diagnostic:
     """Something a reader could not interpret as-is, kept on the object it concerns (never a crash)."""
 
-    code: str
+    code: Plain
     severity: Severity
     message: str
 
@@ -56,7 +63,7 @@ class OnError(str, Enum):
 
 @dataclass(frozen=True)
 class JobClass:
-    id: int
+    id: Int4
     name: str
 
 
@@ -64,15 +71,15 @@ class JobClass:
 class Agent:
     """A row of ``pga_jobagent``: a running (or stale) pgAgent daemon."""
 
-    pid: int
+    pid: Int4
     station: str
     logintime: dt.datetime | None
 
 
 @dataclass(frozen=True)
 class Step:
-    id: int
-    job_id: int
+    id: Int4
+    job_id: Int4
     name: str
     description: str
     enabled: bool
@@ -91,7 +98,7 @@ class Step:
 class ScheduleException:
     """A row of ``pga_exception``: skip (date, time), (date, any time) or (any date, time)."""
 
-    id: int
+    id: Int4
     date: dt.date | None
     time: dt.time | None
 
@@ -105,8 +112,8 @@ class Schedule:
     flag, ``months[m - 1]`` month ``m``. An all-False tuple means "any" (pgAgent's wildcard).
     """
 
-    id: int
-    job_id: int
+    id: Int4
+    job_id: Int4
     name: str
     description: str
     enabled: bool
@@ -123,7 +130,7 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Job:
-    id: int
+    id: Int4
     name: str
     description: str
     job_class: str
@@ -131,7 +138,7 @@ class Job:
     enabled: bool
     created: dt.datetime | None
     changed: dt.datetime | None
-    agent_id: int | None
+    agent_id: Int4 | None
     next_run: dt.datetime | None
     last_run: dt.datetime | None
     steps: tuple[Step, ...] = ()
@@ -149,11 +156,11 @@ class Server:
     """The server a catalog was read from, to tell whether a step's connection string means it."""
 
     #: The host pgbridge connected to (a name, an address or a socket directory).
-    host: str
+    host: Plain
     #: The port the server listens on (``current_setting('port')``).
-    port: int
+    port: Int4
     #: ``pg_control_system().system_identifier``, None when the reading role may not see it.
-    system_identifier: str | None
+    system_identifier: Plain | None
     #: Databases one may connect to (``datallowconn``).
     databases: tuple[str, ...] = ()
 
@@ -164,21 +171,21 @@ class PgAgentCatalog:
 
     database: str
     #: ``pgagent_schema_version()`` (3 or 4), None for pre-3.0 script installs.
-    schema_version: int | None
+    schema_version: Int4 | None
     #: ``pg_extension.extversion`` ("4.2"), None for script installs.
-    extension_version: str | None
+    extension_version: Plain | None
     #: Which ``pga_next_schedule`` body is installed: "4.2", "4.1", "<=4.0" or "unknown".
-    function_body: str
+    function_body: Plain
     #: The TimeZone pgAgent's schedules are evaluated in, and where that answer came from.
-    timezone: str
+    timezone: Plain
     timezone_source: str
-    server_version: str
+    server_version: Plain
     job_classes: tuple[JobClass, ...] = ()
     agents: tuple[Agent, ...] = ()
     jobs: tuple[Job, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     #: ``pg_control_system().system_identifier`` of the cluster, None when the role may not read it.
-    system_identifier: str | None = None
+    system_identifier: Plain | None = None
     #: None for snapshots taken before pgbridge recorded it.
     server: Server | None = None
 
@@ -198,12 +205,12 @@ class PgAgentCatalog:
 class CronJob:
     """A row of ``cron.job``."""
 
-    id: int
+    id: Int8
     name: str | None
     schedule: str
     command: str
     nodename: str
-    nodeport: int
+    nodeport: Int4
     database: str
     username: str
     active: bool
@@ -215,15 +222,15 @@ class PgCronSide:
 
     database: str
     #: ``pg_extension.extversion`` (the SQL script version, e.g. "1.4-1"), None when not created.
-    extension_version: str | None
+    extension_version: Plain | None
     #: True when the library is loaded (its GUCs exist in ``pg_settings``).
     loaded: bool
     #: Lowest binary release the registered GUCs prove (e.g. "1.4.0"), or "unknown" when hidden.
-    binary_at_least: str
+    binary_at_least: Plain
     #: ``cron.*`` settings visible to the reading role (empty when it may not see them).
-    settings: tuple[tuple[str, str], ...] = ()
+    settings: tuple[tuple[Plain, str], ...] = ()
     #: Capabilities detected from the settings (e.g. "timezone", "match_dom_and_dow").
-    capabilities: tuple[str, ...] = ()
+    capabilities: tuple[Plain, ...] = ()
     jobs: tuple[CronJob, ...] = ()
     #: False when row-level security may hide other users' jobs from the reading role.
     sees_all_jobs: bool = True

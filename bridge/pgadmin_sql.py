@@ -5,6 +5,8 @@ every step and schedule with that id, each schedule ``RETURNING jscid INTO scid`
 exceptions. Arrays are full-length ``'{t,f,...}'::bool[]`` literals (60/24/7/32/12), unset end dates are
 left out (NULL), a local SQL step has ``jstconnstr = ''`` and ``jstdbname`` set, a remote one the
 reverse, a batch step both empty. Catalogs built with this text look like real pgAdmin-made ones.
+Every value goes through :mod:`bridge.sqlquote` (step code dollar-quoted, byte for byte, where
+pgAdmin writes a literal: the rows are the same).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from .sqlquote import dollar_quote, literal
+from .sqlquote import code, dollar_quote, literal
 
 
 def bool_array(selected: Iterable[int], size: int, *, base: int) -> str:
@@ -85,7 +87,7 @@ def _step_sql(step: StepSpec) -> str:
         "jstdbname, jstonerror, jstcode, jstdesc) VALUES (jid, "
         f"{literal(step.name)}::text, {str(step.enabled).lower()}, "
         f"{literal(step.kind)}::character(1), {literal(connstr)}::text, {literal(dbname)}::name, "
-        f"{literal(step.on_error)}::character(1), {literal(step.code)}::text, "
+        f"{literal(step.on_error)}::character(1), {code(step.code, 'step')}::text, "
         f"{literal(step.description)}::text);"
     )
 

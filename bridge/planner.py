@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal, cast
 
 from . import conninfo
-from .errors import UsageError
+from .errors import CatalogNotFound, UsageError
 from .model import (
     Catalog,
     Job,
@@ -31,7 +31,6 @@ from .model import (
 )
 from .naming import catalog_tag, job_name
 from .schedule import (
-    DEFAULT_DAYS,
     AgentSchedule,
     Body,
     Comparison,
@@ -43,11 +42,13 @@ from .schedule import (
     cron_fireset,
     cron_version,
     describe_agent_schedule,
+    known_releases,
     parse_cron,
 )
+from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
 from .schedule.slots import shortest_gap
-from .sqlquote import dollar_quote
+from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
 
@@ -84,6 +85,24 @@ class Target:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
 
 
+def checked_release(
+    release: str, where: str = "", fix: str = "give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
+) -> str:
+    """``release`` if this pgbridge knows how that pg_cron behaves; else one line saying so.
+
+    Every release string (declared by an option, read from a server or a snapshot) passes here.
+    """
+    try:
+        cron_version(release)
+    except ValueError:
+        known = f"{known_releases()[0]} to {known_releases()[-1]}"
+        origin = f" ({where})" if where else ""
+        raise UsageError(
+            f"unknown pg_cron release {release!r}{origin}: pgbridge knows {known}; {fix}"
+        ) from None
+    return release
+
+
 def target_from(
     side: PgCronSide | None,
     *,
@@ -94,17 +113,16 @@ def target_from(
 ) -> Target:
     """A :class:`Target` from what was read (``side``), each declared value taking precedence."""
     if release is not None:
-        try:
-            cron_version(release)
-        except ValueError:
-            raise UsageError(
-                f"unknown pg_cron release {release!r}: give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
-            ) from None
+        checked_release(release)
     if timezone is not None:
         check_zone(timezone)
     detected_release = None
     if side is not None and side.binary_at_least not in ("unknown", ""):
         detected_release = side.binary_at_least
+        if release is None:
+            checked_release(detected_release, "read from pg_cron", "pass --target-pg-cron")
+    if timezone is None and side is not None and side.timezone is not None:
+        check_zone(side.timezone, "cron.timezone", "pass --cron-timezone with an IANA name")
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:
@@ -407,9 +425,10 @@ def _wrap(steps: Sequence[Step]) -> str:
     """One DO block: each step's text, verbatim, as its own transaction with its error policy."""
     body: list[str] = []
     for n, step in enumerate(steps, 1):
+        # pg_cron runs the block as it is (no psql): a dollar quote keeps the code byte for byte
         quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
         policy = _POLICY.get(step.on_error, _POLICY[OnError.FAIL])
-        body.append(f"  -- step {n}: {' '.join(step.name.split())} (on error: {policy})")
+        body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
             body += [
                 "  BEGIN",
@@ -626,6 +645,10 @@ def _commands(
 # Schedules -> cron expressions
 
 
+#: The latest start whose analysis window (and the zone margins around it) stays in year 9999.
+LAST_START = dt.date.max - dt.timedelta(days=DEFAULT_DAYS + 7)
+
+
 def _schedule_expressions(
     work: _Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
 ) -> list[tuple[str, bool, int]]:
@@ -657,6 +680,17 @@ def _schedule_expressions(
                 Severity.INFO,
                 f"schedule {sched.name!r} ended on {sched.end:%Y-%m-%d %H:%M} UTC; not migrated",
                 "",
+                schedule=sched,
+            )
+            continue
+        if sched.start.date() > LAST_START:
+            work.add(
+                "SCHEDULE_START_OUT_OF_RANGE",
+                Severity.ERROR,
+                f"schedule {sched.name!r} starts on {sched.start:%Y-%m-%d}, too close to the year "
+                f"10000 for pgbridge to analyse its next {DEFAULT_DAYS} days (the last start it "
+                f"can is {LAST_START})",
+                "schedule the job by hand closer to that date",
                 schedule=sched,
             )
             continue
@@ -1052,7 +1086,15 @@ def make_plan(
     """Plan every job of ``catalog`` for ``target``."""
     options = options or PlanOptions()
     if catalog.pgagent is None:
-        raise ValueError("the catalog has no pgAgent side to plan from")
+        raise CatalogNotFound(
+            f"no pgAgent catalog to plan from (a snapshot of {catalog.origin}, a database without "
+            "pgAgent)"
+        )
+    check_zone(
+        catalog.pgagent.timezone,
+        "pgAgent time zone",
+        f"it is the {catalog.pgagent.timezone_source}; pass --timezone with an IANA name",
+    )
     day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
     jobs = tuple(plan_job(job, catalog, target, options, day) for job in catalog.pgagent.jobs)
     general = [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from .display import screen
 from .exporter import ExportPlan
 from .pgadmin_sql import ScheduleSpec, job_sql
-from .render_plan import _comment, _finding_line
+from .render_plan import SCRIPT_HEAD, _comment, _finding_line
 from .reverse import ExportResult, replace_sql, writable
 from .schedule import describe_agent_schedule
 from .schedule.agent import AgentSchedule
@@ -63,18 +64,22 @@ def export_text(result: ExportResult) -> str:
         ]
         out += [f"  {key}: pgAgent job {jobid}" for key, jobid in result.created]
         out += [f"  ! {_finding_line(f)}" for f in result.notes]
-    return "\n".join(out) + "\n"
+    return screen(out)
 
 
 def export_sql(plan: ExportPlan) -> str:
     """A psql script creating the exported pgAgent jobs (and replacing earlier exports)."""
     c = plan.counts()
     out = [
-        f"-- pgbridge export of pg_cron jobs ({plan.source}, pg_cron {plan.release}) to pgAgent",
-        f"-- {c['jobs']} jobs: {c['exact']} exact, {c['changed']} changed, {c['manual']} manual, "
-        f"{c['skipped']} skipped; schedules for a pgAgent evaluating them in {plan.agent_timezone}",
-        "\\set ON_ERROR_STOP on",
-        "SET standard_conforming_strings = on;",
+        SCRIPT_HEAD[0],
+        _comment(
+            f"pgbridge export of pg_cron jobs ({plan.source}, pg_cron {plan.release}) to pgAgent"
+        ),
+        _comment(
+            f"{c['jobs']} jobs: {c['exact']} exact, {c['changed']} changed, {c['manual']} manual, "
+            f"{c['skipped']} skipped; schedules for a pgAgent evaluating them in {plan.agent_timezone}"
+        ),
+        *SCRIPT_HEAD[1:],
         "BEGIN;",
     ]
     for f in plan.findings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .display import screen
 from .model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
 from .schedule import describe_agent_schedule
 from .serialize import to_jsonable
@@ -151,7 +152,7 @@ def inventory_text(catalog: Catalog) -> str:
         for job in agent.jobs:
             out.append("")
             out += _job_lines(job)
-    return "\n".join(out) + "\n"
+    return screen(out)
 
 
 def inventory_json(catalog: Catalog) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from .display import screen, shown
 from .migrate import MigrationResult, Verification
 from .planner import Finding
 from .render_plan import _finding_line, plan_text
@@ -36,7 +37,7 @@ def verification_lines(v: Verification) -> list[str]:
     head = f"verify: {v.checked} pg_cron jobs checked, " + (
         "all match the plan" if v.ok else "DRIFT found"
     )
-    return [head] + [f"  ! {_finding_line(f)}" for f in v.findings]
+    return [head] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
 
 
 def _findings(found: tuple[Finding, ...]) -> list[str]:
@@ -47,7 +48,7 @@ def run_text(result: MigrationResult, what: str) -> str:
     """A run as text: a dry run shows the plan of the selected jobs; a real one what it did."""
     out: list[str] = []
     if not result.applied and result.plan is not None:
-        out.append(plan_text(result.plan).rstrip("\n"))
+        out += plan_text(result.plan).rstrip("\n").split("\n")  # already screened
         planned = [j for j in result.plan.jobs if j.job_id in result.selected]
         jobs = sum(len(j.cron_jobs) for j in planned)
         out += [
@@ -56,7 +57,7 @@ def run_text(result: MigrationResult, what: str) -> str:
             f"jobs for {len(planned)} pgAgent jobs "
             f"({', '.join(str(j.job_id) for j in planned) or 'none'}).",
         ]
-        return "\n".join(out) + "\n"
+        return screen(out)
     counts = Counter(c.action for c in result.changes)
     out.append(
         f"{what}: "
@@ -71,7 +72,7 @@ def run_text(result: MigrationResult, what: str) -> str:
     out += _findings(result.findings)
     if result.verification is not None:
         out += verification_lines(result.verification)
-    return "\n".join(out) + "\n"
+    return screen(out)
 
 
 def run_json(result: MigrationResult) -> str:

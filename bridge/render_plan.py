@@ -3,7 +3,8 @@
 Pure functions from a plan to text. The SQL script is what ``--format sql`` prints: a reviewable
 psql script with the exact ``cron.schedule`` / ``cron.schedule_in_database`` calls, every value
 quoted (names and schedules as literals, commands dollar-quoted byte for byte), and the findings as
-comments. Comment text never carries a line break, so nothing a job is named can escape a comment.
+comments, all written by :mod:`bridge.sqlquote`. Text and Markdown reports go through
+:func:`bridge.display.screen`, so names reach a terminal escaped.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import json
 from typing import Any
 
 from .cron_calls import create_statement
+from .display import screen, shown
 from .planner import CronJobPlan, Finding, Plan
 from .serialize import to_jsonable
+from .sqlquote import comment
 
 FORMAT = "pgbridge-plan"
 
@@ -69,7 +72,7 @@ def plan_text(plan: Plan) -> str:
     out += [f"  ! {_finding_line(f)}" for f in plan.findings]
     for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
         out.append("")
-        out.append(f"[{job.status.upper()}] job {job.job_id}: {_one_line(job.job_name)}")
+        out.append(f"[{job.status.upper()}] job {job.job_id}: {job.job_name}")
         if job.comment.strip():
             out.append(f"  comment: {_one_line(job.comment)}")
         for st in job.steps:
@@ -84,7 +87,7 @@ def plan_text(plan: Plan) -> str:
         if job.status == "manual" and job.cron_jobs:
             out.append("     (manual: not created unless asked)")
         out += [f"  ! {_finding_line(f)}" for f in job.findings]
-    return "\n".join(out) + "\n"
+    return screen(out)
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -109,7 +112,7 @@ def plan_json_text(plan: Plan) -> str:
 
 
 def _md(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
+    return shown(text).replace("|", "\\|")
 
 
 def plan_markdown(plan: Plan) -> str:
@@ -164,19 +167,26 @@ def plan_markdown(plan: Plan) -> str:
                     f"{_md(f.remedy)} |"
                 )
         out.append("")
-    return "\n".join(out)
+    return screen(out).removesuffix("\n")  # the last line is empty: end with one newline
 
 
 # -- SQL -------------------------------------------------------------------------------------
 
 
+#: The first lines of every script: psql lexes it as UTF-8 whatever the locale says (a client
+#: encoding such as SJIS would let a multibyte character swallow a quote), stops at the first
+#: error, and reads backslashes in literals as plain characters.
+SCRIPT_HEAD = ("\\encoding UTF8", "\\set ON_ERROR_STOP on", "SET standard_conforming_strings = on;")
+
+
 def _comment(text: str) -> str:
-    return "-- " + _one_line(text)
+    return comment(_one_line(text))
 
 
 def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
     """A psql script creating exactly the planned pg_cron jobs, in one transaction."""
     out = [
+        SCRIPT_HEAD[0],
         _comment(f"pgbridge migration plan (format {plan.format_version})"),
         _comment(_summary(plan)),
         _comment(f"source: {plan.source}; pgAgent zone {plan.agent_timezone}"),
@@ -185,8 +195,7 @@ def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
             f"run in database {plan.target.database}: psql -v ON_ERROR_STOP=1 "
             f"-d {plan.target.database} -f this-file.sql"
         ),
-        "\\set ON_ERROR_STOP on",
-        "SET standard_conforming_strings = on;",
+        *SCRIPT_HEAD[1:],
         "BEGIN;",
     ]
     out += [_comment(f"{_finding_line(f)}") for f in plan.findings]

@@ -3,7 +3,9 @@
 Used by snapshots and by ``--format json`` reports, so both always agree with :mod:`bridge.model`.
 Datetimes are ISO 8601 strings with offset, dates and times ISO strings, enums their values, tuples
 lists. :func:`from_jsonable` rebuilds the typed objects and raises ``ValueError`` naming the path of
-the first value that does not fit.
+the first value that does not fit: a wrong type, a string PostgreSQL could not have stored (NUL, a
+lone surrogate), an instant outside years 1..9999, or a value outside the domain an ``Annotated``
+field declares (:class:`Bounds`, :data:`PLAIN`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,57 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 import sys
 import types
 import typing
-from typing import Any, Literal, TypeVar, Union
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """``Annotated[int, Bounds(lo, hi)]``: the integers the PostgreSQL column can hold."""
+
+    low: int
+    high: int
+
+    def check(self, value: Any, path: str) -> None:
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{path}: {value} is outside {self.low}..{self.high}")
+
+
+@dataclass(frozen=True)
+class Plain:
+    """``Annotated[str, PLAIN]``: text PostgreSQL itself writes (versions, zone names, codes),
+    which never holds a control or formatting character."""
+
+    def check(self, value: Any, path: str) -> None:
+        if not value.isprintable():
+            bad = next(ch for ch in value if not ch.isprintable())
+            raise ValueError(f"{path}: control character U+{ord(bad):04X} in {value!r}")
+
+
+PLAIN = Plain()
+INT4 = Bounds(-(2**31), 2**31 - 1)
+INT8 = Bounds(-(2**63), 2**63 - 1)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FAR_YEAR = re.compile(r"[+-]|\d{5}|0000")
+
+
+def _text(data: str, path: str) -> str:
+    """A string as PostgreSQL could have stored it: no NUL, valid UTF-8 (no lone surrogate)."""
+    if "\0" in data:
+        raise ValueError(f"{path}: contains a NUL character (PostgreSQL text never does)")
+    found = _SURROGATE.search(data)
+    if found:
+        raise ValueError(
+            f"{path}: contains a lone surrogate U+{ord(found.group()):04X} (not valid UTF-8)"
+        )
+    return data
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,12 +85,17 @@ def to_jsonable(value: Any) -> Any:
 
 def _hints(cls: type) -> dict[str, Any]:
     module = sys.modules[cls.__module__]
-    return typing.get_type_hints(cls, vars(module))
+    return typing.get_type_hints(cls, vars(module), include_extras=True)
 
 
 def _convert(tp: Any, data: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is Annotated:
+        value = _convert(args[0], data, path)
+        for rule in tp.__metadata__:
+            rule.check(value, path)
+        return value
     if origin is Literal:
         if data not in args:
             raise ValueError(f"{path}: {data!r} is not one of {', '.join(map(repr, args))}")
@@ -85,9 +137,16 @@ def _convert(tp: Any, data: Any, path: str) -> Any:
         try:
             value = tp.fromisoformat(data)
         except ValueError:
-            raise ValueError(f"{path}: {data!r} is not an ISO {tp.__name__}") from None
-        if isinstance(value, dt.datetime) and value.utcoffset() is None:
-            raise ValueError(f"{path}: {data!r} has no UTC offset")
+            far = tp is not dt.time and _FAR_YEAR.match(data)
+            why = "has a year outside 1..9999" if far else f"is not an ISO {tp.__name__}"
+            raise ValueError(f"{path}: {_text(data, path)!r} {why}") from None
+        if isinstance(value, dt.datetime):
+            if value.utcoffset() is None:
+                raise ValueError(f"{path}: {data!r} has no UTC offset")
+            try:
+                value.astimezone(dt.timezone.utc)
+            except OverflowError:
+                raise ValueError(f"{path}: {data!r} is outside years 1..9999 in UTC") from None
         return value
     if tp is bool:
         if not isinstance(data, bool):
@@ -100,7 +159,7 @@ def _convert(tp: Any, data: Any, path: str) -> Any:
     if tp is str:
         if not isinstance(data, str):
             raise ValueError(f"{path}: expected a string, got {data!r}")
-        return data
+        return _text(data, path)
     if tp is Any:
         return data
     raise ValueError(f"{path}: cannot read values of type {tp!r}")

@@ -2,6 +2,10 @@
 
 A snapshot never holds a password: step connection strings are redacted when read, and the origin is
 a redacted DSN. ``load`` accepts exactly the format versions this release knows and says so otherwise.
+
+A snapshot is also an input anyone can edit, so ``load`` admits only what a catalog read from
+PostgreSQL could hold (no NUL, valid UTF-8, column ranges, years 1..9999, versions where versions
+belong) within sane limits of size and nesting, and names the first field that does not fit.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ from . import conninfo
 from ._version import __version__
 from .errors import SnapshotError
 from .model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
+from .schedule.versions import parse_release
 from .serialize import from_jsonable, to_jsonable
 
 FORMAT = "pgbridge-snapshot"
 VERSION = 1
+
+#: Limits far above any real catalog (a snapshot nests about ten levels deep).
+MAX_BYTES = 512 * 2**20
+MAX_DEPTH = 32
 
 
 def dumps(catalog: Catalog) -> str:
@@ -41,7 +50,30 @@ def save(catalog: Catalog, path: str | Path) -> None:
         raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror or exc}") from None
 
 
+def _too_big(source: str, size: int) -> SnapshotError:
+    return SnapshotError(
+        f"{source} is {size / 2**20:.0f} MiB; pgbridge reads snapshots up to "
+        f"{MAX_BYTES // 2**20} MiB"
+    )
+
+
+def _too_deep(doc: Any) -> str | None:
+    """The path of the first value nested deeper than :data:`MAX_DEPTH` (iteratively)."""
+    todo: list[tuple[Any, str, int]] = [(doc, "$", 0)]
+    while todo:
+        value, path, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            todo += [(v, f"{path}.{k}", depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    return None
+
+
 def loads(text: str, *, source: str = "snapshot") -> Catalog:
+    if len(text) > MAX_BYTES:
+        raise _too_big(source, len(text))
     try:
         doc: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -49,6 +81,14 @@ def loads(text: str, *, source: str = "snapshot") -> Catalog:
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
             "write it again with 'pgbridge snapshot'"
         ) from None
+    except RecursionError:
+        raise SnapshotError(
+            f"{source} is nested too deeply to be a pgbridge snapshot (more than "
+            f"{MAX_DEPTH} levels)"
+        ) from None
+    deep = _too_deep(doc)
+    if deep is not None:
+        raise SnapshotError(f"{source} is malformed: {deep}: nested more than {MAX_DEPTH} levels")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError(f'{source} is not a pgbridge snapshot (no "format": "{FORMAT}")')
     version = doc.get("version")
@@ -58,7 +98,7 @@ def loads(text: str, *, source: str = "snapshot") -> Catalog:
             f"version {VERSION}: write it again with this pgbridge's 'pgbridge snapshot'"
         )
     try:
-        catalog = from_jsonable(Catalog, doc.get("catalog"))
+        catalog = from_jsonable(Catalog, doc.get("catalog"), "$.catalog")
         return _checked(catalog)
     except (ValueError, TypeError) as exc:
         raise SnapshotError(f"{source} is malformed: {exc}") from None
@@ -74,7 +114,16 @@ _LENGTHS = {
 
 
 def _checked(catalog: Catalog) -> Catalog:
-    """What types alone do not guarantee: array lengths, and no secret even in an edited file."""
+    """What types alone do not guarantee: array lengths, versions, no secret in an edited file."""
+    side = catalog.pgcron
+    if side is not None and side.binary_at_least != "unknown":
+        try:
+            parse_release(side.binary_at_least)
+        except ValueError:
+            raise ValueError(
+                f"$.catalog.pgcron.binary_at_least: {side.binary_at_least!r} is not a pg_cron "
+                "release (MAJOR.MINOR.PATCH) or 'unknown'"
+            ) from None
     if catalog.pgagent is None:
         return replace(catalog, origin=conninfo.redact(catalog.origin))
     jobs = []
@@ -95,6 +144,9 @@ def _checked(catalog: Catalog) -> Catalog:
 
 def load(path: str | Path) -> Catalog:
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise _too_big(f"snapshot {path}", size)
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SnapshotError(f"snapshot {path} does not exist") from None

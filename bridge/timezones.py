@@ -37,13 +37,17 @@ SELECT setting FROM pg_show_all_file_settings()
 """
 
 
-def check_zone(name: str) -> str:
-    """Validate an IANA zone name (one clear line when it is unknown)."""
+def check_zone(name: str, what: str = "time zone", fix: str = "use an IANA name") -> str:
+    """Validate an IANA zone name (one clear line naming ``what`` when it is unknown).
+
+    PostgreSQL also takes POSIX zone specs ("UTC+3") that pgbridge cannot analyse; the line says
+    how to name the same zone instead.
+    """
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise UsageError(
-            f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin' or 'UTC'"
+            f"unknown {what} {name!r}: {fix} such as 'Europe/Berlin' or 'UTC'"
         ) from None
     return name
 

@@ -39,6 +39,8 @@ class TestServer:
     cron_database: str = "postgres"
     #: STEP_DATABASES this session created (and so drops at its end)
     created: tuple[str, ...] = ()
+    #: The server's log file when the harness started the server itself (None otherwise).
+    log_file: Path | None = None
 
     def dsn(self, dbname: str, **overrides: str) -> str:
         params = {**ci.conninfo_to_dict(self.base_dsn), "dbname": dbname, **overrides}
@@ -111,7 +113,8 @@ def pg_server() -> Iterator[TestServer]:
         except BridgeError as exc:
             reasons.append(f"local binaries: {exc}")
         else:
-            server, cleanup = TestServer(cluster.dsn(), "local"), cluster.stop
+            log = cluster.workdir / "server.log" if cluster.workdir else None
+            server, cleanup = TestServer(cluster.dsn(), "local", log_file=log), cluster.stop
     if server is None:
         try:
             server, container = _from_docker()

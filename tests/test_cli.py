@@ -247,7 +247,8 @@ def test_plan_formats_and_exit_codes(db: Conn, db_dsn: str, tmp_path: Path) -> N
     markdown = run("plan", "--pgagent", db_dsn, "--format", "markdown").stdout
     assert markdown.startswith("# pgAgent to pg_cron migration plan")
     sql = run("plan", "--pgagent", db_dsn, "--format", "sql").stdout
-    assert sql.splitlines()[0].startswith("-- pgbridge migration plan") and "BEGIN;" in sql
+    assert sql.splitlines()[:2] == ["\\encoding UTF8", "-- pgbridge migration plan (format 1)"]
+    assert "BEGIN;" in sql
     assert SECRET not in text.stdout + json.dumps(doc) + markdown + sql
     path = tmp_path / "s.json"
     run("snapshot", "--pgagent", db_dsn, "-o", str(path))

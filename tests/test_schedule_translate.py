@@ -327,3 +327,17 @@ def test_empty_schedule_wording_keeps_the_weekdays() -> None:
     assert "of the selected weekdays" in finding.message and "whatever" not in finding.message
     got = agent_to_cron(AgentSchedule(weekdays=1 << 2), target=CronTarget.of("1.6.8"))
     assert got.expressions == ("*/2 * * * 2",)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        replace(_DAILY, exceptions=((dt.date(9999, 12, 30), None),)),
+        replace(_DAILY, end=dt.datetime(9999, 12, 29, tzinfo=_UTC)),
+        replace(_DAILY, exceptions=((dt.date(2500, 1, 1), None),)),
+    ],
+)
+def test_dates_too_far_to_prove_are_never_called_exact(schedule: AgentSchedule) -> None:
+    got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
+    assert not got.exact and F.DATES_BEYOND_PROOF in {f.code for f in got.findings}
+    assert got.equivalence is not None and got.equivalence.until.year < 2100

@@ -24,7 +24,13 @@ from bridge.schedule.agent import (
     short_month_traps,
 )
 from bridge.schedule.cron import CronSchedule, CronSyntaxError, cron_fireset, parse_cron
-from bridge.schedule.equivalence import DEFAULT_DAYS, Equivalence, default_since, proof_days
+from bridge.schedule.equivalence import (
+    DEFAULT_DAYS,
+    Equivalence,
+    beyond_proof,
+    default_since,
+    proof_days,
+)
 from bridge.schedule.findings import Finding
 from bridge.schedule.fireset import compare
 from bridge.schedule.masks import (
@@ -220,8 +226,19 @@ def agent_to_cron(
     items = [schedule] if isinstance(schedule, (AgentSchedule, model.Schedule)) else schedule
     agents = tuple(as_agent(item) for item in items)
     start = since if since is not None else default_since(agents)
+    far = beyond_proof(agents, start, days)
     days = proof_days(agents, start, days)
     findings: list[Finding] = []
+    if far:
+        findings.append(
+            F.warning(
+                F.DATES_BEYOND_PROOF,
+                f"start, end or exception date(s) {', '.join(map(str, far[:3]))} lie too far "
+                "ahead to prove what pg_cron does there; pg_cron has no dates, so it keeps "
+                "firing on them",
+                "guard the command on those dates, or drop them knowingly",
+            )
+        )
     for agent in agents:
         findings += [f for f in agent_findings(agent, body=body) if f not in findings]
     delta, steady = zone_delta(agent_zone, target.zone, start, days)
@@ -277,7 +294,8 @@ def agent_to_cron(
             )
         )
     findings += _overlaps(parsed, target, start, days)
-    return CronTranslation(exprs, result.exact and exact_encoding, tuple(findings), result)
+    exact = result.exact and exact_encoding and not far
+    return CronTranslation(exprs, exact, tuple(findings), result)
 
 
 def _overlaps(

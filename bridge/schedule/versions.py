@@ -7,6 +7,7 @@ reports read one table, and a new release is one entry.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,9 +21,9 @@ def parse_release(text: str) -> tuple[int, int, int]:
     if text.strip().lower() in _MAIN_ALIASES:
         return (1, 6, 8)
     core = text.strip().split("-")[0]
-    parts = [int(p) for p in core.split(".")]
-    if not 1 <= len(parts) <= 3:
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", core):  # int() also takes "1_0", other digits
         raise ValueError(f"not a pg_cron version: {text!r}")
+    parts = [int(p) for p in core.split(".")]
     while len(parts) < 3:
         parts.append(0)
     return (parts[0], parts[1], parts[2])
