@@ -21,8 +21,16 @@ from .ledger import content_hash
 from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from .naming import catalog_tag
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
+from .pgcron_release import Choice, detected
 from .planner import Finding, Status, checked_release, count_statuses, status_of
-from .schedule import AgentSchedule, CronSyntaxError, CronTarget, cron_to_agent, parse_cron
+from .schedule import (
+    AgentSchedule,
+    CronSyntaxError,
+    CronTarget,
+    cron_to_agent,
+    cron_version,
+    parse_cron,
+)
 from .schedule.masks import ALL_HOURS, ALL_MINUTES, values_of
 from .timezones import check_zone
 
@@ -316,11 +324,14 @@ def make_export(
     if release is not None:
         checked_release(release)
     elif side.binary_at_least != "unknown":
-        checked_release(side.binary_at_least, "read from pg_cron", "pass --target-pg-cron")
+        for read in (side.binary_at_least, side.binary_below):
+            if read is not None:
+                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
     if side.timezone is not None:
         check_zone(side.timezone, "cron.timezone", "fix cron.timezone: use an IANA name")
+    choice = detected(side)
     source = CronTarget.of(
-        release or (side.binary_at_least if side.binary_at_least != "unknown" else "1.4.0"),
+        release or (choice.release if choice else "1.4.0"),
         side.timezone or "GMT",
         match_dom_and_dow="match_dom_and_dow" in side.capabilities
         and side.setting("cron.match_dom_and_dow") == "on",
@@ -424,4 +435,57 @@ def make_export(
                 0,
             )
         )
+    general += _release_findings(side, source, choice if release is None else None, agent_zone)
     return ExportPlan(side.database, agent_zone, source.version.name, tuple(jobs), tuple(general))
+
+
+def _release_findings(
+    side: PgCronSide, source: CronTarget, choice: Choice | None, agent_zone: str
+) -> list[Finding]:
+    """As in the plan: one finding for an unknown newer release, one for a range left open."""
+    out = []
+    if source.version.newer_than_known:
+        out.append(
+            Finding(
+                "EXPORT_RELEASE_NEWER",
+                Severity.WARNING,
+                f"pg_cron {source.version.name} is newer than any release pgbridge knows; its "
+                "schedules are read with the newest known release's rules",
+                "check its release notes for schedule changes, or upgrade pgbridge",
+                0,
+            )
+        )
+    if choice is None or not choice.others:
+        return out
+    differ = []
+    for other in choice.others:
+        alt = replace(source, version=cron_version(other))
+        ids = [
+            c.id
+            for c in side.jobs
+            if _outcome(_translate(c, alt, agent_zone, False))
+            != _outcome(_translate(c, source, agent_zone, False))
+        ]
+        differ.append(
+            f"on {other}: "
+            + (
+                f"pg_cron jobs {', '.join(map(str, ids))} export differently"
+                if ids
+                else "no change"
+            )
+        )
+    out.append(
+        Finding(
+            "EXPORT_RELEASE_RANGE",
+            Severity.WARNING if any("differently" in d for d in differ) else Severity.INFO,
+            f"the server's pg_cron release is {choice.evidence.describe()}; read as "
+            f"{choice.release}, the most likely; {'; '.join(differ)}",
+            "give the exact release with --target-pg-cron X.Y.Z",
+            0,
+        )
+    )
+    return out
+
+
+def _outcome(job: ExportedJob) -> tuple[object, ...]:
+    return (job.status, job.job, tuple(sorted(f.code for f in job.findings)))

@@ -225,7 +225,7 @@ class PgCronSide:
     extension_version: Plain | None
     #: True when the library is loaded (its GUCs exist in ``pg_settings``).
     loaded: bool
-    #: Lowest binary release the registered GUCs prove (e.g. "1.4.0"), or "unknown" when hidden.
+    #: Lowest binary release the evidence proves (e.g. "1.4.0"), or "unknown" when settings are hidden.
     binary_at_least: Plain
     #: ``cron.*`` settings visible to the reading role (empty when it may not see them).
     settings: tuple[tuple[Plain, str], ...] = ()
@@ -238,6 +238,10 @@ class PgCronSide:
     #: The role that read this side, and whether it is a superuser.
     reader: str = ""
     reader_superuser: bool = False
+    #: The binary is older than this release (a setting it lacks), None when nothing says so.
+    binary_below: Plain | None = None
+    #: How the release range was found (settings, SQL version, schedules cron.schedule accepts).
+    release_evidence: tuple[Plain, ...] = ()
     #: None for snapshots taken before pgbridge recorded it.
     server: Server | None = None
 

@@ -30,6 +30,7 @@ from .model import (
     StepKind,
 )
 from .naming import catalog_tag, job_name
+from .pgcron_release import detected
 from .schedule import (
     AgentSchedule,
     Body,
@@ -48,6 +49,7 @@ from .schedule import (
 from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
 from .schedule.slots import shortest_gap
+from .schedule.versions import newest_release
 from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
 from .timezones import check_zone
@@ -71,6 +73,11 @@ class Target:
     detected: bool = False
     #: Whether that role is a superuser (None: unknown).
     applier_superuser: bool | None = None
+    #: When the server's release was not pinned: the range the evidence allows, how it was found,
+    #: and the releases in it that behave differently from ``release`` (planned as most likely).
+    release_range: str = ""
+    release_evidence: tuple[str, ...] = ()
+    other_releases: tuple[str, ...] = ()
     #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
     assumed: tuple[str, ...] = ()
 
@@ -116,11 +123,13 @@ def target_from(
         checked_release(release)
     if timezone is not None:
         check_zone(timezone)
-    detected_release = None
-    if side is not None and side.binary_at_least not in ("unknown", ""):
-        detected_release = side.binary_at_least
-        if release is None:
-            checked_release(detected_release, "read from pg_cron", "pass --target-pg-cron")
+    choice = None
+    if side is not None and side.binary_at_least not in ("unknown", "") and release is None:
+        for read in (side.binary_at_least, side.binary_below):
+            if read is not None:
+                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
+        choice = detected(side)
+    detected_release = choice.release if choice is not None else None
     if timezone is None and side is not None and side.timezone is not None:
         check_zone(side.timezone, "cron.timezone", "pass --cron-timezone with an IANA name")
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
@@ -145,6 +154,9 @@ def target_from(
             if side is not None and applier and applier == side.reader
             else None
         ),
+        release_range=choice.evidence.describe() if choice and choice.others else "",
+        release_evidence=choice.evidence.facts if choice and choice.others else (),
+        other_releases=choice.others if choice else (),
         assumed=tuple(assumed),
     )
 
@@ -1159,6 +1171,7 @@ def make_plan(
                 0,
             )
         )
+    general += _release_findings(catalog, target, options, day, jobs)
     return Plan(
         source=catalog.origin,
         agent_timezone=catalog.pgagent.timezone,
@@ -1169,4 +1182,65 @@ def make_plan(
         findings=tuple(general),
         catalog=catalog.pgagent.identity,
         catalog_tag=catalog_tag(catalog.pgagent.identity),
+    )
+
+
+def _release_findings(
+    catalog: Catalog, target: Target, options: PlanOptions, day: dt.date, jobs: Sequence[JobPlan]
+) -> list[Finding]:
+    """One finding for a release pgbridge does not know, one for a release range left open."""
+    version = target.cron_target().version
+    out = []
+    if version.newer_than_known:
+        newest = cron_version(newest_release())
+        out.append(
+            Finding(
+                "TARGET_RELEASE_NEWER",
+                Severity.WARNING,
+                f"pg_cron {target.release} is newer than any release pgbridge knows; planned with "
+                f"the behaviour of {newest.name}, the newest known",
+                "check its release notes for schedule changes, or upgrade pgbridge",
+                0,
+            )
+        )
+    if not target.other_releases:
+        return out
+    assert catalog.pgagent is not None
+    differ = []
+    for other in target.other_releases:
+        alt = replace(target, release=other, other_releases=())
+        ids = [
+            plan.job_id
+            for job, plan in zip(catalog.pgagent.jobs, jobs, strict=True)
+            if _outcome(plan_job(job, catalog, alt, options, day)) != _outcome(plan)
+        ]
+        hazards = "; ".join(cron_version(other).hazards)
+        listed = ", ".join(map(str, ids[:20])) + (
+            f" and {len(ids) - 20} more" if len(ids) > 20 else ""
+        )
+        differ.append(
+            f"on {other}{f' ({hazards})' if hazards else ''}: "
+            + (f"{len(ids)} job(s) would plan differently: {listed}" if ids else "no job changes")
+        )
+    changes = any("would plan differently" in d for d in differ)
+    facts = f" ({'; '.join(target.release_evidence)})" if target.release_evidence else ""
+    out.append(
+        Finding(
+            "TARGET_RELEASE_RANGE",
+            Severity.WARNING if changes else Severity.INFO,
+            f"the server's pg_cron release is {target.release_range}{facts}; planned for "
+            f"{target.release}, the most likely; {'; '.join(differ)}",
+            "give the exact release with --target-pg-cron X.Y.Z (the server's package version, "
+            "or ask the provider)",
+            0,
+        )
+    )
+    return out
+
+
+def _outcome(plan: JobPlan) -> tuple[object, ...]:
+    return (
+        plan.status,
+        tuple((c.schedule, c.active) for c in plan.cron_jobs),
+        tuple(sorted(f.code for f in plan.findings)),
     )

@@ -1,14 +1,21 @@
 """Read the pg_cron side: ``cron.job``, the extension and binary versions, and its settings.
 
 The binary can be newer than the extension's SQL version, so capabilities are detected from the GUCs
-the loaded library registers (pg_cron.md §1.2). Those are visible only to superusers and members of
-``pg_read_all_settings``; for other roles the answer is "unknown", never "old".
+the loaded library registers (``_PG_init`` in pg_cron's src/pg_cron.c). Those are visible only to
+superusers and members of ``pg_read_all_settings``; for other roles the answer is "unknown", never
+"old". Where settings leave several releases, schedules their parsers disagree on are offered to
+``cron.schedule`` inside the READ ONLY transaction: it parses before it inserts, so a rejection
+("invalid schedule") or the read-only error tells the releases apart, and nothing is written.
 """
 
 from __future__ import annotations
 
+import psycopg
+
 from .connect import Connection
 from .model import CronJob, Diagnostic, PgCronSide, Severity
+from .pgcron_release import Evidence, from_settings
+from .schedule.versions import probes, release_name, settings_table
 from .server import read_server
 
 PROBE = """
@@ -34,18 +41,46 @@ SELECT current_database(),
 
 SETTINGS = "SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%' ORDER BY name"
 
-#: GUC registered by the loaded library -> (lowest binary release that has it, capability name).
-GUC_CAPABILITIES: tuple[tuple[str, str, str], ...] = (
-    ("cron.use_background_workers", "1.3.0", "background_workers"),
-    ("cron.enable_superuser_jobs", "1.4.0", "enable_superuser_jobs"),
-    ("cron.timezone", "1.5.0", "timezone"),
-    ("cron.launch_active_jobs", "1.6.0", "launch_active_jobs"),
-    ("cron.match_dom_and_dow", "1.6.8", "match_dom_and_dow"),
-)
+CAN_PROBE = """
+SELECT current_setting('transaction_read_only') = 'on'
+   AND to_regprocedure('cron.schedule(text,text)') IS NOT NULL
+   AND has_schema_privilege(to_regnamespace('cron'), 'USAGE')
+   AND has_function_privilege(to_regprocedure('cron.schedule(text,text)'), 'EXECUTE')
+"""
 
 
-def _release_key(release: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in release.split("."))
+def _accepts(conn: Connection, schedule: str) -> bool | None:
+    """Whether ``cron.schedule`` accepts ``schedule``; None when its answer is not conclusive.
+
+    Only ever called in a READ ONLY transaction (checked by :data:`CAN_PROBE`), inside a
+    savepoint: an accepted schedule reaches the INSERT, which the transaction refuses.
+    """
+    try:
+        with conn.transaction():
+            conn.execute("SELECT cron.schedule(%s, 'SELECT 1')", [schedule])
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return True
+    except psycopg.errors.InvalidParameterValue as exc:
+        return False if "invalid schedule" in str(exc) else None
+    except psycopg.Error:
+        return None
+    raise AssertionError("cron.schedule wrote in a READ ONLY transaction")
+
+
+def _evidence(conn: Connection, names: set[str], extversion: str | None) -> Evidence:
+    evidence = from_settings(names, extversion)
+    wanted = [p for p in probes() if evidence.needs(p)]
+    if extversion is None or not wanted:
+        return evidence
+    row = conn.execute(CAN_PROBE).fetchone()
+    if not (row and row[0]):
+        return evidence
+    for probe in wanted:
+        if evidence.needs(probe):
+            accepted = _accepts(conn, probe.schedule)
+            if accepted is not None:
+                evidence = evidence.narrowed(probe, accepted)
+    return evidence
 
 
 def read_pgcron(conn: Connection) -> PgCronSide:
@@ -58,10 +93,14 @@ def read_pgcron(conn: Connection) -> PgCronSide:
     names = {n for n, _ in settings}
     diags: list[Diagnostic] = []
     settings_visible = bool(privileged or read_settings)
+    below: str | None = None
+    facts: tuple[str, ...] = ()
     if names:
         loaded = True
-        found = [rel for guc, rel, _ in GUC_CAPABILITIES if guc in names]
-        binary = max(found, key=_release_key) if found else "1.0.0"
+        evidence = _evidence(conn, names, extversion)
+        binary = release_name(evidence.low)
+        below = release_name(evidence.below) if evidence.below else None
+        facts = evidence.facts
     elif settings_visible:
         loaded = bool(launcher)
         binary = "unknown"
@@ -76,7 +115,7 @@ def read_pgcron(conn: Connection) -> PgCronSide:
                 "so the pg_cron binary version, cron.timezone and cron.database_name are unknown",
             )
         )
-    capabilities = tuple(cap for guc, _, cap in GUC_CAPABILITIES if guc in names)
+    capabilities = tuple(s.capability for s in settings_table() if s.name in names)
     if not loaded:
         diags.append(
             Diagnostic(
@@ -132,6 +171,8 @@ def read_pgcron(conn: Connection) -> PgCronSide:
         extension_version=extversion,
         loaded=loaded,
         binary_at_least=binary,
+        binary_below=below,
+        release_evidence=facts,
         settings=settings,
         capabilities=capabilities,
         jobs=tuple(jobs),

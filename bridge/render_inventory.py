@@ -114,7 +114,9 @@ def _cron_lines(side: PgCronSide) -> list[str]:
     bgw = side.background_workers
     lines = [
         head,
-        f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}; "
+        f"  binary: {'loaded' if side.loaded else 'NOT loaded'}, release >= {side.binary_at_least}"
+        + (f", < {side.binary_below}" if side.binary_below else "")
+        + "; "
         + _cron_zone(side),
         f"  cron.database_name: {side.database_name or 'unknown'}; background workers: "
         + ("unknown" if bgw is None else ("on" if bgw else "off")),

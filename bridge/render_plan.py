@@ -37,8 +37,11 @@ def _summary(plan: Plan) -> str:
 
 def _target(plan: Plan) -> str:
     t = plan.target
+    how = t.how
+    if t.release_range:  # the evidence left several releases: TARGET_RELEASE_RANGE says which
+        how += f", most likely of {t.release_range}"
     return (
-        f"pg_cron {t.release} ({t.how}), cron.timezone {t.timezone}, database {t.database}"
+        f"pg_cron {t.release} ({how}), cron.timezone {t.timezone}, database {t.database}"
         + (", background workers" if t.background_workers else "")
         + (", cron.match_dom_and_dow on" if t.match_dom_and_dow else "")
     )

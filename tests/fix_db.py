@@ -5,11 +5,19 @@ Server, in this order:
 2. a throwaway cluster from the local binaries (:mod:`bridge.cluster`), removed at session end;
 3. a Docker container built from ``tests/docker/Dockerfile`` via testcontainers, when an engine answers.
 If none works, every database test fails with the reasons; nothing is silently skipped.
+
+The pg_cron matrix: tests marked ``pgcron_matrix`` also run against a throwaway cluster per
+upstream pg_cron archive named in ``PGBRIDGE_PGCRON_ARCHIVES`` (built once and cached,
+:mod:`tests.pgcron_tree`), as ``test_x[pg_cron-1.6.5]``. On those clusters ``cron.timezone`` is
+Europe/Berlin and the server's TimeZone America/New_York (two DST zones that change on different
+days; a test database's own TimeZone follows cron.timezone, see ``db_name``), and on releases with
+``cron.match_dom_and_dow`` it is on. Each cluster starts once and serves the whole session.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +27,12 @@ import psycopg
 import pytest
 from psycopg import conninfo as ci
 
-from bridge.cluster import LocalCluster
+from bridge.cluster import LocalCluster, find_bindir
 from bridge.errors import BridgeError
+from bridge.pgcron_release import detected
+from bridge.read_pgcron import read_pgcron
+from bridge.schedule import CronTarget, cron_version
+from tests.pgcron_tree import Archive, TreeError, archives_from_env, server_tree
 
 TEMPLATE_DB = "pgbridge_test_template"
 #: Databases the planner tests' steps run in: planning checks that step databases exist.
@@ -100,12 +112,16 @@ def _prepare(server: TestServer) -> None:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[TestServer]:
-    """The session's server (see the module docstring for where it comes from)."""
+#: pgAgent's zone (the server's TimeZone) and cron.timezone on the matrix clusters.
+MATRIX_AGENT_ZONE = "America/New_York"
+MATRIX_CRON_ZONE = "Europe/Berlin"
+SYSTEM = "system"
+
+
+def _default_server() -> tuple[TestServer, object]:
     reasons: list[str] = []
     server = _from_env()
-    cleanup = None
+    cleanup: object = None
     if server is None:
         cluster = LocalCluster()
         try:
@@ -122,26 +138,167 @@ def pg_server() -> Iterator[TestServer]:
         except Exception as exc:  # no testcontainers, no engine, build failure, ...
             reasons.append(f"docker: {type(exc).__name__}: {exc}")
     if server is None:
-        pytest.fail("no PostgreSQL for the database tests: " + "; ".join(reasons), pytrace=False)
+        raise RuntimeError("no PostgreSQL for the database tests: " + "; ".join(reasons))
+    return server, cleanup
+
+
+def _archive_server(archive: Archive) -> tuple[TestServer, object]:
+    settings = {"cron.timezone": f"'{MATRIX_CRON_ZONE}'"}
+    if cron_version(archive.release).match_dom_and_dow_setting:
+        settings["cron.match_dom_and_dow"] = "on"
+    cluster = LocalCluster(
+        bindir=server_tree(archive, find_bindir()),
+        timezone=MATRIX_AGENT_ZONE,
+        extra_settings=settings,
+    )
+    cluster.start()
+    return TestServer(cluster.dsn(), f"pg_cron {archive.release}"), cluster.stop
+
+
+def matrix() -> dict[str, Archive | None]:
+    """The pg_cron flavours of this session: the default server, and one per archive."""
     try:
-        _prepare(server)
-        yield server
+        archives = archives_from_env()
+    except TreeError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return {SYSTEM: None, **{a.release: a for a in archives}}
+
+
+class Servers:
+    """One server per flavour, started on first use and kept for the session."""
+
+    def __init__(self) -> None:
+        self._flavours = matrix()
+        self._servers: dict[str, TestServer] = {}
+        self._failed: dict[str, str] = {}
+        self._cleanups: list[object] = []
+
+    def get(self, flavour: str) -> TestServer:
+        if flavour in self._failed:
+            pytest.fail(self._failed[flavour], pytrace=False)
+        if flavour not in self._servers:
+            try:
+                archive = self._flavours[flavour]
+                server, cleanup = _default_server() if archive is None else _archive_server(archive)
+                if cleanup is not None:
+                    self._cleanups.append(cleanup)
+                _prepare(server)
+            except (BridgeError, TreeError, RuntimeError, psycopg.Error) as exc:
+                self._failed[flavour] = f"pg_cron flavour {flavour}: {exc}"
+                pytest.fail(self._failed[flavour], pytrace=False)
+            self._servers[flavour] = server
+        return self._servers[flavour]
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            if server.kind == "PGBRIDGE_TEST_DSN":
+                with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+                    for name in server.created:
+                        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for cleanup in reversed(self._cleanups):
+            cleanup()  # type: ignore[operator]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pgcron_matrix: run against every pg_cron of the session (PGBRIDGE_PGCRON_ARCHIVES)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("pgcron_matrix") is None:
+        return
+    if "pg_server" not in metafunc.fixturenames:
+        return
+    names = list(matrix())
+    metafunc.parametrize("pg_flavour", names, indirect=True, ids=[f"pg_cron-{n}" for n in names])
+
+
+@pytest.fixture(scope="session")
+def pg_servers() -> Iterator[Servers]:
+    servers = Servers()
+    try:
+        yield servers
     finally:
-        if server.kind == "PGBRIDGE_TEST_DSN":
-            with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
-                for name in server.created:
-                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if cleanup is not None:
-            cleanup()
+        servers.close()
+
+
+@pytest.fixture(scope="session")
+def pg_default_server(pg_servers: Servers) -> TestServer:
+    """The default server, for module- or session-scoped fixtures (``pg_server`` is per test)."""
+    return pg_servers.get(SYSTEM)
 
 
 @pytest.fixture
-def db_name(pg_server: TestServer) -> Iterator[str]:
-    """A fresh database (pgagent created) for one test, dropped afterwards."""
+def pg_flavour(request: pytest.FixtureRequest) -> str:
+    """The pg_cron flavour of this test: ``system`` unless the matrix parametrises it."""
+    return str(getattr(request, "param", SYSTEM))
+
+
+def _packaged_pg_cron() -> str | None:
+    """The release of the distribution's pg_cron for the local server (Debian: the package)."""
+    major = find_bindir().parent.name
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", f"postgresql-{major}-cron"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError:
+        return None
+    version = out.stdout.strip().split("-")[0].split("+")[0]
+    return version if out.returncode == 0 and version.count(".") == 2 else None
+
+
+@pytest.fixture
+def pg_cron_release(pg_flavour: str, pg_server: TestServer) -> str:
+    """The pg_cron release the test's server really runs: the archive's for the matrix clusters,
+    the distribution package's for the local default cluster (Debian 12: 1.4.2, Debian 13: 1.6.5);
+    for a server named in PGBRIDGE_TEST_DSN what pgbridge detects (nothing else can tell)."""
+    if pg_flavour != SYSTEM:
+        return pg_flavour
+    packaged = _packaged_pg_cron() if pg_server.kind == "local" else None
+    if packaged is not None:
+        return packaged
+    with psycopg.connect(pg_server.dsn(pg_server.cron_database)) as conn:
+        conn.read_only = True
+        choice = detected(read_pgcron(conn))
+    assert choice is not None, "the test role must see the cron.* settings"
+    return choice.release
+
+
+@pytest.fixture
+def pg_cron_target(pg_server: TestServer, pg_cron_release: str) -> CronTarget:
+    """pg_cron as the test's server runs it: release, cron.timezone, the DOM/DOW switch."""
+    with pg_server.connect(pg_server.cron_database) as conn:
+        settings = dict(
+            conn.execute("SELECT name, setting FROM pg_settings WHERE name LIKE 'cron.%'")
+        )
+    return CronTarget.of(
+        pg_cron_release,
+        str(settings.get("cron.timezone", "GMT")),
+        match_dom_and_dow=settings.get("cron.match_dom_and_dow") == "on",
+    )
+
+
+@pytest.fixture
+def pg_server(pg_servers: Servers, pg_flavour: str) -> TestServer:
+    """The server of this test's flavour (see the module docstring for where it comes from)."""
+    return pg_servers.get(pg_flavour)
+
+
+@pytest.fixture
+def db_name(pg_server: TestServer, pg_flavour: str) -> Iterator[str]:
+    """A fresh database (pgagent created) for one test, dropped afterwards.
+
+    On the matrix clusters its TimeZone (pgAgent's zone) is cron.timezone's, so tests written for
+    one zone on both sides hold; tests of different zones say ``timezone=MATRIX_AGENT_ZONE``."""
     name = f"pgbridge_t_{uuid.uuid4().hex[:12]}"
     with pg_server.connect("postgres") as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        if pg_flavour != SYSTEM:
+            conn.execute(f"ALTER DATABASE {name} SET TimeZone = '{MATRIX_CRON_ZONE}'")
     try:
         yield name
     finally:

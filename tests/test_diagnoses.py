@@ -34,9 +34,10 @@ def simple_job(conn: Conn, dbname: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def unloaded(pg_server: TestServer) -> Iterator[LocalCluster]:
+def unloaded(pg_default_server: TestServer) -> Iterator[LocalCluster]:
     """A second throwaway cluster where pg_cron was created, then dropped from
     shared_preload_libraries (the server restarted without it)."""
+    pg_server = pg_default_server
     if pg_server.kind != "local":
         pytest.skip("needs the local server binaries for a second cluster")
     cluster = LocalCluster()

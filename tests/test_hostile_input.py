@@ -52,8 +52,9 @@ CRON_SIDE: Doc = {
 
 
 @pytest.fixture(scope="module")
-def valid_doc(pg_server: TestServer) -> Doc:
+def valid_doc(pg_default_server: TestServer) -> Doc:
     """A snapshot document read from a real pgAgent catalog, plus a pg_cron side with a job."""
+    pg_server = pg_default_server
     name = f"pgbridge_t_{uuid.uuid4().hex[:12]}"
     with pg_server.connect("postgres") as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
@@ -209,9 +210,14 @@ def test_inputs_that_were_internal_errors(valid_doc: Doc, tmp_path: Path) -> Non
         "unknown cron.timezone 'X/Y'",
     )
 
+    # A release newer than any pgbridge knows is planned with the newest known behaviour and one
+    # finding (issue 11); it never refuses.
     newer = variant(lambda d: d["catalog"]["pgcron"].update(binary_at_least="7.0.0"))
-    one_line_error(*run_cli("plan", "--snapshot", newer)[::2], "unknown pg_cron release '7.0.0'")
+    code, out, _ = run_cli("plan", "--snapshot", newer, "--format", "json")
+    assert code in (0, 1) and out.count('"TARGET_RELEASE_NEWER"') == 1
     assert run_cli("plan", "--snapshot", newer, "--target-pg-cron", "1.6.5")[0] in (0, 1)
+    below = variant(lambda d: d["catalog"]["pgcron"].update(binary_below="banana"))
+    one_line_error(*run_cli("plan", "--snapshot", below)[::2], "unknown pg_cron release 'banana'")
 
     nothing = variant(lambda d: d["catalog"].update(pgagent=None))
     assert run_cli("inventory", "--snapshot", nothing)[0] == 0

@@ -112,6 +112,7 @@ def test_dry_run_changes_nothing(
     assert row is not None and row[0] is None  # not even the ledger
 
 
+@pytest.mark.pgcron_matrix
 def test_apply_reapply_change_rollback(
     catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn, db: Conn
 ) -> None:
@@ -156,6 +157,7 @@ def test_apply_reapply_change_rollback(
     assert rollback(db_dsn, cron_dsn).changes == ()
 
 
+@pytest.mark.pgcron_matrix
 def test_cutover_then_activate(
     catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn, db: Conn
 ) -> None:
@@ -425,6 +427,7 @@ def test_process_killed_at_each_phase_then_rerun_converges(
     assert_converged(db, cron_db, catalog, db_dsn, cron_dsn)
 
 
+@pytest.mark.pgcron_matrix
 def test_cli_migrate_verify_rollback(
     catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:

@@ -449,6 +449,18 @@ def test_plans_are_deterministic_and_names_fit(db: Conn, db_dsn: str) -> None:
     assert doc["summary"]["exact"] == 3
 
 
+def apply_with_psql(plan: Plan, cron_dsn: str) -> None:
+    """Run the plan's SQL script with psql, as a DBA would; fail with psql's message."""
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
+        input=plan_sql(plan),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_sql_script_creates_exactly_the_planned_jobs(
     db: Conn, db_dsn: str, db_name: str, pg_server: TestServer, cron_db: Conn, cron_dsn: str
 ) -> None:
@@ -483,15 +495,7 @@ def test_sql_script_creates_exactly_the_planned_jobs(
     )
     tgt = Target("1.4.2", "GMT", pg_server.cron_database)
     plan = make_plan(read_catalog(db_dsn), tgt, today=TODAY)
-    script = plan_sql(plan)
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    apply_with_psql(plan, cron_dsn)
     rows = cron_db.execute(
         "SELECT jobname, schedule, command, database, active FROM cron.job "
         "WHERE jobname LIKE 'pgagent-%' ORDER BY jobname"
@@ -506,11 +510,7 @@ def test_sql_script_creates_exactly_the_planned_jobs(
     assert len(expected) == 5
     assert any(nasty == r[2] for r in rows)
     # The script is idempotent: named upserts update in place.
-    again = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
-        input=script, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert again.returncode == 0, again.stderr
+    apply_with_psql(plan, cron_dsn)
     count = cron_db.execute(
         "SELECT count(*) FROM cron.job WHERE jobname LIKE 'pgagent-%'"
     ).fetchone()

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 
 from bridge.catalog import read_catalog
 from bridge.connect import reading
 from bridge.pgadmin_sql import JobSpec, create_job
+from bridge.pgcron_release import detected
 from bridge.read_pgcron import read_pgcron
+from bridge.schedule import cron_version
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -20,6 +23,7 @@ def with_user(dsn: str, user: str) -> str:
     return psycopg.conninfo.make_conninfo("", **params)
 
 
+@pytest.mark.pgcron_matrix
 def test_superuser_sees_binary_settings_and_jobs(cron_db: Conn, cron_dsn: str) -> None:
     cron_db.execute("SELECT cron.schedule('pgbridge-test-a', '*/5 * * * *', $$SELECT 'a;b'$$)")
     cron_db.execute("SELECT cron.schedule('pgbridge-test-b', '0 3 * * 0', 'VACUUM')")
@@ -49,8 +53,8 @@ def test_superuser_sees_binary_settings_and_jobs(cron_db: Conn, cron_dsn: str) -
     assert set(side.capabilities) == {cap for guc, cap in expected.items() if guc in gucs}
     # Debian bookworm's 1.4.2 registers enable_superuser_jobs but not cron.timezone: GMT always.
     assert side.timezone == gucs.get("cron.timezone", "GMT")
-    if "cron.timezone" not in gucs:
-        assert side.binary_at_least == "1.4.0"
+    if "cron.timezone" not in gucs:  # the SQL version 1.4-1 first shipped with 1.4.2
+        assert side.binary_at_least == ("1.4.2" if side.extension_version == "1.4-1" else "1.4.0")
     assert side.database_name == cron_db.info.dbname
     assert side.background_workers is False
     mine = {j.name: j for j in side.jobs if j.name and j.name.startswith("pgbridge-test-")}
@@ -93,3 +97,43 @@ def test_pgcron_in_another_database(db: Conn, db_dsn: str, cron_dsn: str) -> Non
     split = read_catalog(db_dsn, cron_dsn)
     assert split.pgcron is not None and split.pgcron.extension_version is not None
     assert split.pgagent is not None and [j.name for j in split.pgagent.jobs] == ["x"]
+
+
+def _behaviour(release: str) -> object:
+    return {k: v for k, v in vars(cron_version(release)).items() if k != "release"}
+
+
+@pytest.mark.pgcron_matrix
+def test_release_pinned_from_the_server(cron_db: Conn, cron_dsn: str, pg_cron_release: str) -> None:
+    """Settings, the SQL version and what cron.schedule accepts (read-only) pin the behaviour: a
+    real 1.6.5 is not taken for 1.6.0 (whose day-early bug would fail every day-restricted job)."""
+    before = cron_db.execute("SELECT count(*), coalesce(max(jobid), 0) FROM cron.job").fetchone()
+    with reading(cron_dsn) as conn:
+        side = read_pgcron(conn)
+        choice = detected(side)
+    assert choice is not None
+    assert choice.others == (), choice
+    assert _behaviour(choice.release) == _behaviour(pg_cron_release)
+    assert cron_version(choice.release).date_fields_from_tomorrow is False
+    # the probes wrote nothing (not even a sequence value: cron.schedule stops at the INSERT)
+    assert (
+        cron_db.execute("SELECT count(*), coalesce(max(jobid), 0) FROM cron.job").fetchone()
+        == before
+    )
+    if cron_version(pg_cron_release).release >= (1, 6, 0):
+        assert side.binary_at_least != "1.6.0"
+        assert any("cron.schedule" in fact for fact in side.release_evidence) or (
+            side.binary_below is None
+        )
+
+
+@pytest.mark.pgcron_matrix
+def test_match_dom_and_dow_detected(cron_dsn: str, pg_cron_release: str) -> None:
+    from bridge.planner import target_from
+
+    with reading(cron_dsn) as conn:
+        side = read_pgcron(conn)
+    on = side.setting("cron.match_dom_and_dow") == "on"
+    assert on == cron_version(pg_cron_release).match_dom_and_dow_setting  # the matrix turns it on
+    target = target_from(side)
+    assert target.cron_target().and_logic is on

@@ -208,7 +208,7 @@ def test_short_month_day_raises_in_pgagent(db: Conn) -> None:
         )
 
 
-# --- pg_cron 1.4.2 -----------------------------------------------------------------------------
+# --- the real pg_cron of each release in the matrix ----------------------------------------------
 
 TRY_SCHEDULE = """
 CREATE OR REPLACE FUNCTION pg_temp.accepts(s text) RETURNS bool LANGUAGE plpgsql AS $$
@@ -230,27 +230,21 @@ def _accepted(cron_db: Conn, texts: list[str]) -> dict[str, bool]:
     return {str(s): bool(ok) for s, ok in rows}
 
 
-def _release(cron_db: Conn) -> str:
-    row = cron_db.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'"
-    ).fetchone()
-    assert row is not None
-    if not str(row[0]).startswith("1.4"):
-        pytest.skip(f"these expectations are for pg_cron 1.4.x, found {row[0]}")
-    return "1.4.2"
-
-
-def test_every_generated_expression_is_accepted(cron_db: Conn) -> None:
-    release = _release(cron_db)
+@pytest.mark.pgcron_matrix
+def test_every_generated_expression_is_accepted(cron_db: Conn, pg_cron_target: CronTarget) -> None:
+    """On 1.6 this includes `$`, schedules shifted into cron.timezone across DST, and (1.6.8 with
+    the switch on) plain weekday-and-month-day lists."""
+    target = pg_cron_target
     rng = random.Random(3)
-    strategy = agent_schedules(exceptions=False, bounds=False)
     texts: set[str] = set()
-    for i in range(400):
-        schedule = strategy.example() if i < 0 else _random_schedule(rng)
-        for zone in ("UTC", "Asia/Kolkata"):
-            got = agent_to_cron(schedule, target=CronTarget.of(release), agent_zone=zone)
+    for _ in range(400):
+        schedule = _random_schedule(rng)
+        for zone in ("UTC", "Asia/Kolkata", "America/New_York"):
+            got = agent_to_cron(schedule, target=target, agent_zone=zone)
             texts.update(got.expressions)
     assert len(texts) > 300
+    if target.version.last_day:
+        assert any(" $ " in t for t in texts)
     accepted = _accepted(cron_db, sorted(texts))
     assert [t for t, ok in accepted.items() if not ok] == []
 
@@ -271,8 +265,9 @@ def _random_schedule(rng: random.Random) -> AgentSchedule:
     )
 
 
-def test_parser_agrees_with_real_pg_cron_on_the_corpus(cron_db: Conn) -> None:
-    release = _release(cron_db)
+@pytest.mark.pgcron_matrix
+def test_parser_agrees_with_real_pg_cron_on_the_corpus(cron_db: Conn, pg_cron_release: str) -> None:
+    release = pg_cron_release
     corpus = json.loads(
         (Path(__file__).parent.parent / "mappings" / "cron_parser_corpus.json").read_text()
     )["cases"]
@@ -317,8 +312,11 @@ def _fuzz_schedule(rng: random.Random) -> str:
     return text
 
 
-def test_parser_agrees_with_real_pg_cron_on_fuzzed_text(cron_db: Conn) -> None:
-    release = _release(cron_db)
+@pytest.mark.pgcron_matrix
+def test_parser_agrees_with_real_pg_cron_on_fuzzed_text(
+    cron_db: Conn, pg_cron_release: str
+) -> None:
+    release = pg_cron_release
     rng = random.Random(1234)
     texts = sorted({_fuzz_schedule(rng) for _ in range(3000)})
     real = _accepted(cron_db, texts)

@@ -25,8 +25,9 @@ from .test_cli import run
 
 
 @pytest.fixture(scope="module")
-def standby(pg_server: TestServer) -> Iterator[LocalCluster]:
+def standby(pg_default_server: TestServer) -> Iterator[LocalCluster]:
     """A streaming hot standby of the test server (pg_cron preloaded there too)."""
+    pg_server = pg_default_server
     cluster = LocalCluster(primary=pg_server.base_dsn)
     try:
         cluster.start()

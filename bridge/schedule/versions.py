@@ -11,15 +11,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
-#: Names accepted for the untagged upstream head that introduced ``cron.match_dom_and_dow``.
+#: Names accepted for the upstream head: the newest release pgbridge knows.
 _MAIN_ALIASES = ("main", "head")
 
 
 def parse_release(text: str) -> tuple[int, int, int]:
     """``"1.4.2"`` -> (1, 4, 2); ``"1.4"`` and ``"1.4-1"`` (extversions) -> (1, 4, 0)."""
     if text.strip().lower() in _MAIN_ALIASES:
-        return (1, 6, 8)
+        return newest_release()
     core = text.strip().split("-")[0]
     if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", core):  # int() also takes "1_0", other digits
         raise ValueError(f"not a pg_cron version: {text!r}")
@@ -27,6 +28,10 @@ def parse_release(text: str) -> tuple[int, int, int]:
     while len(parts) < 3:
         parts.append(0)
     return (parts[0], parts[1], parts[2])
+
+
+def release_name(release: tuple[int, int, int]) -> str:
+    return ".".join(map(str, release))
 
 
 @dataclass(frozen=True)
@@ -49,17 +54,95 @@ class CronVersion:
 
     @property
     def name(self) -> str:
-        return ".".join(map(str, self.release))
+        return release_name(self.release)
+
+    @property
+    def newer_than_known(self) -> bool:
+        """A release after the newest one in the data: planned with the newest behaviour."""
+        return self.release > newest_release()
 
     def __str__(self) -> str:
         return self.name
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[tuple[tuple[int, int, int], dict[str, object]], ...]:
+def _data() -> dict[str, Any]:
     text = resources.files("bridge").joinpath("data/pg_cron_versions.json").read_text("utf-8")
-    rows = json.loads(text)["releases"]
-    return tuple(sorted((parse_release(str(r["release"])), r) for r in rows))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[tuple[tuple[int, int, int], dict[str, object]], ...]:
+    rows = _data()["releases"]
+    return tuple(sorted((_plain_release(str(r["release"])), r) for r in rows))
+
+
+def _plain_release(text: str) -> tuple[int, int, int]:
+    parts = tuple(int(p) for p in text.split("."))
+    assert len(parts) == 3, text
+    return (parts[0], parts[1], parts[2])
+
+
+def newest_release() -> tuple[int, int, int]:
+    """The newest release the data describes."""
+    return _table()[-1][0]
+
+
+def behaviour_starts() -> tuple[tuple[int, int, int], ...]:
+    """The first release of each behaviour entry, oldest first."""
+    return tuple(start for start, _ in _table())
+
+
+@dataclass(frozen=True)
+class CronSetting:
+    """A ``cron.*`` GUC the loaded library registers, and the first release that has it."""
+
+    name: str
+    since: tuple[int, int, int]
+    capability: str
+
+
+@lru_cache(maxsize=1)
+def settings_table() -> tuple[CronSetting, ...]:
+    return tuple(
+        CronSetting(str(s["name"]), _plain_release(str(s["since"])), str(s["capability"]))
+        for s in _data()["settings"]
+    )
+
+
+def extversion_floor(extversion: str) -> tuple[int, int, int]:
+    """The first binary release that ships the SQL script version ``extversion``."""
+    known = _data()["extversions"]
+    if extversion in known:
+        return _plain_release(str(known[extversion]))
+    return parse_release(extversion)
+
+
+def extversion_floors() -> tuple[tuple[int, int, int], ...]:
+    """The first binary release of every SQL script version, oldest first."""
+    return tuple(sorted({_plain_release(str(v)) for v in _data()["extversions"].values()}))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A schedule whose acceptance by ``cron.schedule`` tells releases apart."""
+
+    schedule: str
+    column: str
+    negated: bool
+
+    def accepted_by(self, version: CronVersion) -> bool:
+        return bool(getattr(version, self.column)) != self.negated
+
+
+@lru_cache(maxsize=1)
+def probes() -> tuple[Probe, ...]:
+    out = []
+    for p in _data()["probes"]:
+        column = str(p["accepted_when"])
+        out.append(Probe(str(p["schedule"]), column.lstrip("!"), column.startswith("!")))
+    return tuple(out)
 
 
 @lru_cache(maxsize=64)
@@ -67,10 +150,11 @@ def cron_version(release: str | tuple[int, int, int]) -> CronVersion:
     """The behaviour of ``release`` ("1.4.2", "1.6", "1.4-1", "main").
 
     A version without a patch level means its first patch release, the most hazardous reading:
-    "1.6" behaves as 1.6.0 (day-early bug). Say "1.6.7" when the patch level is known.
+    "1.6" behaves as 1.6.0 (day-early bug). Say "1.6.7" when the patch level is known. A release
+    newer than any in the data behaves as the newest known one (``newer_than_known`` says so).
     """
     key = release if isinstance(release, tuple) else parse_release(release)
-    if key < (1, 0, 0) or key > (1, 6, 8):
+    if key < (1, 0, 0):
         raise ValueError(f"unknown pg_cron release {release!r}")
     chosen: dict[str, object] | None = None
     for start, row in _table():
