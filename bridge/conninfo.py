@@ -22,7 +22,10 @@ _KEY = r"(?:[A-Za-z_]+\s*=)"
 _SECRET_KV = re.compile(
     rf"(?i)\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|.*?)(?=\s+{_KEY}|$)", re.DOTALL
 )
-_URI_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#]*:)([^@]*)(@)", re.IGNORECASE)
+# The password runs to the *last* "@" of the authority: an unencoded "@" inside it must not
+# leave a fragment outside the mask.
+_URI_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#]*:)([^/?#]*)(@)", re.IGNORECASE)
+_URI = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _URI_QUERY_SECRET = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
 _QUOTED = re.compile(r'"[^"]*"')
 
@@ -57,9 +60,15 @@ def parse(dsn: str) -> dict[str, str]:
     replaced by ``"…"``.
     """
     try:
-        return {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
+        params = {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
     except Exception as exc:  # psycopg raises ProgrammingError for malformed strings
         raise ValueError(_safe_reason(str(exc), dsn)) from None
+    if _URI.match(dsn) and "@" in params.get("host", ""):
+        # libpq splits user:pass@word@host at the first "@": "word@host" would be the host
+        raise ValueError(
+            "an '@' in the URI's user name or password is not percent-encoded (write it as %40)"
+        )
+    return params
 
 
 def _pattern_redact(dsn: str) -> str:

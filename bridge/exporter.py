@@ -23,8 +23,15 @@ from .naming import catalog_tag
 from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
 from .pgcron_release import Choice, detected
 from .planner import Finding, Status, checked_release, count_statuses, status_of
-from .schedule import AgentSchedule, CronSyntaxError, CronTarget, cron_to_agent, cron_version
-from .schedule.masks import values_of
+from .schedule import (
+    AgentSchedule,
+    CronSyntaxError,
+    CronTarget,
+    cron_to_agent,
+    cron_version,
+    parse_cron,
+)
+from .schedule.masks import ALL_HOURS, ALL_MINUTES, values_of
 from .timezones import check_zone
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
@@ -243,6 +250,41 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     )
 
 
+def _zone_free(schedule: str, source: CronTarget) -> bool:
+    """True when the fire times do not depend on the zone pgAgent evaluates them in: every day
+    and hour, and minutes that repeat every 15 (every zone's offset is a multiple of 15)."""
+    try:
+        slots = parse_cron(schedule, source.version).slots(and_logic=source.and_logic)
+    except CronSyntaxError:
+        return True  # nothing is scheduled: the translation's own findings say so
+    return bool(slots) and all(
+        s.any_day
+        and s.hours == ALL_HOURS
+        and not s.last
+        and (s.minutes << 15 | s.minutes >> 45) & ALL_MINUTES == s.minutes
+        for s in slots
+    )
+
+
+def _assumed_zone(job: ExportedJob, side: PgCronSide, source: CronTarget, zone: str) -> ExportedJob:
+    """A translation made for an assumed pgAgent zone is exact only if no zone could change it."""
+    crons = {c.id: c for c in side.jobs}
+    if job.origin != "translated" or job.job is None:
+        return job
+    if all(_zone_free(crons[i].schedule, source) for i in job.cron_jobs):
+        return job
+    note = _finding(
+        "EXPORT_ZONE_DEPENDS",
+        Severity.WARNING,
+        f"the pgAgent schedules were computed for a pgAgent evaluating them in {zone} (assumed: "
+        "no --pgagent, no --timezone); in any other zone they fire at other instants",
+        "pass --pgagent (its TimeZone is detected) or --timezone",
+        job.cron_jobs[0],
+    )
+    findings = (*job.findings, note)
+    return replace(job, status=_status(findings, job.job), findings=findings)
+
+
 def _both_active(job: ExportedJob, active: set[int]) -> ExportedJob:
     """An enabled export of a still-active pg_cron job means both schedulers would run it."""
     if job.job is None or not job.job.enabled or not active & set(job.cron_jobs):
@@ -268,8 +310,10 @@ def make_export(
     inactive: bool = False,
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    zone_assumed: bool = False,
 ) -> ExportPlan:
-    """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``.
+    """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``
+    (``zone_assumed``: a guess, so translations that depend on it are not exact).
 
     ``ledger_jobs`` maps a pg_cron job id to what the ledger says about it, for jobs pgbridge's
     migration created; pg_cron jobs of one pgAgent job of one catalog become that job again (the
@@ -367,6 +411,8 @@ def make_export(
             )
         )  # fmt: skip
     active = {c.id for c in side.jobs if c.active}
+    if zone_assumed:
+        jobs = [_assumed_zone(j, side, source, agent_zone) for j in jobs]
     jobs = [_both_active(j, active) for j in jobs]
     general = [
         Finding(

@@ -496,6 +496,17 @@ def _reconcile(
         except _Incomplete:
             run.changes.append(Change("skip", job.job_id, detail="not migrated"))
             continue
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # the connection is gone: _session says so
+        except psycopg.Error as exc:
+            # name the job the server refused (a missing database, role, privilege...)
+            what = (
+                f"pgAgent job {job.job_id} ({job.job_name!r}): {first_line(exc)} (nothing "
+                "uncommitted was kept)"
+            )
+            if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+                raise PrivilegeError(what) from None
+            raise QueryFailed(what) from None
         run.changes += changes
 
 

@@ -152,6 +152,20 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Server:
+    """The server a catalog was read from, to tell whether a step's connection string means it."""
+
+    #: The host pgbridge connected to (a name, an address or a socket directory).
+    host: Plain
+    #: The port the server listens on (``current_setting('port')``).
+    port: Int4
+    #: ``pg_control_system().system_identifier``, None when the reading role may not see it.
+    system_identifier: Plain | None
+    #: Databases one may connect to (``datallowconn``).
+    databases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PgAgentCatalog:
     """The whole pgAgent catalog of one database, as read in a constant number of queries."""
 
@@ -172,6 +186,8 @@ class PgAgentCatalog:
     diagnostics: tuple[Diagnostic, ...] = ()
     #: ``pg_control_system().system_identifier`` of the cluster, None when the role may not read it.
     system_identifier: Plain | None = None
+    #: None for snapshots taken before pgbridge recorded it.
+    server: Server | None = None
 
     @property
     def identity(self) -> str:
@@ -226,6 +242,8 @@ class PgCronSide:
     binary_below: Plain | None = None
     #: How the release range was found (settings, SQL version, schedules cron.schedule accepts).
     release_evidence: tuple[Plain, ...] = ()
+    #: None for snapshots taken before pgbridge recorded it.
+    server: Server | None = None
 
     def setting(self, name: str) -> str | None:
         return dict(self.settings).get(name)

@@ -18,22 +18,37 @@ from typing import Literal, cast
 
 from . import conninfo
 from .errors import CatalogNotFound, UsageError
-from .model import Catalog, Job, OnError, PgCronSide, Schedule, Severity, Step, StepKind
+from .model import (
+    Catalog,
+    Job,
+    OnError,
+    PgCronSide,
+    Schedule,
+    Server,
+    Severity,
+    Step,
+    StepKind,
+)
 from .naming import catalog_tag, job_name
 from .pgcron_release import detected
 from .schedule import (
     AgentSchedule,
     Body,
+    Comparison,
     CronTarget,
     CronTranslation,
     Mode,
     agent_to_cron,
+    compare,
+    cron_fireset,
     cron_version,
     describe_agent_schedule,
     known_releases,
+    parse_cron,
 )
 from .schedule.equivalence import DEFAULT_DAYS
 from .schedule.findings import NEVER_FIRES
+from .schedule.slots import shortest_gap
 from .schedule.versions import newest_release
 from .sqlquote import comment, dollar_quote
 from .sqltext import StatementKind, StepSQL, analyse
@@ -56,6 +71,8 @@ class Target:
     #: The role that will run ``cron.schedule`` (None when planning offline without --run-as).
     applier: str | None = None
     detected: bool = False
+    #: Whether that role is a superuser (None: unknown).
+    applier_superuser: bool | None = None
     #: When the server's release was not pinned: the range the evidence allows, how it was found,
     #: and the releases in it that behave differently from ``release`` (planned as most likely).
     release_range: str = ""
@@ -132,6 +149,11 @@ def target_from(
         background_workers=bool(side and side.background_workers),
         applier=applier,
         detected=side is not None and release is None and detected_release is not None,
+        applier_superuser=(
+            side.reader_superuser
+            if side is not None and applier and applier == side.reader
+            else None
+        ),
         release_range=choice.evidence.describe() if choice and choice.others else "",
         release_evidence=choice.evidence.facts if choice and choice.others else (),
         other_releases=choice.others if choice else (),
@@ -197,12 +219,24 @@ class CronJobPlan:
 
 @dataclass(frozen=True)
 class ScheduleNote:
-    """A pgAgent schedule as the report shows it: id, name, plain words."""
+    """A pgAgent schedule as the report shows it: id, name, plain words, the catalog's comment."""
 
     id: int
     name: str
+    #: pgbridge's plain words for the schedule (not the catalog's comment: that is ``comment``)
     description: str
     enabled: bool
+    #: ``jscdesc``
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class StepNote:
+    """A pgAgent step's comment (``jstdesc``), for the reports."""
+
+    id: int
+    name: str
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -214,6 +248,9 @@ class JobPlan:
     cron_jobs: tuple[CronJobPlan, ...] = ()
     findings: tuple[Finding, ...] = ()
     schedules: tuple[ScheduleNote, ...] = ()
+    #: ``jobdesc``, and the steps that have a comment
+    comment: str = ""
+    steps: tuple[StepNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -308,14 +345,29 @@ _NOT_COMBINABLE = {
     StatementKind.CALL: "may commit, which fails inside a wrapper",
     StatementKind.DO: "may commit, which fails inside a wrapper",
     StatementKind.TOP_LEVEL: "works only as a top-level statement, not inside the wrapper",
+    StatementKind.TRANSACTION_SETTING: (
+        "must come before any query of its transaction (or changes every later one), which the "
+        "wrapper cannot give it"
+    ),
 }
 
 
-def _step_target(work: _Job, step: Step, options: PlanOptions) -> tuple[str, str | None] | None:
-    """(database, username) a SQL step runs in under pg_cron, or None when it cannot."""
+#: libpq's port when a connection string names none (the agent's PGPORT is not knowable).
+LIBPQ_PORT = "5432"
+
+
+def _step_target(
+    work: _Job, step: Step, options: PlanOptions, server: Server | None
+) -> tuple[str, str | None] | None:
+    """(database, username) a SQL step runs in under pg_cron, or None when it cannot.
+
+    A connection string means the server pgAgent ran on only with the same host *and* port
+    (libpq's 5432 when it names none); when pgbridge cannot tell, the step is not run locally."""
     if not step.connstr:
         return step.dbname, options.run_as
     try:
+        if any(d.code == "STEP_CONNSTR_MALFORMED" for d in step.diagnostics):
+            raise ValueError("libpq cannot read it as written; see the step's diagnostic")
         params = conninfo.parse(step.connstr)
     except ValueError as exc:
         work.add(
@@ -326,17 +378,34 @@ def _step_target(work: _Job, step: Step, options: PlanOptions) -> tuple[str, str
             step=step,
         )
         return None
-    host = params.get("host", params.get("hostaddr", ""))
-    port = params.get("port")
-    local = host in options.local_hosts or host.startswith("/")
-    if not local or (port and options.local_port and port != options.local_port):
+    host = params.get("host") or params.get("hostaddr") or ""
+    port = params.get("port") or LIBPQ_PORT
+    here = options.local_port or (str(server.port) if server is not None else None)
+    named = host in options.local_hosts or host.startswith("/")
+    if server is not None and host == server.host:
+        named = True
+    if not named or "," in host or (here is not None and port != here):
+        elsewhere = "" if named else "another host; "
         work.add(
             "STEP_REMOTE_SERVER",
             Severity.ERROR,
-            f"step {step.name!r} connects to another server ({conninfo.describe(step.connstr)}); "
-            "pg_cron runs commands only on its own server",
+            f"step {step.name!r} connects to another server ({conninfo.describe(step.connstr)}: "
+            f"{elsewhere}port {port}{'' if 'port' in params else ', libpq default'}, the pgAgent "
+            f"server listens on {here or 'an unknown port'}); pg_cron runs commands only on its "
+            "own server",
             "run it through dblink/postgres_fdw from a local job, or schedule it with pg_cron on "
             "that server",
+            step=step,
+        )
+        return None
+    if here is None:
+        work.add(
+            "STEP_SERVER_UNKNOWN",
+            Severity.ERROR,
+            f"step {step.name!r} connects to {conninfo.describe(step.connstr)} (port {port}); "
+            "pgbridge cannot tell whether that is the server pgAgent ran on: the catalog does "
+            "not record the server's port (a snapshot from an older pgbridge)",
+            "plan from the live catalog (--pgagent) or a snapshot taken with this pgbridge",
             step=step,
         )
         return None
@@ -393,9 +462,14 @@ _POLICY = {
 }
 
 
-def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command] | None:
+def _commands(
+    work: _Job, target: Target, options: PlanOptions, catalog: Catalog
+) -> list[_Command] | None:
     """The commands the job's steps become (several when split); None when they cannot."""
     job = work.job
+    assert catalog.pgagent is not None
+    server = catalog.pgagent.server
+    runs_on = catalog.pgcron.server if catalog.pgcron and catalog.pgcron.server else server
     sql_steps: list[tuple[Step, StepSQL]] = []
     batch: list[Step] = []
     for step in job.steps:
@@ -497,9 +571,19 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
                     step=step,
                 )
                 return None
-        where = _step_target(work, step, options)
+        where = _step_target(work, step, options, server)
         if where is None:
             return None
+        if runs_on is not None and where[0] not in runs_on.databases:
+            work.add(
+                "STEP_DATABASE_MISSING",
+                Severity.ERROR,
+                f"step {step.name!r} runs in database {where[0]!r}, which does not exist on the "
+                f"server (or takes no connections): pgAgent fails the step every time, and "
+                "pg_cron cannot schedule it",
+                "create the database, or point the step at an existing one in pgAgent first",
+                step=step,
+            )
         usable.append((step, sql, where[0], where[1]))
     if not usable:
         return []
@@ -534,17 +618,19 @@ def _commands(work: _Job, target: Target, options: PlanOptions) -> list[_Command
             "command (no per-step log)",
             "nothing to do; read the command in the SQL script to review the wrapping",
         )
-        sets = [
-            s.name for s, sql, _, _ in usable if any(x.keyword == "SET" for x in sql.statements)
-        ]
-        if sets:
-            work.add(
-                "STEPS_SHARE_SESSION",
-                Severity.WARNING,
-                f"step(s) {', '.join(map(repr, sets))} run SET; pgAgent reset settings after each "
-                "step, the wrapper keeps them for the following steps",
-                "use SET LOCAL in those steps",
-            )
+        for step, sql, _, _ in usable[:-1]:  # what the last step leaves, no step sees
+            leaks = list(dict.fromkeys(x.leaks for x in sql.statements if x.leaks))
+            if leaks:
+                work.add(
+                    "STEPS_SHARE_SESSION",
+                    Severity.WARNING,
+                    f"step {step.name!r} leaves {'; '.join(leaks)} in the session: pgAgent ran "
+                    "each step in a session of its own, the wrapper runs the following steps in "
+                    "the same one",
+                    "make the change transaction-local (SET LOCAL, set_config(..., true), ON "
+                    "COMMIT DROP, pg_advisory_xact_lock), or pass --split-steps",
+                    step=step,
+                )
         return [_Command(_wrap(steps), database, username, tuple(s.id for s in steps), True)]
     if not options.split_steps:
         work.add(
@@ -723,9 +809,16 @@ def plan_job(
 ) -> JobPlan:
     """The plan for one pgAgent job."""
     notes = tuple(
-        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled) for s in job.schedules
+        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled, s.description)
+        for s in job.schedules
     )
-    return replace(_plan_job(job, catalog, target, options, today), schedules=notes)
+    steps = tuple(StepNote(s.id, s.name, s.description) for s in job.steps if s.description)
+    return replace(
+        _plan_job(job, catalog, target, options, today),
+        schedules=notes,
+        comment=job.description,
+        steps=steps,
+    )
 
 
 def _plan_job(
@@ -763,7 +856,7 @@ def _plan_job(
             f"pgAgent has claimed the job (agent {job.agent_id}): it is running now, or stuck",
             "let it finish before the cutover",
         )
-    made = _commands(work, target, options)
+    made = _commands(work, target, options, catalog)
     expressions = _schedule_expressions(work, catalog, target, options, today)
     if made is None:
         return JobPlan(job.id, job.name, job.enabled, "manual", (), tuple(work.findings))
@@ -816,15 +909,17 @@ def _plan_job(
                 wrapped=command.wrapped,
             )
         )
-    if len(by_expr) > 1:
+    if not cron_jobs:
         work.add(
-            "JOB_SEVERAL_CRON_JOBS",
-            Severity.WARNING,
-            f"the job becomes {len(by_expr)} pg_cron jobs with different schedules; pg_cron runs "
-            "them independently, so a minute both match runs the job twice and runs can overlap "
-            "(pgAgent ran it once per minute, never concurrently)",
-            "guard the command with pg_try_advisory_lock if overlapping runs matter",
+            "JOB_NOT_SCHEDULED",
+            Severity.INFO,
+            "the job has no schedule: pgAgent never runs it, and no pg_cron job is created"
+            if not job.schedules
+            else f"none of its {len(job.schedules)} schedule(s) gives a pg_cron job (the "
+            "schedule findings say why), so nothing is created",
+            "give the job a schedule in pgAgent first if it should run",
         )
+    _timing_findings(work, cron_jobs, target, today)
     _role_findings(work, cron_jobs, target, options)
     if (
         target.database
@@ -844,6 +939,70 @@ def _plan_job(
     )  # fmt: skip
 
 
+#: Fire times this close (minutes) let a run outlast the interval: pg_cron then queues the next.
+QUEUE_GAP = 60
+
+
+def _timing_findings(
+    work: _Job, cron_jobs: Sequence[CronJobPlan], target: Target, today: dt.date
+) -> None:
+    """Where pg_cron's independent, queueing runs can differ from pgAgent's one run at a time:
+    several pg_cron jobs that fire at one instant (computed, not assumed), and fire times so
+    close that a long run makes pg_cron queue the next one."""
+    active = sorted({c.schedule for c in cron_jobs if c.active})
+    cron = target.cron_target()
+    parsed = [parse_cron(e, cron.version) for e in active]
+    gap = shortest_gap([x for p in parsed for x in p.slots(and_logic=cron.and_logic)])
+    if gap is not None and gap <= QUEUE_GAP:
+        work.add(
+            "JOB_RUNS_CAN_QUEUE",
+            Severity.INFO,
+            f"its fire times come as little as {gap} minute(s) apart: a run that takes longer "
+            "makes pg_cron queue the next one and start it as soon as the last ends, where "
+            "pgAgent skipped the occurrences that fell due",
+            "guard the command with pg_try_advisory_lock (skip when held) if queued runs hurt",
+        )
+    first: dt.datetime | None = None
+    count = 0
+    for i, a in enumerate(active):
+        for b in active[i + 1 :]:
+            met = _meeting(a, b, cron, today)
+            count += met.both
+            if met.first_both is not None and (first is None or met.first_both < first):
+                first = met.first_both
+    if first is not None:
+        work.add(
+            "JOB_SEVERAL_CRON_JOBS",
+            Severity.WARNING,
+            f"the job becomes {len(active)} active pg_cron jobs whose schedules meet {count} "
+            f"time(s) in {DEFAULT_DAYS // 365} years (first at {first:%Y-%m-%d %H:%M} UTC): pg_cron "
+            "runs the job once per pg_cron job there, pgAgent ran it once",
+            "guard the command with pg_try_advisory_lock if a second run in the same minute "
+            "matters, or change a schedule so they never meet",
+        )
+
+
+@lru_cache(maxsize=4096)
+def _meeting(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
+    """When two pg_cron expressions fire at the same instant (they have no dates, so four years
+    of the target's zone show every way they can meet)."""
+    return compare(
+        cron_fireset([parse_cron(a, cron.version)], cron.zone, and_logic=cron.and_logic),
+        cron_fireset([parse_cron(b, cron.version)], cron.zone, and_logic=cron.and_logic),
+        today,
+        DEFAULT_DAYS,
+    )
+
+
+def same_server(a: Server, b: Server) -> bool:
+    """Same port, and the same system identifier where both are known (else the same host)."""
+    if a.port != b.port:
+        return False
+    if a.system_identifier and b.system_identifier:
+        return a.system_identifier == b.system_identifier
+    return a.host == b.host
+
+
 def _role_findings(
     work: _Job, cron_jobs: Sequence[CronJobPlan], target: Target, options: PlanOptions
 ) -> None:
@@ -851,6 +1010,15 @@ def _role_findings(
     for role in roles:
         # cron.schedule_in_database with any username needs superuser, even one's own (#390)
         other = "" if role == target.applier else "; that role needs LOGIN and CONNECT"
+        if target.applier_superuser:
+            work.add(
+                "ROLE_RUN_AS",
+                Severity.INFO,
+                f"the pg_cron job runs as {role!r}; the applier {target.applier!r} is a superuser, "
+                f"as scheduling with a username requires (pg_cron #390){other}",
+                "" if not other else f"make sure {role!r} may log in and connect",
+            )
+            continue
         work.add(
             "ROLE_NEEDS_SUPERUSER",
             Severity.WARNING,
@@ -973,6 +1141,21 @@ def make_plan(
                 "pg_cron runs jobs in background workers: no authentication, at most "
                 "max_worker_processes - 1 at once, and no transaction control in commands",
                 "",
+                0,
+            )
+        )
+    agent_server = catalog.pgagent.server
+    cron_server = catalog.pgcron.server if catalog.pgcron is not None else None
+    if agent_server and cron_server and not same_server(agent_server, cron_server):
+        general.append(
+            Finding(
+                "TARGET_OTHER_SERVER",
+                Severity.WARNING,
+                f"pg_cron was read from another server ({cron_server.host}:{cron_server.port}) "
+                f"than the pgAgent catalog ({agent_server.host}:{agent_server.port}): every step "
+                "that ran on pgAgent's server runs there, in the database of the same name",
+                "make sure those databases hold what the jobs expect, or point --pgcron at "
+                "pgAgent's server",
                 0,
             )
         )

@@ -38,6 +38,7 @@ from .model import (
     StepKind,
 )
 from .naming import catalog_identity
+from .server import read_server, system_identifier
 from .timezones import resolve_agent_timezone
 
 UTC = dt.timezone.utc
@@ -380,17 +381,6 @@ def _read_schedule(row: Sequence[Any], exceptions: tuple[ScheduleException, ...]
     )
 
 
-def system_identifier(conn: Connection) -> str | None:
-    """The cluster's system identifier, or None when this role may not call
-    ``pg_control_system()`` (the privilege is checked first: a refused call would abort the
-    caller's transaction)."""
-    row = conn.execute("SELECT has_function_privilege('pg_control_system()', 'EXECUTE')").fetchone()
-    if not (row and row[0]):
-        return None
-    got = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
-    return str(got[0]) if got and got[0] is not None else None
-
-
 def identity(conn: Connection) -> str:
     """The identity of the pgAgent catalog in ``conn``'s database (``PgAgentCatalog.identity``),
     without reading the catalog."""
@@ -542,6 +532,7 @@ def read_pgagent(
                 diagnostics=tuple(diags),
             )
         )
+    server = read_server(conn)
     return PgAgentCatalog(
         database=database,
         schema_version=schema_version,
@@ -554,5 +545,6 @@ def read_pgagent(
         agents=agents,
         jobs=tuple(jobs),
         diagnostics=tuple(catalog_diags),
-        system_identifier=system_identifier(conn),
+        system_identifier=server.system_identifier,
+        server=server,
     )

@@ -16,6 +16,7 @@ from .connect import Connection
 from .model import CronJob, Diagnostic, PgCronSide, Severity
 from .pgcron_release import Evidence, from_settings
 from .schedule.versions import probes, release_name, settings_table
+from .server import read_server
 
 PROBE = """
 WITH job AS (
@@ -179,4 +180,5 @@ def read_pgcron(conn: Connection) -> PgCronSide:
         diagnostics=tuple(diags),
         reader=str(reader),
         reader_superuser=bool(superuser),
+        server=read_server(conn),
     )

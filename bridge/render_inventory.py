@@ -14,7 +14,9 @@ from .schedule import describe_agent_schedule
 from .serialize import to_jsonable
 
 FORMAT = "pgbridge-inventory"
-VERSION = 1
+#: 2: a schedule's ``description`` is the catalog's comment (``jscdesc``); pgbridge's words
+#: for it moved to ``in_words``.
+VERSION = 2
 
 _KIND = {StepKind.SQL: "SQL", StepKind.BATCH: "batch", StepKind.UNKNOWN: "unknown"}
 _ON_ERROR = {
@@ -64,12 +66,16 @@ def _step_lines(n: int, step: Step) -> list[str]:
         f"{_ON_ERROR[step.on_error]}){state}",
         f"       {_first_line(step.code)}",
     ]
+    if step.description.strip():
+        lines.append(f"       comment: {_first_line(step.description)}")
     return lines + _notes(step.diagnostics, "       ")
 
 
 def _schedule_lines(sched: Schedule) -> list[str]:
     # The description carries start, end, exceptions and "(disabled)" too.
     lines = [f"    - {sched.name}: {describe_agent_schedule(sched)}"]
+    if sched.description.strip():
+        lines.append(f"      comment: {_first_line(sched.description)}")
     return lines + _notes(sched.diagnostics, "      ")
 
 
@@ -158,5 +164,5 @@ def inventory_json(catalog: Catalog) -> dict[str, Any]:
     if agent is not None and catalog.pgagent is not None:
         for job_doc, job in zip(agent["jobs"], catalog.pgagent.jobs, strict=True):
             for sched_doc, sched in zip(job_doc["schedules"], job.schedules, strict=True):
-                sched_doc["description"] = describe_agent_schedule(sched)
+                sched_doc["in_words"] = describe_agent_schedule(sched)
     return doc

@@ -76,8 +76,14 @@ def plan_text(plan: Plan) -> str:
     for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
         out.append("")
         out.append(f"[{job.status.upper()}] job {job.job_id}: {job.job_name}")
+        if job.comment.strip():
+            out.append(f"  comment: {_one_line(job.comment)}")
+        for st in job.steps:
+            out.append(f"  pgAgent step {st.id} {_one_line(st.name)!r}: {_one_line(st.comment)}")
         for s in job.schedules:
             out.append(f"  pgAgent schedule {s.id} {_one_line(s.name)!r}: {s.description}")
+            if s.comment.strip():
+                out.append(f"    comment: {_one_line(s.comment)}")
         for c in job.cron_jobs:
             first = c.command.strip().splitlines()[0] if c.command.strip() else ""
             out.append(f"  -> {c.name}: '{c.schedule}' {_cron_where(c)}: {first[:60]}")
@@ -129,8 +135,13 @@ def plan_markdown(plan: Plan) -> str:
     for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
         out.append(f"## Job {job.job_id}: {_md(job.job_name)} ({job.status})")
         out.append("")
+        if job.comment.strip():
+            out += [f"> {_md(job.comment)}", ""]
+        for st in job.steps:
+            out.append(f"- pgAgent step {st.id} *{_md(st.name)}*: {_md(st.comment)}")
         for s in job.schedules:
-            out.append(f"- pgAgent schedule {s.id} *{_md(s.name)}*: {_md(s.description)}")
+            note = f" ({_md(s.comment)})" if s.comment.strip() else ""
+            out.append(f"- pgAgent schedule {s.id} *{_md(s.name)}*: {_md(s.description)}{note}")
         if job.cron_jobs:
             out += ["", "| pg_cron job | schedule | where |", "|---|---|---|"]
             out += [

@@ -106,7 +106,7 @@ def export(
                 "EXPORT_ZONE_ASSUMED",
                 Severity.WARNING,
                 "no pgAgent catalog (--pgagent) and no --timezone: schedules are exported for a "
-                "pgAgent evaluating them in UTC",
+                "pgAgent evaluating them in UTC (each job whose times depend on it says so)",
                 "pass --pgagent or --timezone",
                 0,
             )
@@ -119,6 +119,7 @@ def export(
         inactive=inactive,
         select=select,
         exclude=exclude,
+        zone_assumed=bool(findings),
     )
     if findings:
         plan = ExportPlan(

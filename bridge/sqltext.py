@@ -42,6 +42,9 @@ class StatementKind(str, Enum):
     PSQL_META = "psql_meta"
     #: Works as a top-level statement but not from inside a function (SELECT INTO, DISCARD).
     TOP_LEVEL = "top_level"
+    #: SET TRANSACTION [SNAPSHOT] must come before any query of its transaction; SET SESSION
+    #: CHARACTERISTICS changes every later transaction of the session.
+    TRANSACTION_SETTING = "transaction_setting"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Statement:
     keyword: str
     kind: StatementKind
     reason: str = ""
+    #: Session state the statement leaves behind for later statements of the same session
+    #: (a setting, a temporary table, a prepared statement, ...), in words; "" when none.
+    leaks: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,11 +115,84 @@ def _words(tokens: list[Token]) -> list[str]:
     return words
 
 
-def _classify_tokens(tokens: list[Token]) -> tuple[str, StatementKind, str]:
+def _classify_tokens(tokens: list[Token]) -> tuple[str, StatementKind, str, str]:
     if tokens[0].token_type == TokenType.BACKSLASH:
         word = tokens[1].text if len(tokens) > 1 else ""
-        return f"\\{word}", StatementKind.PSQL_META, "a psql meta-command, not SQL"
-    return _classify(_words(tokens))
+        return f"\\{word}", StatementKind.PSQL_META, "a psql meta-command, not SQL", ""
+    words = _words(tokens)
+    return (*_classify(words), _leaks(words))
+
+
+#: Functions whose effect outlives the transaction: session-level advisory locks, dblink links.
+_SESSION_FUNCTIONS = {
+    "PG_ADVISORY_LOCK": "a session-level advisory lock (pg_advisory_lock)",
+    "PG_ADVISORY_LOCK_SHARED": "a session-level advisory lock (pg_advisory_lock_shared)",
+    "PG_TRY_ADVISORY_LOCK": "a session-level advisory lock (pg_try_advisory_lock)",
+    "PG_TRY_ADVISORY_LOCK_SHARED": "a session-level advisory lock (pg_try_advisory_lock_shared)",
+    "PG_ADVISORY_UNLOCK": "released session-level advisory locks (pg_advisory_unlock)",
+    "PG_ADVISORY_UNLOCK_SHARED": "released session-level advisory locks (pg_advisory_unlock_shared)",
+    "PG_ADVISORY_UNLOCK_ALL": "released session-level advisory locks (pg_advisory_unlock_all)",
+    "DBLINK_CONNECT": "an open dblink connection (dblink_connect)",
+    "DBLINK_CONNECT_U": "an open dblink connection (dblink_connect_u)",
+}
+
+
+def _third_argument(words: list[str], at: int) -> list[str] | None:
+    """The words of the third argument of the call whose name is ``words[at]`` (None if absent)."""
+    if at + 1 >= len(words) or words[at + 1] != "(":
+        return None
+    depth, arg, out = 0, 0, []
+    for word in words[at + 1 :]:
+        if word == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif word == ")":
+            depth -= 1
+            if depth == 0:
+                break
+        elif word == "," and depth == 1:
+            arg += 1
+            continue
+        if arg == 2:
+            out.append(word)
+    return out
+
+
+def _leaks(words: list[str]) -> str:
+    """What session state a statement leaves for the statements after it, or "" (pgAgent ran
+    each step in a session of its own, so only a wrapper that joins steps can leak it)."""
+    first, second = words[0], words[1] if len(words) > 1 else ""
+    if first == "SET" and second not in ("LOCAL", "TRANSACTION", "CONSTRAINTS"):
+        name = words[2] if second == "SESSION" and len(words) > 2 else second
+        if name == "ROLE":
+            return "the current role (SET ROLE)"
+        if name == "AUTHORIZATION":
+            return "the session user (SET SESSION AUTHORIZATION)"
+        return f"the setting {name.lower()} (SET)"
+    if first == "RESET":
+        return f"reset setting(s) (RESET {second})".replace(" )", ")")
+    temp = {"TEMP", "TEMPORARY"} & set(words[1:4]) or "PG_TEMP" in words
+    if first == "CREATE" and temp and "ON COMMIT DROP" not in " ".join(words):
+        return "a temporary object (CREATE TEMP ...)"
+    if first == "PREPARE" and second != "TRANSACTION":
+        return "a prepared statement (PREPARE)"
+    if first == "DEALLOCATE":
+        return "deallocated prepared statements (DEALLOCATE)"
+    if first in ("LISTEN", "UNLISTEN"):
+        return f"a notification registration ({first})"
+    if first == "DECLARE" and "HOLD" in words and "WITHOUT" not in words:
+        return "an open WITH HOLD cursor (DECLARE)"
+    if first == "LOAD":
+        return "a loaded library (LOAD)"
+    for i, word in enumerate(words):
+        if word == "SET_CONFIG":
+            third = _third_argument(words, i)
+            if third != ["TRUE"]:
+                return "a setting changed by set_config(..., is_local => false)"
+        elif word in _SESSION_FUNCTIONS and i + 1 < len(words) and words[i + 1] == "(":
+            return _SESSION_FUNCTIONS[word]
+    return ""
 
 
 def _classify(words: list[str]) -> tuple[str, StatementKind, str]:
@@ -160,6 +239,9 @@ def _classify(words: list[str]) -> tuple[str, StatementKind, str]:
         return first, StatementKind.CALL, "a procedure that commits must be the only statement"
     if first == "DO":
         return first, StatementKind.DO, "a DO block that commits must be the only statement"
+    if two == "SET TRANSACTION" or words[:4] == ["SET", "SESSION", "CHARACTERISTICS", "AS"]:
+        kw = "SET SESSION CHARACTERISTICS" if words[1] == "SESSION" else two
+        return kw, StatementKind.TRANSACTION_SETTING, f"{kw} sets the transaction's own mode"
     if first == "DISCARD":
         return first, StatementKind.TOP_LEVEL, "DISCARD cannot be executed from a function"
     if first == "SELECT" and "INTO" in rest and "INSERT" not in rest:
@@ -184,7 +266,9 @@ def _analyse_plain(code: str) -> StepSQL:
             start = pos + raw.index(text)
             words = [w.upper() for w in _PLAIN_WORD.findall(text)]
             keyword, kind, reason = _classify(words)
-            statements.append(Statement(text, start, start + len(text), keyword, kind, reason))
+            statements.append(
+                Statement(text, start, start + len(text), keyword, kind, reason, _leaks(words))
+            )
         pos += len(raw) + 1
     return StepSQL(code, tuple(statements))
 
@@ -210,9 +294,9 @@ def _analyse_tokens(code: str) -> StepSQL:
         if piece:
             lead = len(raw) - len(raw.lstrip())
             text = raw.strip()
-            keyword, kind, reason = _classify_tokens(piece)
+            keyword, kind, reason, leaks = _classify_tokens(piece)
             statements.append(
-                Statement(text, prev + lead, prev + lead + len(text), keyword, kind, reason)
+                Statement(text, prev + lead, prev + lead + len(text), keyword, kind, reason, leaks)
             )
 
     atomic = 0  # nesting inside a SQL-standard function body: BEGIN ATOMIC ... END

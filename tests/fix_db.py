@@ -35,6 +35,8 @@ from bridge.schedule import CronTarget, cron_version
 from tests.pgcron_tree import Archive, TreeError, archives_from_env, server_tree
 
 TEMPLATE_DB = "pgbridge_test_template"
+#: Databases the planner tests' steps run in: planning checks that step databases exist.
+STEP_DATABASES = ("app", "other", "sales")
 DOCKERFILE_DIR = Path(__file__).parent / "docker"
 
 
@@ -47,6 +49,8 @@ class TestServer:
     base_dsn: str
     kind: str
     cron_database: str = "postgres"
+    #: STEP_DATABASES this session created (and so drops at its end)
+    created: tuple[str, ...] = ()
     #: The server's log file when the harness started the server itself (None otherwise).
     log_file: Path | None = None
 
@@ -98,6 +102,10 @@ def _prepare(server: TestServer) -> None:
         server.cron_database = str(row[0])
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
         conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        have = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        server.created = tuple(d for d in STEP_DATABASES if d not in have)
+        for name in server.created:
+            conn.execute(f"CREATE DATABASE {name}")
     with psycopg.connect(server.dsn(TEMPLATE_DB), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION pgagent")
     with psycopg.connect(server.dsn(server.cron_database), autocommit=True) as conn:
@@ -186,6 +194,8 @@ class Servers:
             if server.kind == "PGBRIDGE_TEST_DSN":
                 with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+                    for name in server.created:
+                        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         for cleanup in reversed(self._cleanups):
             cleanup()  # type: ignore[operator]
 

@@ -75,13 +75,45 @@ def test_inventory_json_is_versioned_and_complete(db: Conn, db_dsn: str) -> None
     proc = run("inventory", "--pgagent", db_dsn, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert (doc["format"], doc["version"]) == ("pgbridge-inventory", 1)
+    assert (doc["format"], doc["version"]) == ("pgbridge-inventory", 2)
     jobs = doc["catalog"]["pgagent"]["jobs"]
     assert [j["name"] for j in jobs] == ["multi step 0", "empty 0"]
     schedules = jobs[0]["schedules"]
     assert schedules[0]["minutes"][30] is True and schedules[0]["weekdays"][0] is False
-    assert all(isinstance(s["description"], str) and s["description"] for s in schedules)
+    assert all(isinstance(s["in_words"], str) and s["in_words"] for s in schedules)
     assert SECRET not in proc.stdout
+
+
+def test_comments_survive_into_every_report(db: Conn, db_dsn: str) -> None:
+    """The catalog's own comments (jobdesc, jstdesc, jscdesc) are kept apart from pgbridge's
+    words and shown in the inventory and in the text and markdown plans."""
+    from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+
+    create_job(
+        db,
+        JobSpec(
+            "commented",
+            [StepSpec("purge", "SELECT 1", description="step note: keeps 90 days")],
+            [
+                ScheduleSpec(
+                    "nightly", minutes=frozenset({5}), hours=frozenset({1}),
+                    description="schedule note: after the backup",
+                )
+            ],
+            description="job note: owned by billing",
+        ),
+    )  # fmt: skip
+    doc = json.loads(run("inventory", "--pgagent", db_dsn, "--format", "json").stdout)
+    (sched,) = doc["catalog"]["pgagent"]["jobs"][0]["schedules"]
+    assert sched["description"] == "schedule note: after the backup"
+    assert sched["in_words"].startswith("at 01:05")
+    notes = ("job note: owned by billing", "step note: keeps 90 days", "schedule note: after")
+    text = run("inventory", "--pgagent", db_dsn).stdout
+    assert all(n in text for n in notes)
+    for fmt in ("text", "markdown", "json"):
+        proc = run("plan", "--pgagent", db_dsn, "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+        assert all(n in proc.stdout for n in notes), fmt
 
 
 def test_pg_environment_needs_no_flags(db: Conn, pg_server: TestServer, db_name: str) -> None:

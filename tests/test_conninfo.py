@@ -23,7 +23,22 @@ CASES = [
     (f'host=x password="{SECRET} b" dbname=y \'open', True, "dbname=y"),
     (f"postgresql://u:{SECRET} x@h/d", True, "@h/d"),  # libpq rejects the space
     (f"postgresql://u:{SECRET}@[::1/d", True, "[::1/d"),  # and the broken IPv6 address
+    # an unencoded "@" in the password: libpq would take "pw-tail@db" as the host
+    (f"postgresql://u:{SECRET}@pw-tail@db:5433/app", True, "@db:5433/app"),
+    (f"postgres://u:a@{SECRET}@db/app", True, "@db/app"),
 ]
+
+
+@pytest.mark.parametrize(
+    "dsn", [f"postgresql://u:{SECRET}@pw-tail@db:5433/app", f"postgres://u:a@{SECRET}@db/app"]
+)
+def test_unencoded_at_never_leaks_a_fragment_as_host(dsn: str) -> None:
+    fragment = SECRET.split("-")[0]
+    for shown in (conninfo.redact(dsn), conninfo.describe(dsn), conninfo.without_secrets(dsn)):
+        assert SECRET not in shown and "pw-tail" not in shown and f"{fragment}@" not in shown
+    with pytest.raises(ValueError, match="not percent-encoded") as err:
+        conninfo.parse(dsn)
+    assert SECRET not in str(err.value)
 
 
 @pytest.mark.parametrize(("dsn", "has_pw", "kept"), CASES)

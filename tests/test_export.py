@@ -398,3 +398,22 @@ def test_sql_script_comments_cannot_be_escaped(db: Conn, db_dsn: str) -> None:
     assert classes == (5,)  # nothing in a job's name ran as SQL
     names = [r[0] for r in db.execute("SELECT jobname FROM pgagent.pga_job")]
     assert names == [evil]  # the name arrived intact, as data
+
+
+def test_assumed_zone_makes_zone_dependent_jobs_not_exact(
+    cron_db: Conn, cron_dsn: str, db_name: str, clean_ledger: None
+) -> None:
+    for name, when in (("zone-daily", "0 4 * * *"), ("zone-free", "*/5 * * * *")):
+        cron_db.execute(
+            "SELECT cron.schedule_in_database(%s, %s, 'SELECT 1', %s, active := false)",
+            [name, when, db_name],
+        )
+    assumed = export(pgcron=cron_dsn, select=("zone-daily", "zone-free"))
+    by_name = {j.job.name: j for j in assumed.plan.jobs if j.job is not None}
+    daily, free = by_name["zone-daily"], by_name["zone-free"]
+    (note,) = [f for f in daily.findings if f.code == "EXPORT_ZONE_DEPENDS"]
+    assert daily.status == "changed" and "in UTC (assumed" in note.message
+    assert free.status == "exact" and "EXPORT_ZONE_DEPENDS" not in {f.code for f in free.findings}
+    assert "EXPORT_ZONE_ASSUMED" in {f.code for f in assumed.plan.findings}
+    given = export(pgcron=cron_dsn, timezone="UTC", select=("zone-daily",))
+    assert [j.status for j in given.plan.jobs] == ["exact"]

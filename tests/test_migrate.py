@@ -494,3 +494,44 @@ def test_migrated_job_really_runs_under_pg_cron(
     assert status[0] == "succeeded", status
     count = db.execute("SELECT count(*) FROM ticks").fetchone()
     assert count is not None and count[0] >= 1
+
+
+def test_missing_step_database_is_manual_and_apply_errors_name_the_job(
+    catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
+) -> None:
+    from bridge.errors import QueryFailed
+    from bridge.planner import PlanOptions
+
+    ghost = create_job(
+        db,
+        JobSpec(
+            "ghost db",
+            [StepSpec("a", "SELECT 1", dbname="no_such_db")],
+            [ScheduleSpec("d", minutes=fs({1}), hours=fs({1}))],
+        ),
+    )
+    dry = migrate(db_dsn, cron_dsn, today=TODAY)
+    assert dry.plan is not None
+    (job,) = [j for j in dry.plan.jobs if j.job_id == ghost]
+    assert job.status == "manual" and "STEP_DATABASE_MISSING" in {f.code for f in job.findings}
+    migrate(db_dsn, cron_dsn, apply=True, today=TODAY)  # the manual job is left alone
+    assert pgagent_enabled(db)[ghost]
+    # an error the server raises while applying names the job it hit
+    with pytest.raises(QueryFailed, match=rf"pgAgent job {ghost} \('ghost db'\): database"):
+        migrate(
+            db_dsn,
+            cron_dsn,
+            apply=True,
+            selection=Selection(jobs=(str(ghost),), include_manual=True),
+            today=TODAY,
+        )
+    with pytest.raises(QueryFailed, match=rf"pgAgent job {catalog['purge']} \('purge'\): role"):
+        migrate(
+            db_dsn,
+            cron_dsn,
+            apply=True,
+            options=PlanOptions(run_as="no_such_role"),
+            selection=Selection(jobs=("purge",)),
+            today=TODAY,
+        )
+    assert pgagent_enabled(db)[ghost]  # nothing of a failed run was kept

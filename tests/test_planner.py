@@ -9,13 +9,14 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
+from psycopg import conninfo as psycopg_conninfo
 
 from bridge.catalog import read_catalog
 from bridge.model import Severity
 from bridge.naming import MAX_BYTES
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan, reaches
-from bridge.render_plan import plan_json_text, plan_sql
+from bridge.render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -110,6 +111,18 @@ def test_several_steps_are_wrapped_with_their_policies(planned: Planner) -> None
         ([step("a", "SELECT 1 INTO t2 FROM t"), step("b", "SELECT 2")], "SELECT INTO"),
         ([step("a", "DISCARD ALL"), step("b", "SELECT 2")], "DISCARD"),
         ([step("a", "REINDEX SCHEMA public"), step("b", "SELECT 2")], "REINDEX"),
+        (
+            [step("a", "SELECT 1"), step("b", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")],
+            "SET TRANSACTION",
+        ),
+        (
+            [step("a", "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'"), step("b", "SELECT 2")],
+            "SET TRANSACTION",
+        ),
+        (
+            [step("a", "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"), step("b", "S")],
+            "SET SESSION CHARACTERISTICS",
+        ),
     ],
 )
 def test_steps_that_cannot_share_a_command(
@@ -195,13 +208,18 @@ def test_step_findings(
     assert codes(job)[code] is severity
 
 
-def test_local_connstr_maps_database_and_role(planned: Planner) -> None:
+def test_local_connstr_maps_database_and_role(planned: Planner, pg_server: TestServer) -> None:
+    port = dataclasses.replace(pg_server).dsn("x")  # the server's own host and port
+    params = psycopg_conninfo.conninfo_to_dict(port)
     job, _ = planned(
         JobSpec(
             "j",
             [
                 StepSpec(
-                    "s", "SELECT 1", connstr="host=localhost dbname=sales user=report password=x"
+                    "s",
+                    "SELECT 1",
+                    connstr=f"host=localhost port={params['port']} dbname=sales user=report "
+                    "password=x",
                 )
             ],
             [DAILY_0230],
@@ -212,6 +230,64 @@ def test_local_connstr_maps_database_and_role(planned: Planner) -> None:
     assert codes(job)["STEP_PASSWORD_DROPPED"] is Severity.WARNING
     assert codes(job)["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
     assert job.status == "changed"
+
+
+@pytest.mark.parametrize(
+    ("connstr", "local"),
+    [
+        ("host=localhost port={port} dbname=sales", True),
+        ("host=127.0.0.1 port={port} dbname=sales", True),
+        ("host={host} port={port} dbname=sales", True),  # the host pgbridge connected to
+        ("postgresql://localhost:{port}/sales", True),
+        ("host=127.0.0.1 port={other} dbname=sales", False),  # another cluster, same host
+        ("host=localhost dbname=sales", None),  # libpq's 5432: local only if the server's
+        ("postgresql://u:p@ss@localhost:{port}/sales", "unusable"),  # unencoded @ in password
+        ("host=localhost,127.0.0.1 port={port} dbname=sales", False),
+    ],
+)
+def test_same_server_means_same_host_and_port(
+    planned: Planner, pg_server: TestServer, connstr: str, local: bool | str | None
+) -> None:
+    params = psycopg_conninfo.conninfo_to_dict(pg_server.dsn("x"))
+    port = int(str(params["port"]))
+    text = connstr.format(port=port, other=port + 1, host=params.get("host", ""))
+    if local is None:
+        local = port == 5432
+    job, _ = planned(JobSpec("where", [StepSpec("s", "SELECT 1", connstr=text)], [DAILY_0230]))
+    if local is True:
+        assert [c.database for c in job.cron_jobs] == ["sales"] and job.status == "exact"
+        return
+    assert job.status == "manual" and job.cron_jobs == ()
+    code = "STEP_CONNSTR_UNUSABLE" if local == "unusable" else "STEP_REMOTE_SERVER"
+    (finding,) = [f for f in job.findings if f.code == code]
+    assert "ss@" not in finding.message and finding.severity is Severity.ERROR
+    if local is False and "," not in text:
+        assert f"listens on {port}" in finding.message
+
+
+def test_step_database_must_exist_on_the_server(planned: Planner) -> None:
+    job, _ = planned(JobSpec("ghost", [step("a", "SELECT 1", dbname="no_such_db")], [DAILY_0230]))
+    assert job.status == "manual"
+    (finding,) = [f for f in job.findings if f.code == "STEP_DATABASE_MISSING"]
+    assert "'no_such_db'" in finding.message and finding.step_id is not None
+    job, _ = planned(JobSpec("real", [step("a", "SELECT 1", dbname="sales")], [DAILY_0230]))
+    assert job.status == "exact"
+
+
+def test_offline_catalog_without_server_cannot_place_connstr_steps(db: Conn, db_dsn: str) -> None:
+    create_job(
+        db,
+        JobSpec(
+            "old", [StepSpec("s", "SELECT 1", connstr="host=localhost dbname=x")], [DAILY_0230]
+        ),
+    )
+    catalog = read_catalog(db_dsn)
+    assert catalog.pgagent is not None and catalog.pgagent.server is not None
+    old = dataclasses.replace(
+        catalog, pgagent=dataclasses.replace(catalog.pgagent, server=None), pgcron=None
+    )
+    (job,) = make_plan(old, target(), today=TODAY).jobs
+    assert job.status == "manual" and codes(job)["STEP_SERVER_UNKNOWN"] is Severity.ERROR
 
 
 def test_disabled_jobs_and_schedules(planned: Planner) -> None:
@@ -239,7 +315,8 @@ def test_several_schedules(planned: Planner) -> None:
     assert [c.name for c in job.cron_jobs] == [
         f"pgagent-{plan.catalog_tag}-{job.job_id}-twice-s{s.id}" for s in job.schedules
     ]
-    assert codes(job)["JOB_SEVERAL_CRON_JOBS"] is Severity.WARNING
+    assert "JOB_SEVERAL_CRON_JOBS" not in codes(job)  # 02:30 and 20:00 never meet
+    assert job.status == "exact"
     same, plan = planned(
         JobSpec(
             "same",
@@ -536,3 +613,211 @@ def test_sql_script_for_pg_cron_before_1_4_creates_inactive_jobs(
         "SELECT schedule, command, active FROM cron.job WHERE jobname LIKE 'pgagent-%-old-target'"
     ).fetchone()
     assert row == ("30 2 * * *", "SELECT 5", False)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "leak"),
+    [
+        (
+            "SELECT set_config('app.mark', 'leaked', false)",
+            "INSERT INTO log SELECT current_setting('app.mark', true)",
+            "set_config",
+        ),
+        (
+            "SET app.mark = leaked",
+            "INSERT INTO log SELECT current_setting('app.mark', true)",
+            "SET",
+        ),
+        (
+            "CREATE TEMP TABLE stage AS SELECT 'leaked'::text AS v",
+            "INSERT INTO log SELECT v FROM pg_temp.stage",
+            "temporary",
+        ),
+        (
+            "PREPARE q AS SELECT 'leaked'::text",
+            "CREATE TEMP TABLE x ON COMMIT DROP AS EXECUTE q; INSERT INTO log SELECT * FROM x",
+            "PREPARE",
+        ),
+        (
+            "SELECT pg_advisory_lock(7)",
+            "INSERT INTO log SELECT 'leaked' FROM pg_locks WHERE locktype = 'advisory' "
+            "AND objid = 7 AND pid = pg_backend_pid()",
+            "advisory lock",
+        ),
+    ],
+)
+def test_wrapped_steps_that_leak_session_state_are_changed(
+    db: Conn, db_dsn: str, db_name: str, first: str, second: str, leak: str
+) -> None:
+    """What step 1 leaves in the session really reaches step 2 inside the wrapper (pgAgent gives
+    each step its own session), so the plan says which step leaks what."""
+    db.execute("CREATE TABLE log (v text)")
+    steps = [step("1 prepare", first, dbname=db_name), step("2 use", second, dbname=db_name)]
+    create_job(db, JobSpec("leaky", steps, [DAILY_0230]))
+    plan = make_plan(read_catalog(db_dsn), target(), today=TODAY)
+    (job,) = plan.jobs
+    assert job.status == "changed"
+    (finding,) = [f for f in job.findings if f.code == "STEPS_SHARE_SESSION"]
+    assert finding.severity is Severity.WARNING and finding.step_id is not None
+    assert "'1 prepare'" in finding.message and leak in finding.message
+    assert "--split-steps" in finding.remedy
+    (cron,) = job.cron_jobs
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", cron.command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r[0] for r in db.execute("SELECT v FROM log")] == ["leaked"]
+
+
+def test_transaction_local_changes_do_not_leak(planned: Planner) -> None:
+    steps = [
+        step("a", "SET LOCAL work_mem = '1MB'; SELECT set_config('a.b', 'x', true)"),
+        step("b", "CREATE TEMP TABLE t (x int) ON COMMIT DROP; SELECT pg_advisory_xact_lock(1)"),
+        step("c", "SET search_path = x"),  # the last step: nothing follows it in the session
+    ]
+    job, _ = planned(JobSpec("tidy", steps, [DAILY_0230]))
+    assert job.status == "exact" and "STEPS_SHARE_SESSION" not in codes(job)
+
+
+def test_set_transaction_in_a_wrapper_fails_every_run(db: Conn, db_dsn: str, db_name: str) -> None:
+    """Why such a step cannot be combined: the server rejects it inside the wrapper."""
+    from bridge.model import OnError, Step, StepKind
+    from bridge.planner import _wrap
+
+    steps = [
+        Step(i, 1, str(i), "", True, StepKind.SQL, code, "", db_name, OnError.FAIL)
+        for i, code in enumerate(["SELECT 1", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"])
+    ]
+    proc = subprocess.run(
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", _wrap(steps)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0 and "must be called before any query" in proc.stderr
+
+
+MONDAY_0900 = ScheduleSpec("mondays", minutes=fs({0}), hours=fs({9}), weekdays=fs({1}))
+FIRST_0900 = ScheduleSpec("firsts", minutes=fs({0, 30}), hours=fs({9}), monthdays=fs({1}))
+
+
+@pytest.mark.parametrize(
+    ("schedules", "meet"),
+    [
+        ([MONDAY_0900, FIRST_0900], True),  # a Monday the 1st at 09:00
+        ([MONDAY_0900, dataclasses.replace(FIRST_0900, enabled=False)], False),  # disabled
+        ([MONDAY_0900, dataclasses.replace(FIRST_0900, minutes=fs({30}))], False),  # 09:30 only
+    ],
+)
+def test_several_pg_cron_jobs_are_a_finding_only_where_they_meet(
+    planned: Planner, schedules: list[ScheduleSpec], meet: bool
+) -> None:
+    job, _ = planned(JobSpec("meet", [step("a", "SELECT 1")], schedules))
+    assert len(job.cron_jobs) == 2
+    found = [f for f in job.findings if f.code == "JOB_SEVERAL_CRON_JOBS"]
+    if not meet:
+        assert found == [] and job.status == "exact"
+        return
+    (finding,) = found
+    day = next(
+        TODAY + dt.timedelta(days=n)
+        for n in range(1, 4000)
+        if (TODAY + dt.timedelta(days=n)).day == 1
+        and (TODAY + dt.timedelta(days=n)).isoweekday() == 1
+    )
+    assert f"first at {day:%Y-%m-%d} 09:00 UTC" in finding.message
+    assert finding.severity is Severity.WARNING and job.status == "changed"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "gap"),
+    [
+        (ScheduleSpec("5 min", minutes=fs(range(0, 60, 5))), 5),
+        (ScheduleSpec("hourly", minutes=fs({15})), 60),
+        (ScheduleSpec("two", minutes=fs({50}), hours=fs({1})), None),
+        (ScheduleSpec("midnight", minutes=fs({59, 0}), hours=fs({23, 0})), 1),
+        (DAILY_0230, None),
+    ],
+)
+def test_frequent_jobs_say_runs_can_queue(
+    planned: Planner, schedule: ScheduleSpec, gap: int | None
+) -> None:
+    job, _ = planned(JobSpec("often", [step("a", "SELECT 1")], [schedule]))
+    found = [f for f in job.findings if f.code == "JOB_RUNS_CAN_QUEUE"]
+    if gap is None:
+        assert found == []
+        return
+    (finding,) = found
+    assert f"as little as {gap} minute(s) apart" in finding.message
+    assert finding.severity is Severity.INFO
+
+
+def test_role_finding_knows_whether_the_applier_is_a_superuser(
+    db: Conn, db_dsn: str, cron_dsn: str
+) -> None:
+    from bridge.planner import target_from
+
+    create_job(db, JobSpec("as role", [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = read_catalog(db_dsn, cron_dsn)
+    assert catalog.pgcron is not None and catalog.pgcron.reader_superuser  # the test server's
+    options = PlanOptions(run_as="reporting")
+    live = make_plan(catalog, target_from(catalog.pgcron, applier=catalog.pgcron.reader), options)
+    (job,) = live.jobs
+    assert "ROLE_NEEDS_SUPERUSER" not in codes(job) and codes(job)["ROLE_RUN_AS"] is Severity.INFO
+    assert "is a superuser" in next(f.message for f in job.findings if f.code == "ROLE_RUN_AS")
+    offline = make_plan(catalog, target(applier="someone"), options)
+    assert codes(offline.jobs[0])["ROLE_NEEDS_SUPERUSER"] is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    "schedules",
+    [
+        [],
+        [ScheduleSpec("old", end="2025-01-01 00:00:00+00", minutes=fs({1}))],
+        [dataclasses.replace(DAILY_0230, enabled=False)],
+    ],
+)
+def test_a_skipped_job_always_says_why(planned: Planner, schedules: list[ScheduleSpec]) -> None:
+    job, plan = planned(
+        JobSpec("idle", [step("a", "SELECT 1")], schedules),
+        PlanOptions(disabled="skip"),
+    )
+    assert job.status == "skipped" and job.cron_jobs == ()
+    assert "JOB_NOT_SCHEDULED" in codes(job)
+    assert "None" not in plan_text(plan)
+
+
+def test_reports_never_show_python_none(planned: Planner) -> None:
+    odd = ScheduleSpec(
+        "odd",
+        start="2024-01-01 00:00:00+00",
+        end="2031-06-01 00:00:00+00",
+        minutes=fs({30}),
+        hours=fs({1}),
+        exceptions=((dt.date(2030, 12, 25), None), (None, dt.time(1, 30))),
+    )
+    job, plan = planned(
+        JobSpec("odd", [step("a", "SELECT 1"), step("b", "SET x.y = 1")], [odd]),
+        tgt=Target(release="1.6.8", timezone="America/New_York", database="postgres"),
+    )
+    text = plan_text(plan) + plan_markdown(plan)
+    assert job.findings and "None" not in text and "-inf" not in text and "+inf" not in text
+
+
+def test_pg_cron_on_another_server_is_said(db: Conn, db_dsn: str, cron_dsn: str) -> None:
+    from bridge.model import Server
+
+    create_job(db, JobSpec("j", [step("a", "SELECT 1")], [DAILY_0230]))
+    catalog = read_catalog(db_dsn, cron_dsn)
+    assert catalog.pgagent is not None and catalog.pgcron is not None
+    here = catalog.pgagent.server
+    assert here is not None and here.system_identifier and "app" in here.databases
+    same = make_plan(catalog, target(), today=TODAY)
+    assert "TARGET_OTHER_SERVER" not in {f.code for f in same.findings}
+    other = Server(here.host, here.port, "1", here.databases)
+    moved = dataclasses.replace(catalog, pgcron=dataclasses.replace(catalog.pgcron, server=other))
+    plan = make_plan(moved, target(), today=TODAY)
+    assert {f.code: f.severity for f in plan.findings}["TARGET_OTHER_SERVER"] is Severity.WARNING

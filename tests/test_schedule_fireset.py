@@ -90,6 +90,7 @@ def test_compare_counts_and_first_differences(schedule, texts, agent_zone, cron_
     assert (result.left_only, result.right_only) == (len(a - b), len(b - a))
     assert result.first_left_only == min(a - b, default=None)
     assert result.first_right_only == min(b - a, default=None)
+    assert (result.both, result.first_both) == (len(a & b), min(a & b, default=None))
     assert result.equal == (a == b)
 
 

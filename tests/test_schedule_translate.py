@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -226,3 +228,116 @@ def test_reverse_export_across_zones_is_exact_or_says_why(texts, zone, source):
         if F.SHORT_MONTH_ERROR in {f.code for f in agent_findings(schedule)}:
             # days 29-30 next to a short month: pgAgent itself would raise; the export says so
             assert F.SHORT_MONTH_ERROR in {f.code for f in got.findings}
+
+
+_UTC = dt.timezone.utc
+_TODAY = dt.date(2026, 12, 1)
+_DAILY = AgentSchedule(minutes=1, hours=1 << 5)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "code"),
+    [
+        (replace(_DAILY, exceptions=((dt.date(2031, 12, 25), None),)), F.EXCEPTIONS_NOT_REPRESENTABLE),
+        (replace(_DAILY, exceptions=((dt.date(2076, 7, 4), dt.time(5)),)), F.EXCEPTIONS_NOT_REPRESENTABLE),
+        (replace(_DAILY, end=dt.datetime(2032, 1, 1, tzinfo=_UTC)), F.START_END_NOT_REPRESENTABLE),
+        (replace(_DAILY, start=dt.datetime(2032, 6, 1, tzinfo=_UTC)), F.START_END_NOT_REPRESENTABLE),
+        # the only fire time after the end is a 29 February more than four years later
+        (
+            AgentSchedule(minutes=1, hours=1, monthdays=1 << 29, months=1 << 2,
+                          end=dt.datetime(2032, 3, 1, tzinfo=_UTC)),
+            F.START_END_NOT_REPRESENTABLE,
+        ),
+    ],
+)  # fmt: skip
+def test_dated_features_beyond_four_years_are_never_exact(
+    schedule: AgentSchedule, code: str
+) -> None:
+    got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
+    assert not got.exact
+    assert code in {f.code for f in got.findings}
+    assert F.NEVER_FIRES not in {f.code for f in got.findings}
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        replace(_DAILY, exceptions=((dt.date(1990, 12, 25), None), (dt.date(2026, 1, 1), None))),
+        replace(_DAILY, start=dt.datetime(1976, 1, 1, tzinfo=_UTC)),
+    ],
+)
+def test_past_dates_cost_nothing(schedule: AgentSchedule) -> None:
+    got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
+    assert got.exact and got.findings == ()
+    assert got.equivalence is not None
+    assert (got.equivalence.until - got.equivalence.since).days == DAYS
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        (replace(_DAILY, start=dt.datetime(2031, 6, 1, tzinfo=_UTC)), "before 2031-06-01 00:00 UTC"),
+        (replace(_DAILY, end=dt.datetime(2031, 6, 1, 7, tzinfo=_UTC)), "after 2031-06-01 07:00 UTC"),
+        (
+            replace(_DAILY, start=dt.datetime(2030, 1, 1, tzinfo=_UTC),
+                    end=dt.datetime(2031, 6, 1, tzinfo=_UTC)),
+            "before 2030-01-01 00:00 UTC and after 2031-06-01 00:00 UTC",
+        ),
+    ],
+)  # fmt: skip
+def test_window_messages_name_what_was_given(schedule: AgentSchedule, words: str) -> None:
+    got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
+    messages = " ".join(f.message for f in got.findings)
+    assert words in messages
+    assert "inf" not in messages and "None" not in messages
+
+
+@pytest.mark.parametrize(
+    ("agent_zone", "cron_zone", "hour"),
+    [
+        ("Europe/Berlin", "Europe/Berlin", 2),
+        ("Europe/Berlin", "Europe/Paris", 2),
+        ("Europe/Berlin", "CET", 2),
+        ("America/New_York", "America/New_York", 1),
+        ("America/New_York", "US/Eastern", 1),
+        ("America/New_York", "EST5EDT", 1),
+    ],
+)
+def test_one_extra_run_a_year_is_the_same_finding_in_every_zone(
+    agent_zone: str, cron_zone: str, hour: int
+) -> None:
+    got = agent_to_cron(
+        AgentSchedule(minutes=1 << 30, hours=1 << hour),
+        target=CronTarget.of("1.6.8", cron_zone),
+        agent_zone=agent_zone,
+        since=_TODAY,
+    )
+    assert {(f.code, f.severity.value) for f in got.findings} == {
+        (F.DST_FALLBACK_RUNS_TWICE, "warning"),
+        (F.NOT_EXACT, "warning"),
+    }
+    assert "None" not in " ".join(f.message for f in got.findings)
+
+
+def test_empty_schedule_wording_keeps_the_weekdays() -> None:
+    """The every-2-minutes quirk keeps the weekdays: the message must not say otherwise."""
+    (finding,) = [
+        f for f in agent_findings(AgentSchedule(weekdays=1 << 2)) if f.code == F.EMPTY_EVERY_2_MIN
+    ]
+    assert "of the selected weekdays" in finding.message and "whatever" not in finding.message
+    got = agent_to_cron(AgentSchedule(weekdays=1 << 2), target=CronTarget.of("1.6.8"))
+    assert got.expressions == ("*/2 * * * 2",)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        replace(_DAILY, exceptions=((dt.date(9999, 12, 30), None),)),
+        replace(_DAILY, end=dt.datetime(9999, 12, 29, tzinfo=_UTC)),
+        replace(_DAILY, exceptions=((dt.date(2500, 1, 1), None),)),
+    ],
+)
+def test_dates_too_far_to_prove_are_never_called_exact(schedule: AgentSchedule) -> None:
+    got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
+    assert not got.exact and F.DATES_BEYOND_PROOF in {f.code for f in got.findings}
+    assert got.equivalence is not None and got.equivalence.until.year < 2100

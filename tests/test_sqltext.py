@@ -98,7 +98,54 @@ CLASSES = [
     ("REINDEX SCHEMA public", "REINDEX", K.RUN_ALONE),
     ('select "vacuum" from t', "SELECT", K.ORDINARY),
     ("/* lead */ VACUUM t", "VACUUM", K.RUN_ALONE),
+    ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET TRANSACTION", K.TRANSACTION_SETTING),
+    ("set transaction snapshot '00000003-0000001B-1'", "SET TRANSACTION", K.TRANSACTION_SETTING),
+    (
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        "SET SESSION CHARACTERISTICS",
+        K.TRANSACTION_SETTING,
+    ),
+    ("SET LOCAL work_mem = '1MB'", "SET", K.ORDINARY),
 ]
+
+LEAKS = [
+    ("SET search_path = app", "the setting search_path (SET)"),
+    ("set session work_mem to '64MB'", "the setting work_mem (SET)"),
+    ("SET ROLE reporting", "the current role (SET ROLE)"),
+    ("SET SESSION AUTHORIZATION bob", "the session user (SET SESSION AUTHORIZATION)"),
+    ("RESET ALL", "reset setting(s) (RESET ALL)"),
+    ("SELECT set_config('search_path', 'app', false)", "set_config"),
+    ("select pg_catalog.set_config('a.b', 'x', $$f$$::bool)", "set_config"),
+    ("select set_config(name, value, false) from t", "set_config"),
+    ("CREATE TEMP TABLE stage AS SELECT 1", "a temporary object"),
+    ("create global temporary table stage (x int)", "a temporary object"),
+    ("CREATE TABLE pg_temp.stage (x int)", "a temporary object"),
+    ("PREPARE q (int) AS SELECT $1", "a prepared statement (PREPARE)"),
+    ("DEALLOCATE ALL", "deallocated prepared statements (DEALLOCATE)"),
+    ("LISTEN jobs", "a notification registration (LISTEN)"),
+    ("select pg_advisory_lock(42)", "pg_advisory_lock)"),
+    ("SELECT pg_try_advisory_lock(1, 2)", "pg_try_advisory_lock)"),
+    ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", "WITH HOLD cursor"),
+    ("LOAD 'auto_explain'", "a loaded library (LOAD)"),
+    ("SELECT dblink_connect('c', 'dbname=x')", "dblink connection"),
+    # transaction-local: nothing reaches the next step
+    ("SET LOCAL search_path = app", ""),
+    ("SET CONSTRAINTS ALL DEFERRED", ""),
+    ("SELECT set_config('search_path', 'app', true)", ""),
+    ("CREATE TEMP TABLE stage (x int) ON COMMIT DROP", ""),
+    ("select pg_advisory_xact_lock(42)", ""),
+    ("PREPARE TRANSACTION 'x'", ""),
+    ("CREATE FUNCTION f() RETURNS void SET search_path = app AS $$ SELECT 1 $$ LANGUAGE sql", ""),
+    ("SELECT 'SET x = 1', 'set_config(a, b, false)'", ""),
+    ("UPDATE t SET x = 1", ""),
+]
+
+
+@pytest.mark.parametrize(("code", "leak"), LEAKS)
+def test_session_state_a_statement_leaves_behind(code: str, leak: str) -> None:
+    (stmt,) = analyse(code).statements
+    assert (leak in stmt.leaks) if leak else stmt.leaks == ""
+    assert bool(stmt.leaks) is bool(leak)
 
 
 @pytest.mark.parametrize(("code", "keyword", "kind"), CLASSES)

@@ -279,7 +279,8 @@ def agent_findings(
             F.warning(
                 F.EMPTY_EVERY_2_MIN,
                 "no minute, hour, month-day or month is selected: pgAgent runs this schedule "
-                "every other minute (pgagent #37), whatever the weekdays say",
+                "every other minute (pgagent #37) of the selected weekdays (of every day when "
+                "none is)",
                 "translated as every 2 minutes (*/2) by default; the phase of pgAgent's runs "
                 "depends on when each run ended. Use configured mode for every minute, or fix "
                 "the schedule if the empty Repeat tab was an accident",

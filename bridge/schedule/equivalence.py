@@ -1,15 +1,17 @@
 """Do a pgAgent schedule and a set of pg_cron entries fire at the same instants?
 
-The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon that
-defaults to four years, so it always contains a 29 February and every DST transition of both
-zones in that span. This is what plans and migrations are proved with.
+The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon of at
+least four years, so it always contains a 29 February and both DST transitions of both zones. A
+schedule's dated features (start, end, exception dates) are all inside it: the horizon reaches
+four more years past the latest of them, after which both sides repeat what was compared, so an
+``exact`` holds for every future instant. Dates before the horizon start cost nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge import model
 from bridge.schedule.agent import AgentSchedule, Body, Mode, agent_fireset
@@ -59,6 +61,45 @@ def default_since(
     return max(starts) if starts else dt.date(2024, 1, 1)
 
 
+#: How far past the horizon start dated features are proved (beyond: see :func:`beyond_proof`).
+REACH_DAYS = 200 * 365
+
+
+def _dates(schedules: Sequence[AgentSchedule | model.Schedule]) -> list[dt.date]:
+    dates: list[dt.date] = []
+    for item in schedules:
+        dates += [e.date() for e in (item.start, item.end) if e is not None]
+        if isinstance(item, AgentSchedule):
+            dates += [d for d, _ in item.exceptions if d is not None]
+        else:
+            dates += [e.date for e in item.exceptions if e.date is not None]
+    return dates
+
+
+def _reach(since: dt.date, days: int) -> dt.date:
+    """The latest dated feature a proof from ``since`` covers (and stays inside year 9999)."""
+    room = (dt.date.max - since).days - days - 8
+    return since + dt.timedelta(days=max(0, min(REACH_DAYS, room)))
+
+
+def proof_days(
+    schedules: Sequence[AgentSchedule | model.Schedule], since: dt.date, days: int = DEFAULT_DAYS
+) -> int:
+    """Days from ``since`` the proof must cover: ``days``, or up to ``days`` past the latest
+    start, end or exception date after ``since`` (a holiday in 2031, an end in 2040)."""
+    reach = _reach(since, days)
+    later = [d for d in _dates(schedules) if since <= d <= reach]
+    return (max(later) - since).days + 1 + days if later else days
+
+
+def beyond_proof(
+    schedules: Sequence[AgentSchedule | model.Schedule], since: dt.date, days: int = DEFAULT_DAYS
+) -> list[dt.date]:
+    """Dated features too far ahead to prove (centuries away, or next to year 9999)."""
+    reach = _reach(since, days)
+    return sorted(d for d in _dates(schedules) if d > reach)
+
+
 def check_equivalence(
     agent: AgentSchedule | model.Schedule | Sequence[AgentSchedule | model.Schedule],
     expressions: Sequence[str | CronSchedule],
@@ -82,7 +123,10 @@ def check_equivalence(
     left = agent_fireset(items, agent_zone, mode=mode, body=body)
     right = cron_fireset(parsed, target.zone, and_logic=target.and_logic)
     start = since if since is not None else default_since(items)
-    return Equivalence.of(compare(left, right, start, days))
+    result = Equivalence.of(compare(left, right, start, proof_days(items, start, days)))
+    if beyond_proof(items, start, days):  # dates the proof cannot reach are never "exact"
+        result = replace(result, exact=False)
+    return result
 
 
 def compare_firesets(

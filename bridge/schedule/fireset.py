@@ -66,6 +66,9 @@ class Comparison:
     first_left_only: dt.datetime | None
     first_right_only: dt.datetime | None
     left_only_sample: tuple[dt.datetime, ...] = field(default=())
+    #: fire times in both sets, and the first of them
+    both: int = 0
+    first_both: dt.datetime | None = None
 
     @property
     def equal(self) -> bool:
@@ -258,8 +261,8 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
     pairs = (sides[0].pairs(regular), sides[1].pairs(regular))
 
     totals = [0, 0]
-    only = [0, 0]
-    firsts: list[int | None] = [None, None]
+    only = [0, 0, 0]  # left only, right only, both
+    firsts: list[int | None] = [None, None, None]
 
     def note(which: int, minute: int) -> None:
         current = firsts[which]
@@ -289,6 +292,10 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
             if diff:
                 only[k] += diff.bit_count() * size
                 note(k, (utc0 + lowest(diff)) * DAY + rep)
+        shared = days_of[0] & days_of[1]
+        if shared:
+            only[2] += shared.bit_count() * size
+            note(2, (utc0 + lowest(shared)) * DAY + rep)
     # special days, minute-exactly
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
@@ -299,6 +306,10 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
             if diff:
                 only[k] += diff.bit_count()
                 note(k, w0 + lowest(diff))
+        shared = got[0] & got[1]
+        if shared:
+            only[2] += shared.bit_count()
+            note(2, w0 + lowest(shared))
     return Comparison(
         since=instant_of(h0 * DAY),
         until=instant_of((h0 + days) * DAY),
@@ -308,6 +319,8 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
         right_only=only[1],
         first_left_only=None if firsts[0] is None else instant_of(firsts[0]),
         first_right_only=None if firsts[1] is None else instant_of(firsts[1]),
+        both=only[2],
+        first_both=None if firsts[2] is None else instant_of(firsts[2]),
     )
 
 

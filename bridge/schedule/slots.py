@@ -7,6 +7,7 @@ unlike pgAgent's arrays where all-false means "any".
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -159,3 +160,18 @@ def time_pattern(minutes: int, hours: int) -> int:
 
 DAY_MINUTES = 1440
 FULL_DAY = span(0, DAY_MINUTES - 1)
+
+
+def shortest_gap(slots: tuple[Slot, ...] | list[Slot]) -> int | None:
+    """Fewest wall minutes between two fire times of the union of ``slots``, None if it never
+    fires. A lower bound: times of slots that never share a day count as if they did, and the
+    last time of a day is taken to be followed by the first time of the next."""
+    pattern = 0
+    for slot in slots:
+        if not slot.empty:
+            pattern |= time_pattern(slot.minutes, slot.hours)
+    times = values_of(pattern)
+    if not times:
+        return None
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    return min([*gaps, DAY_MINUTES - times[-1] + times[0]])

@@ -24,7 +24,13 @@ from bridge.schedule.agent import (
     short_month_traps,
 )
 from bridge.schedule.cron import CronSchedule, CronSyntaxError, cron_fireset, parse_cron
-from bridge.schedule.equivalence import DEFAULT_DAYS, Equivalence, default_since
+from bridge.schedule.equivalence import (
+    DEFAULT_DAYS,
+    Equivalence,
+    beyond_proof,
+    default_since,
+    proof_days,
+)
 from bridge.schedule.findings import Finding
 from bridge.schedule.fireset import compare
 from bridge.schedule.masks import (
@@ -74,6 +80,9 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     a, b = timeline(source, first, first + days), timeline(target, first, first + days)
     if a.fixed and b.fixed:
         return b.periods[0].offset - a.periods[0].offset, True
+    gaps = offset_gaps(source, target, since, days)
+    if len(gaps) == 1:  # two names for one rule over the horizon (Europe/Berlin and CET)
+        return gaps[0], True
     counts: Counter[int] = Counter()
     for day in range(first, first + days):
         noon = day * DAY + 720
@@ -217,7 +226,19 @@ def agent_to_cron(
     items = [schedule] if isinstance(schedule, (AgentSchedule, model.Schedule)) else schedule
     agents = tuple(as_agent(item) for item in items)
     start = since if since is not None else default_since(agents)
+    far = beyond_proof(agents, start, days)
+    days = proof_days(agents, start, days)
     findings: list[Finding] = []
+    if far:
+        findings.append(
+            F.warning(
+                F.DATES_BEYOND_PROOF,
+                f"start, end or exception date(s) {', '.join(map(str, far[:3]))} lie too far "
+                "ahead to prove what pg_cron does there; pg_cron has no dates, so it keeps "
+                "firing on them",
+                "guard the command on those dates, or drop them knowingly",
+            )
+        )
     for agent in agents:
         findings += [f for f in agent_findings(agent, body=body) if f not in findings]
     delta, steady = zone_delta(agent_zone, target.zone, start, days)
@@ -273,7 +294,8 @@ def agent_to_cron(
             )
         )
     findings += _overlaps(parsed, target, start, days)
-    return CronTranslation(exprs, result.exact and exact_encoding, tuple(findings), result)
+    exact = result.exact and exact_encoding and not far
+    return CronTranslation(exprs, exact, tuple(findings), result)
 
 
 def _overlaps(
@@ -345,8 +367,8 @@ def _explain(
             out.append(
                 F.warning(
                     F.START_END_NOT_REPRESENTABLE,
-                    "pg_cron has no start or end: the entries fire outside "
-                    f"{min(starts, default='-inf')} .. {max(ends, default='+inf')}",
+                    "pg_cron has no start or end: the entries also fire "
+                    + _outside(min(starts, default=None), max(ends, default=None)),
                     "activate and deactivate the job at those instants, or guard the command",
                 )
             )
@@ -364,18 +386,23 @@ def _explain(
                 F.TZ_DST_MISMATCH,
                 f"pgAgent's zone {agent_zone} and pg_cron's {target.zone} do not keep one offset "
                 f"apart; translated with {delta:+d} minutes, {moved / years:.0f} fire times per "
-                f"year run {by} under pg_cron (first: {result.first_agent_only} runs at "
-                f"{result.first_cron_only} instead)",
+                f"year run {by} under pg_cron (first: {_when(result.first_agent_only)} runs at "
+                f"{_when(result.first_cron_only)} instead)",
                 "set cron.timezone to the pgAgent zone (pg_cron 1.5+), or accept the move",
             )
         )
-    elif agent_zone == target.zone and result.agent_only == 0 and result.cron_only:
+    elif (
+        delta == 0
+        and result.agent_only == 0
+        and result.cron_only
+        and not timeline(target.zone, since_day, since_day + days).fixed
+    ):  # one rule (one zone, or two names for it) with DST: the repeated hour runs twice
         out.append(
             F.warning(
                 F.DST_FALLBACK_RUNS_TWICE,
-                f"in {agent_zone} pg_cron runs the repeated fall-back hour twice where pgAgent "
+                f"in {target.zone} pg_cron runs the repeated fall-back hour twice where pgAgent "
                 f"ran once: {result.cron_only / years:.1f} extra run(s) per year (first at "
-                f"{result.first_cron_only})",
+                f"{_when(result.first_cron_only)})",
                 "guard the command, or schedule outside the repeated hour",
             )
         )
@@ -404,11 +431,31 @@ def _explain(
         F.warning(
             F.NOT_EXACT,
             f"over {result.since:%Y-%m-%d}..{result.until:%Y-%m-%d}: {result.agent_only} pgAgent "
-            f"fire time(s) missing (first {result.first_agent_only}), {result.cron_only} extra "
-            f"(first {result.first_cron_only})",
+            f"fire time(s) missing{_first(result.first_agent_only)}, {result.cron_only} extra"
+            f"{_first(result.first_cron_only)}",
         )
     )
     return out
+
+
+def _when(instant: dt.datetime | None) -> str:
+    """An instant for a message (UTC, to the minute); never Python's ``None``."""
+    return (
+        "never" if instant is None else f"{instant.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _first(instant: dt.datetime | None) -> str:
+    return "" if instant is None else f" (first {_when(instant)})"
+
+
+def _outside(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """Where entries fire beyond a schedule's window, in words (no ``-inf``/``+inf``)."""
+    if start is not None and end is not None:
+        return f"before {_when(start)} and after {_when(end)}"
+    if start is not None:
+        return f"before {_when(start)}"
+    return f"after {_when(end)}"
 
 
 def _agent_masks(slot: Slot) -> list[tuple[int, bool, int]]:
@@ -532,9 +579,9 @@ def cron_to_agent(
         findings.append(
             F.warning(
                 F.NOT_EXACT,
-                f"{result.agent_only} pgAgent fire time(s) extra (first "
-                f"{result.first_agent_only}), {result.cron_only} pg_cron fire time(s) missing "
-                f"(first {result.first_cron_only})",
+                f"{result.agent_only} pgAgent fire time(s) extra"
+                f"{_first(result.first_agent_only)}, {result.cron_only} pg_cron fire time(s) "
+                f"missing{_first(result.first_cron_only)}",
             )
         )
     dropped = any(f.code == F.CRON_FEB_29_DROPPED for f in findings)
