@@ -31,7 +31,7 @@ from .schedule import (
     cron_version,
     parse_cron,
 )
-from .schedule.masks import ALL_HOURS, ALL_MINUTES, values_of
+from .schedule.masks import values_of
 from .timezones import check_zone
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
@@ -250,20 +250,14 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     )
 
 
-def _zone_free(schedule: str, source: CronTarget) -> bool:
-    """True when the fire times do not depend on the zone pgAgent evaluates them in: every day
-    and hour, and minutes that repeat every 15 (every zone's offset is a multiple of 15)."""
+def _wall_clock(schedule: str, source: CronTarget) -> bool:
+    """True when the schedule fires at wall-clock times, which always depend on pgAgent's zone:
+    even `* * * * *` does, since pgAgent fires an ambiguous wall time once on a fall-back day
+    while pg_cron in UTC fires every minute (pga_next_schedule works in local timestamps)."""
     try:
-        slots = parse_cron(schedule, source.version).slots(and_logic=source.and_logic)
+        return bool(parse_cron(schedule, source.version).slots(and_logic=source.and_logic))
     except CronSyntaxError:
-        return True  # nothing is scheduled: the translation's own findings say so
-    return bool(slots) and all(
-        s.any_day
-        and s.hours == ALL_HOURS
-        and not s.last
-        and (s.minutes << 15 | s.minutes >> 45) & ALL_MINUTES == s.minutes
-        for s in slots
-    )
+        return False  # nothing is scheduled: the translation's own findings say so
 
 
 def _assumed_zone(job: ExportedJob, side: PgCronSide, source: CronTarget, zone: str) -> ExportedJob:
@@ -271,7 +265,7 @@ def _assumed_zone(job: ExportedJob, side: PgCronSide, source: CronTarget, zone: 
     crons = {c.id: c for c in side.jobs}
     if job.origin != "translated" or job.job is None:
         return job
-    if all(_zone_free(crons[i].schedule, source) for i in job.cron_jobs):
+    if not any(_wall_clock(crons[i].schedule, source) for i in job.cron_jobs):
         return job
     note = _finding(
         "EXPORT_ZONE_DEPENDS",

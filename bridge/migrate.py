@@ -234,7 +234,8 @@ def _read(
     (the plan must not turn a job pgbridge disabled into an inactive pg_cron job)."""
     agent = read_pgagent(run.source, timezone=timezone, agent_role=agent_role)
     run.source.rollback()
-    cron = read_pgcron(run.target)
+    run.target.rollback()
+    cron = read_pgcron(run.target)  # in a READ ONLY transaction of its own, --apply or not
     _, sources = ledger.read(run.target, run.source_id)
     run.target.rollback()
     before = {s.pgagent_job_id: s.previous_enabled for s in sources}
@@ -276,10 +277,10 @@ def _preflight(run: _Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: b
     """Check every privilege the run needs before writing anything; one error lists them all."""
     side = plan.target
     missing: list[str] = []
+    cron = read_pgcron(run.target)  # first: its own READ ONLY transaction, as in the dry run
     row = run.target.execute(PREFLIGHT).fetchone()
     assert row is not None
     superuser, user, schedule, in_database, alter, unschedule, update_job, ledger_ok, usage = row
-    cron = read_pgcron(run.target)
     run.target.rollback()
     if cron.extension_version is None:
         raise CatalogNotFound(
@@ -748,7 +749,8 @@ def activate(
 
 
 def _target(run: _Run) -> Target:
-    side = read_pgcron(run.target)
+    run.target.rollback()
+    side = read_pgcron(run.target)  # in a READ ONLY transaction of its own
     run.target.rollback()
     return target_from(side, applier=side.reader)
 

@@ -11,6 +11,7 @@ superusers and members of ``pg_read_all_settings``; for other roles the answer i
 from __future__ import annotations
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from .connect import Connection
 from .model import CronJob, Diagnostic, PgCronSide, Severity
@@ -84,7 +85,24 @@ def _evidence(conn: Connection, names: set[str], extversion: str | None) -> Evid
 
 
 def read_pgcron(conn: Connection) -> PgCronSide:
-    """Read pg_cron through ``conn``; a database without the extension gives ``extension_version=None``."""
+    """Read pg_cron through ``conn``; a database without the extension gives ``extension_version=None``.
+
+    An idle ``conn`` reads in a READ ONLY transaction of its own (rolled back), even on a
+    connection that writes: the release probes only run read-only, and every command must detect
+    the same release (a dry run and its ``--apply`` plan for one target).
+    """
+    if conn.autocommit or conn.read_only or conn.info.transaction_status != TransactionStatus.IDLE:
+        return _read_side(conn)
+    previous = conn.read_only
+    conn.read_only = True
+    try:
+        return _read_side(conn)
+    finally:
+        conn.rollback()
+        conn.read_only = previous
+
+
+def _read_side(conn: Connection) -> PgCronSide:
     probe = conn.execute(PROBE).fetchone()
     assert probe is not None
     (database, extversion, privileged, reader, superuser, read_settings, launcher, can_read_jobs,

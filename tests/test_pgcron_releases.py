@@ -17,6 +17,7 @@ from bridge.catalog import read_catalog
 from bridge.cli import main
 from bridge.cluster import LocalCluster, find_bindir
 from bridge.exporter import make_export
+from bridge.migrate import migrate
 from bridge.model import Catalog, CronJob, PgCronSide, Severity
 from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.pgcron_release import choose, from_settings
@@ -115,6 +116,20 @@ def test_day_restricted_jobs_plan_exact_on_the_real_server(
         if j.status in ("exact", "changed")
         for c in j.cron_jobs
     )
+
+
+@pytest.mark.pgcron_matrix
+def test_apply_detects_the_release_the_dry_run_detects(
+    db_dsn: str, cron_dsn: str, cron_db: Conn, ledger_gone: None, pg_cron_release: str
+) -> None:
+    """pg_cron's side is read in a READ ONLY transaction of its own with --apply too, so the
+    release probes (cron.schedule calls that transaction refuses) pin a real 1.6.5 there as well:
+    the apply run plans for the target the dry run reported."""
+    dry = migrate(db_dsn, cron_dsn)
+    applied = migrate(db_dsn, cron_dsn, apply=True)
+    assert dry.plan is not None and applied.plan is not None
+    assert applied.plan.target == dry.plan.target
+    assert "TARGET_RELEASE_RANGE" not in _codes(dry.plan) | _codes(applied.plan)
 
 
 @pytest.mark.pgcron_matrix
