@@ -123,7 +123,8 @@ def _classify_tokens(tokens: list[Token]) -> tuple[str, StatementKind, str, str]
     return (*_classify(words), _leaks(words))
 
 
-#: Functions whose effect outlives the transaction: session-level advisory locks, dblink links.
+#: Functions whose effect outlives the transaction: session-level advisory locks, dblink links,
+#: the session's last sequence values.
 _SESSION_FUNCTIONS = {
     "PG_ADVISORY_LOCK": "a session-level advisory lock (pg_advisory_lock)",
     "PG_ADVISORY_LOCK_SHARED": "a session-level advisory lock (pg_advisory_lock_shared)",
@@ -134,14 +135,19 @@ _SESSION_FUNCTIONS = {
     "PG_ADVISORY_UNLOCK_ALL": "released session-level advisory locks (pg_advisory_unlock_all)",
     "DBLINK_CONNECT": "an open dblink connection (dblink_connect)",
     "DBLINK_CONNECT_U": "an open dblink connection (dblink_connect_u)",
+    # currval()/lastval() in a later step see the value (sequence.c keeps it per session)
+    "NEXTVAL": "sequence state for currval()/lastval() (nextval)",
+    "SETVAL": "sequence state for currval()/lastval() (setval)",
 }
 
 
-def _third_argument(words: list[str], at: int) -> list[str] | None:
-    """The words of the third argument of the call whose name is ``words[at]`` (None if absent)."""
+def _argument(words: list[str], at: int, position: int, name: str) -> list[str] | None:
+    """The words of the argument ``name`` (0-based ``position`` when passed positionally) of the
+    call whose name is ``words[at]``; None if absent. Named notation (``name => v``, ``name := v``)
+    may come in any order, after the positional arguments."""
     if at + 1 >= len(words) or words[at + 1] != "(":
         return None
-    depth, arg, out = 0, 0, []
+    depth, args = 0, [list[str]()]
     for word in words[at + 1 :]:
         if word == "(":
             depth += 1
@@ -152,11 +158,15 @@ def _third_argument(words: list[str], at: int) -> list[str] | None:
             if depth == 0:
                 break
         elif word == "," and depth == 1:
-            arg += 1
+            args.append([])
             continue
-        if arg == 2:
-            out.append(word)
-    return out
+        args[-1].append(word)
+    for arg in args:
+        if arg[:1] == [name] and arg[1:2] in (["=>"], [":="]):
+            return arg[2:]
+    if position < len(args) and args[position][1:2] not in (["=>"], [":="]):
+        return args[position]
+    return None
 
 
 def _leaks(words: list[str]) -> str:
@@ -187,8 +197,7 @@ def _leaks(words: list[str]) -> str:
         return "a loaded library (LOAD)"
     for i, word in enumerate(words):
         if word == "SET_CONFIG":
-            third = _third_argument(words, i)
-            if third != ["TRUE"]:
+            if _argument(words, i, 2, "IS_LOCAL") != ["TRUE"]:
                 return "a setting changed by set_config(..., is_local => false)"
         elif word in _SESSION_FUNCTIONS and i + 1 < len(words) and words[i + 1] == "(":
             return _SESSION_FUNCTIONS[word]
