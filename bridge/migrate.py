@@ -52,7 +52,7 @@ from .planner import (
 )
 from .read_pgagent import identity, read_pgagent
 from .read_pgcron import read_pgcron
-from .schedule import CronSyntaxError, compare, cron_fireset, parse_cron
+from .schedule import DEFAULT_DAYS, CronSyntaxError, compare, cron_fireset, parse_cron
 from .serialize import from_jsonable, to_jsonable
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
@@ -926,7 +926,7 @@ def _source_drift(
 
 
 def _same_fire_times(actual: str, planned: str, target: Target) -> bool:
-    """Whether two schedule texts fire at the same instants on the target (over four years)."""
+    """Whether two schedule texts fire at the same instants on the target (over the proof horizon)."""
     version = target.cron_target()
     try:
         a, b = parse_cron(actual, version.version), parse_cron(planned, version.version)
@@ -934,7 +934,7 @@ def _same_fire_times(actual: str, planned: str, target: Target) -> bool:
         return False
     left = cron_fireset([a], version.zone, and_logic=version.and_logic)
     right = cron_fireset([b], version.zone, and_logic=version.and_logic)
-    return compare(left, right, dt.date.today(), 4 * 365 + 1).equal
+    return compare(left, right, dt.date.today(), DEFAULT_DAYS).equal
 
 
 def verify(

@@ -997,8 +997,8 @@ def _timing_findings(
 
 @lru_cache(maxsize=4096)
 def _meeting(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
-    """When two pg_cron expressions fire at the same instant (they have no dates, so four years
-    of the target's zone show every way they can meet)."""
+    """When two pg_cron expressions fire at the same instant (they have no dates, so the proof
+    horizon, one weekday cycle of the target's zone, shows every way they can meet)."""
     return compare(
         cron_fireset([parse_cron(a, cron.version)], cron.zone, and_logic=cron.and_logic),
         cron_fireset([parse_cron(b, cron.version)], cron.zone, and_logic=cron.and_logic),

@@ -289,12 +289,6 @@ def test_probes_split_the_1_6_releases() -> None:
     assert choose("1.6.0", "1.6.8", "1.5").release == "1.6.0"
 
 
-@pytest.mark.xfail(
-    reason="found by the export property test on a real 1.6.5 with cron.timezone Europe/Berlin: "
-    "cron_to_agent's default window (2024-2027) misses the fall-back on day 29 of October 2028, "
-    "where pg_cron runs the repeated hour twice, so it claims exact; the horizon is issue 9's",
-    strict=False,
-)
 def test_reverse_translation_claims_agree_with_the_checker_over_fall_back() -> None:
     source = CronTarget.of("1.6.5", "Europe/Berlin")
     cron = parse_cron("*/1 * */7 */9 *", source.version)

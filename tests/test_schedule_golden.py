@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bridge.schedule import (
+    DEFAULT_DAYS,
     AgentSchedule,
     CronTarget,
     agent_fireset,
@@ -32,7 +33,7 @@ TABLE = json.loads(
     (Path(__file__).parent.parent / "mappings" / "golden_schedules.json").read_text()
 )
 SINCE = dt.date(2024, 1, 1)
-DAYS = 4 * 365 + 1
+DAYS = DEFAULT_DAYS
 
 
 def _values(spec: Any) -> list[int]:

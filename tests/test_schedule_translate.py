@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.schedule import (
+    DEFAULT_DAYS,
     AgentSchedule,
     CronTarget,
     agent_findings,
     agent_fireset,
     agent_to_cron,
+    check_equivalence,
     compare,
     cron_fireset,
     cron_to_agent,
@@ -24,7 +26,7 @@ from bridge.schedule import findings as F
 from tests.test_schedule_support import agent_schedules, cron_texts
 
 SINCE = dt.date(2024, 1, 1)
-DAYS = 4 * 365 + 1
+DAYS = DEFAULT_DAYS
 #: findings that announce, before any check, that the entries can only be a superset
 SUPERSET_REASONS = {F.DOM_DOW_AND_INEXACT, F.LAST_DAY_NEEDS_1_6}
 TARGETS = st.sampled_from(
@@ -155,7 +157,7 @@ def test_overlapping_entries_are_reported():
     got = agent_to_cron(schedule, target=CronTarget.of("1.4.2"), mode="configured", since=SINCE)
     overlap = [f for f in got.findings if f.code == F.ENTRIES_OVERLAP]
     assert "0 5 30 * *" in got.expressions and "0 5 30 4,6,9,11 *" in got.expressions
-    assert len(overlap) == 1 and overlap[0].message.startswith("16 fire time(s)")
+    assert len(overlap) == 1 and overlap[0].message.startswith(f"{4 * (DAYS // 365)} fire time(s)")
 
 
 def test_dst_zone_to_gmt_says_how_many_move_and_by_how_much():
@@ -341,3 +343,32 @@ def test_dates_too_far_to_prove_are_never_called_exact(schedule: AgentSchedule) 
     got = agent_to_cron(schedule, target=CronTarget.of("1.6.8"), since=_TODAY)
     assert not got.exact and F.DATES_BEYOND_PROOF in {f.code for f in got.findings}
     assert got.equivalence is not None and got.equivalence.until.year < 2100
+
+
+@pytest.mark.parametrize(
+    ("expression", "first_difference"),
+    [
+        # pg_cron runs the repeated hour of a fall-back twice, pgAgent once; these month-days meet
+        # Berlin's last Sunday of October only in the years named (none of them in 2024-2027)
+        ("8,42 * 16,28,30 * *", dt.datetime(2029, 10, 28, 0, 8, tzinfo=_UTC)),
+        ("51 * 7,11-12,14,20,23,30 * *", dt.datetime(2033, 10, 30, 0, 51, tzinfo=_UTC)),
+    ],
+)
+def test_the_proof_covers_a_whole_weekday_cycle(
+    expression: str, first_difference: dt.datetime
+) -> None:
+    """A DST change falls on a given month-day only in some years: the horizon is 28 years, the
+    calendar's weekday cycle, so a claim holds in every year, not only in the first four."""
+    target = CronTarget.of("1.6.7", "Europe/Berlin")
+    cron = parse_cron(expression, target.version)
+    agent = cron_to_agent([cron], source=target, agent_zone="Europe/Berlin", since=SINCE)
+    forward = check_equivalence(
+        agent.schedules, [cron], target=target, agent_zone="Europe/Berlin", since=SINCE
+    )
+    assert not forward.exact and not agent.exact
+    assert forward.first_cron_only == first_difference
+    four_years = check_equivalence(
+        agent.schedules, [cron], target=target, agent_zone="Europe/Berlin", since=SINCE,
+        days=4 * 365 + 1,
+    )  # fmt: skip
+    assert four_years.exact  # what the old four-year proof wrongly concluded

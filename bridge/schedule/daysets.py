@@ -1,7 +1,7 @@
 """Day bitsets over a horizon: bit ``i`` stands for day ``first + i``.
 
 A slot's matching days depend only on (month, day of month, weekday, is-last-day), so with one
-bitset per value the days of a slot over four years are a few big-int ORs and ANDs.
+bitset per value the days of a slot over the whole horizon are a few big-int ORs and ANDs.
 """
 
 from __future__ import annotations

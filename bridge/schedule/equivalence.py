@@ -1,10 +1,14 @@
 """Do a pgAgent schedule and a set of pg_cron entries fire at the same instants?
 
 The answer is computed analytically (see :mod:`bridge.schedule.fireset`) over a horizon of at
-least four years, so it always contains a 29 February and both DST transitions of both zones. A
-schedule's dated features (start, end, exception dates) are all inside it: the horizon reaches
-four more years past the latest of them, after which both sides repeat what was compared, so an
-``exact`` holds for every future instant. Dates before the horizon start cost nothing.
+least 28 years: the Gregorian calendar's weekday cycle (from 1901 to 2099 a date falls on the same
+weekday every 28 years). It therefore holds every combination of month, day, weekday and leap year,
+and every date a rule-based DST change can fall on (a fall-back Sunday that is also the 29th of
+October happens in 2028, then not before 2034): four years are not enough, a schedule on day 29
+fires twice in the repeated hour only in those years. A schedule's dated features (start, end,
+exception dates) are all inside the horizon too: it reaches 28 more years past the latest of them,
+after which both sides repeat what was compared, so an ``exact`` holds for every future instant.
+Dates before the horizon start cost nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from bridge.schedule.fireset import Comparison, FireSet, compare
 from bridge.schedule.versions import CronTarget
 
 #: Four years always include one 29 February.
-DEFAULT_DAYS = 4 * 365 + 1
+DEFAULT_DAYS = 28 * 365 + 7
 
 
 @dataclass(frozen=True)

@@ -139,16 +139,13 @@ class _Side:
         """(UTC day bitset, wall-minute pattern of the UTC day) for the regular days."""
         table = self.table
         out: list[tuple[int, int]] = []
-        uniform = [
-            (
-                _bit_span(
-                    max(d0, table.first) - table.first,
-                    min(d1, table.first + table.count) - table.first,
-                ),
-                offset,
+        by_offset: dict[int, int] = {}  # the days of all periods with one offset, together
+        for d0, d1, offset in self.timeline.uniform_days(self.fires.later_only):
+            by_offset[offset] = by_offset.get(offset, 0) | _bit_span(
+                max(d0, table.first) - table.first,
+                min(d1, table.first + table.count) - table.first,
             )
-            for d0, d1, offset in self.timeline.uniform_days(self.fires.later_only)
-        ]
+        uniform = [(bits, offset) for offset, bits in by_offset.items()]
         for comp in self.fires.components:
             allowed = self.allowed_days(comp) & ~self.special_local
             for slot in comp.slots:
@@ -250,6 +247,43 @@ def _runs(bits: int) -> Iterator[tuple[int, int]]:
         bits &= ~_bit_span(a, b)
 
 
+def _low(bits: int) -> int | None:
+    return lowest(bits) if bits else None
+
+
+_KEY_MARGIN = 3  # days each side of a run whose calendar and clock changes decide its instants
+
+
+def _run_key(sides: tuple[_Side, _Side], w0: int, w1: int) -> tuple[object, ...] | None:
+    """What the instants of both sides in ``[w0, w1)`` depend on, relative to ``w0``; None when a
+    dated feature (exception, start, end) is near, which only that run has."""
+    lo, hi = w0 - _KEY_MARGIN * DAY, w1 + _KEY_MARGIN * DAY
+    first_day, stop_day = lo // DAY, hi // DAY + 1
+    for side in sides:
+        for comp in side.fires.components:
+            if any(first_day <= d < stop_day for d, _ in comp.date_exceptions):
+                return None
+            if any(e is not None and lo <= e < hi for e in (comp.start, comp.end)):
+                return None
+    active = tuple(
+        (comp.start is None or comp.start < lo, comp.end is None or comp.end >= hi)
+        for side in sides
+        for comp in side.fires.components
+    )
+    calendar = tuple(
+        (d.month, d.day, d.weekday(), d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0))
+        for d in map(date_of, range(first_day, stop_day))
+    )
+    clocks = tuple(
+        (
+            side.timeline.offset_at(lo),
+            *[(p.start - w0, p.offset) for p in side.timeline.changes_in(lo, hi)],
+        )
+        for side in sides
+    )
+    return (w1 - w0, active, calendar, clocks)
+
+
 def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
     """Compare the instants of ``left`` and ``right`` in UTC days ``[since, since + days)``."""
     h0 = day_number(since)
@@ -296,20 +330,31 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
         if shared:
             only[2] += shared.bit_count() * size
             note(2, (utc0 + lowest(shared)) * DAY + rep)
-    # special days, minute-exactly
+    # special days, minute-exactly; a run of DST days that looks like one already compared (same
+    # calendar and same clock changes around it, no dated feature near) gives the same counts
+    seen: dict[tuple[object, ...], tuple[tuple[int, int, int | None], ...]] = {}
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
-        got = (sides[0].window(w0, w1), sides[1].window(w0, w1))
-        for k in (0, 1):
-            totals[k] += got[k].bit_count()
-            diff = got[k] & ~got[1 - k]
-            if diff:
-                only[k] += diff.bit_count()
-                note(k, w0 + lowest(diff))
-        shared = got[0] & got[1]
-        if shared:
-            only[2] += shared.bit_count()
-            note(2, w0 + lowest(shared))
+        key = _run_key(sides, w0, w1)
+        counted = seen.get(key) if key is not None else None
+        if counted is None:
+            got = (sides[0].window(w0, w1), sides[1].window(w0, w1))
+            parts3 = (got[0] & ~got[1], got[1] & ~got[0], got[0] & got[1])
+            counted = tuple(
+                (total, bits.bit_count(), _low(bits))
+                for total, bits in zip(
+                    (got[0].bit_count(), got[1].bit_count(), 0), parts3, strict=True
+                )
+            )
+            if key is not None:
+                seen[key] = counted
+        for k, (total, count, low) in enumerate(counted):
+            if k < 2:
+                totals[k] += total
+            if count:
+                only[k] += count
+                assert low is not None
+                note(k, w0 + low)
     return Comparison(
         since=instant_of(h0 * DAY),
         until=instant_of((h0 + days) * DAY),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY = 1440
@@ -66,6 +66,16 @@ class Timeline:
     name: str
     periods: tuple[Period, ...]
 
+    @cached_property
+    def starts(self) -> list[int]:
+        return [p.start for p in self.periods]
+
+    def changes_in(self, lo: int, hi: int) -> tuple[Period, ...]:
+        """The periods that start inside ``(lo, hi)``."""
+        return self.periods[
+            bisect.bisect_right(self.starts, lo) : bisect.bisect_left(self.starts, hi)
+        ]
+
     @property
     def fixed(self) -> bool:
         return len(self.periods) == 1
@@ -75,8 +85,7 @@ class Timeline:
         return frozenset(p.offset for p in self.periods)
 
     def offset_at(self, minute: int) -> int:
-        starts = [p.start for p in self.periods]
-        return self.periods[max(0, bisect.bisect_right(starts, minute) - 1)].offset
+        return self.periods[max(0, bisect.bisect_right(self.starts, minute) - 1)].offset
 
     def next_change(self, minute: int) -> int | None:
         """The first transition instant after ``minute``, if any in the window."""
@@ -138,16 +147,14 @@ def _offset(tz: ZoneInfo, minute: int) -> int:
     return int(offset.total_seconds() // 60)
 
 
-@lru_cache(maxsize=256)
-def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
-    """Offset periods of zone ``name`` for local days ``[first_day, stop_day)`` (plus margins)."""
+@lru_cache(maxsize=4096)
+def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
+    """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``."""
     tz = zone(name)
-    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
-    periods: list[Period] = []
-    start, current = lo, _offset(tz, lo)
-    probe = lo
-    while probe < hi:
-        nxt = min(probe + _SAMPLE, hi)
+    out: list[tuple[int, int]] = []
+    probe, current = first, _offset(tz, first)
+    while probe < stop:
+        nxt = min(probe + _SAMPLE, stop)
         if _offset(tz, nxt) != current:
             a, b = probe, nxt  # the change happens in (a, b]
             while b - a > 1:
@@ -156,8 +163,29 @@ def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
                     a = mid
                 else:
                     b = mid
-            periods.append(Period(start, b, current))
-            start, current = b, _offset(tz, b)
+            current = _offset(tz, b)
+            out.append((b, current))
         probe = nxt
+    return tuple(out)
+
+
+_BLOCK = 366 * DAY  # changes are looked up in fixed blocks, cached, whatever the window
+
+
+@lru_cache(maxsize=256)
+def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
+    """Offset periods of zone ``name`` for local days ``[first_day, stop_day)`` (plus margins)."""
+    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    changes = [
+        change
+        for block in range(lo // _BLOCK, (hi - 1) // _BLOCK + 1)
+        for change in _changes(name, block * _BLOCK, (block + 1) * _BLOCK)
+        if lo < change[0] < hi
+    ]
+    periods: list[Period] = []
+    start, current = lo, _offset(zone(name), lo)
+    for instant, offset in changes:
+        periods.append(Period(start, instant, current))
+        start, current = instant, offset
     periods.append(Period(start, hi, current))
     return Timeline(name, tuple(periods))
