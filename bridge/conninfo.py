@@ -28,6 +28,9 @@ _URI_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#]*:)([^/?#]*)(@)", re.
 _URI = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _URI_QUERY_SECRET = re.compile(r"(?i)([?&](?:ssl)?password=)([^&]*)")
 _QUOTED = re.compile(r'"[^"]*"')
+#: A URI whose authority libpq may have split elsewhere than the user meant is shown as this.
+URI_UNPARSABLE = f"postgresql://{MASK} (unparsable URI, redacted)"
+_PORTS = re.compile(r"^[0-9,]*$")
 
 
 def _secret_values(dsn: str) -> list[str]:
@@ -43,10 +46,12 @@ def _safe_reason(message: str, dsn: str) -> str:
     the others ("=", an unknown option's name) stay, so the reason remains readable."""
     first = message.strip().splitlines()[0] if message.strip() else "malformed"
     secrets = _secret_values(dsn)
+    uri = bool(_URI.match(dsn))
 
     def mask(m: re.Match[str]) -> str:
         quoted = m.group(0)[1:-1]
-        if quoted and any(quoted in s or s in quoted for s in secrets):
+        # in a URI any excerpt may be (part of) a password libpq did not recognise as one
+        if quoted and (uri or any(quoted in s or s in quoted for s in secrets)):
             return '"…"'
         return m.group(0)
 
@@ -63,12 +68,27 @@ def parse(dsn: str) -> dict[str, str]:
         params = {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
     except Exception as exc:  # psycopg raises ProgrammingError for malformed strings
         raise ValueError(_safe_reason(str(exc), dsn)) from None
-    if _URI.match(dsn) and "@" in params.get("host", ""):
-        # libpq splits user:pass@word@host at the first "@": "word@host" would be the host
+    if _URI.match(dsn) and _ambiguous_uri(dsn, params):
         raise ValueError(
-            "an '@' in the URI's user name or password is not percent-encoded (write it as %40)"
+            "the URI's user name, password or host cannot be parsed unambiguously:"
+            " percent-encode '@', '/', ':', '?' and '#' in them ('@' as %40)"
         )
     return params
+
+
+def _ambiguous_uri(dsn: str, params: Mapping[str, str]) -> bool:
+    """True when libpq's split of the URI may have put (part of) a password in another field.
+
+    libpq ends the authority at the first "/" and the user info at the first "@":
+    ``u:Sekr/et@h/db`` reads as host ``u``, port ``Sekr``; ``u:Se@kr/et@h/db`` as host ``kr``.
+    Any "@" that libpq did not take as the user info's end, or a port that is not a number,
+    means the split is a guess.
+    """
+    rest = dsn.split("://", 1)[1]
+    userinfo = re.match(r"[^@/]*@", rest)  # libpq: the user info ends at an "@" before any "/"
+    after = rest[userinfo.end() :] if userinfo else rest
+    stray_at = "@" in after.split("?", 1)[0]
+    return stray_at or "@" in params.get("host", "") or not _PORTS.match(params.get("port", ""))
 
 
 def _pattern_redact(dsn: str) -> str:
@@ -88,7 +108,15 @@ def has_password(dsn: str) -> bool:
 
 
 def redact(dsn: str) -> str:
-    """The string with every secret masked; unchanged (byte for byte) when it holds none."""
+    """The string with every secret masked; unchanged (byte for byte) when it holds none.
+
+    A URI libpq cannot parse (unambiguously) is replaced as a whole: any part of it may be
+    the password."""
+    if _URI.match(dsn):
+        try:
+            parse(dsn)
+        except ValueError:
+            return URI_UNPARSABLE
     if not has_password(dsn):
         return dsn
     try:
@@ -104,6 +132,8 @@ def redact(dsn: str) -> str:
 def without_secrets(dsn: str) -> str:
     """The string with every secret parameter removed (not masked): for connection strings that
     are handed to another program, which must then find the password in ~/.pgpass."""
+    if _URI.match(dsn) and redact(dsn) == URI_UNPARSABLE:
+        return URI_UNPARSABLE
     if not has_password(dsn):
         return dsn
     try:

@@ -85,12 +85,25 @@ def from_settings(names: Iterable[str], extversion: str | None) -> Evidence:
         f"settings: {release_name(low)} or later"
         + (f", older than {release_name(below)}" if below else "")
     )
-    if extversion is not None:
-        floor = extversion_floor(extversion)
+    floor = _floor(extversion)
+    if floor is not None:
         facts.append(f"extension SQL version {extversion} (first shipped in {release_name(floor)})")
         if floor > low and (below is None or floor < below):
             low = floor
+    elif extversion is not None:
+        facts.append(f"extension SQL version {extversion!r} is no pg_cron version: no floor")
     return Evidence(low, below, tuple(facts))
+
+
+def _floor(extversion: str | None) -> Release | None:
+    """The first release shipping this SQL version; None when there is none or it is no pg_cron
+    version (a snapshot or a patched server may report anything): then it gives no floor."""
+    if extversion is None:
+        return None
+    try:
+        return extversion_floor(extversion)
+    except ValueError:
+        return None
 
 
 def _same(a: CronVersion, b: CronVersion) -> bool:
@@ -115,8 +128,8 @@ def choose(
     ev = Evidence(cron_version(low).release, top, tuple(facts))
     classes = ev.classes() or (ev.low,)
     chosen = classes[-1]
-    if extversion is not None:
-        floor = extversion_floor(extversion)
+    floor = _floor(extversion)
+    if floor is not None:
         ceiling = min((f for f in extversion_floors() if f > floor), default=None)
         matching = [
             c for c in classes if (ceiling is None or c < ceiling) and _class_end(c) > floor

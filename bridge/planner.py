@@ -378,7 +378,20 @@ def _step_target(
             step=step,
         )
         return None
-    host = params.get("host") or params.get("hostaddr") or ""
+    if "service" in params or "servicefile" in params:
+        # pg_service.conf (on the pgAgent host) may name any host and port
+        work.add(
+            "STEP_SERVER_UNKNOWN",
+            Severity.ERROR,
+            f"step {step.name!r} connects through a pg_service.conf service; pgbridge cannot "
+            "tell which server that names",
+            "write the service's host, port and dbname into jstconnstr, or move the step's SQL "
+            "to a step with a database name",
+            step=step,
+        )
+        return None
+    # libpq connects to hostaddr when given (host then only serves authentication and TLS)
+    host = params.get("hostaddr") or params.get("host") or ""
     port = params.get("port") or LIBPQ_PORT
     here = options.local_port or (str(server.port) if server is not None else None)
     named = host in options.local_hosts or host.startswith("/")

@@ -274,3 +274,18 @@ def test_plan_exit_zero_when_all_exact(db: Conn, db_dsn: str, cron_dsn: str) -> 
     proc = run("plan", "--pgagent", db_dsn, "--pgcron", cron_dsn)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 exact" in proc.stdout and "(detected)" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        f"postgresql://u:{SECRET}/et@localhost/db",  # libpq: host "u", port SECRET
+        f"postgresql://u:{SECRET[:3]}@{SECRET[3:]}/et@localhost/db",  # host = the password's tail
+        f"postgresql://u:{SECRET}@{SECRET}@localhost/db",
+    ],
+)
+def test_ambiguous_uri_never_prints_the_password(dsn: str) -> None:
+    proc = run("plan", "--pgagent", dsn)
+    assert_one_line_error(proc, "malformed connection string", "unparsable URI")
+    for fragment in (SECRET, SECRET[:3], SECRET[3:]):
+        assert fragment not in proc.stdout + proc.stderr

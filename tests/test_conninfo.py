@@ -21,12 +21,45 @@ CASES = [
     (f"host=x sslpassword={SECRET}", True, "host=x"),
     (f"host=x password={SECRET} 2 dbname=y 'open", True, "dbname=y"),  # value with a space
     (f'host=x password="{SECRET} b" dbname=y \'open', True, "dbname=y"),
-    (f"postgresql://u:{SECRET} x@h/d", True, "@h/d"),  # libpq rejects the space
-    (f"postgresql://u:{SECRET}@[::1/d", True, "[::1/d"),  # and the broken IPv6 address
+    # a URI libpq rejects, or may have split elsewhere than meant, is redacted as a whole
+    (f"postgresql://u:{SECRET} x@h/d", True, "unparsable"),  # libpq rejects the space
+    (f"postgresql://u:{SECRET}@[::1/d", True, "unparsable"),  # and the broken IPv6 address
     # an unencoded "@" in the password: libpq would take "pw-tail@db" as the host
-    (f"postgresql://u:{SECRET}@pw-tail@db:5433/app", True, "@db:5433/app"),
-    (f"postgres://u:a@{SECRET}@db/app", True, "@db/app"),
+    (f"postgresql://u:{SECRET}@pw-tail@db:5433/app", True, "unparsable"),
+    (f"postgres://u:a@{SECRET}@db/app", True, "unparsable"),
+    (f"postgresql://u:{SECRET}@h1:5432,h2:5433/app", True, "h1,h2"),  # multiple hosts parse
+    (f"postgresql://u@h1,h2/app?password={SECRET}", True, "h1,h2"),
+    (f"postgresql://u:{SECRET}%2Fx@h/app", True, "host=h"),  # percent-escapes parse
+    (f"postgresql://h/app?user=a@b&password={SECRET}", True, "user=a@b"),  # "@" in the query
 ]
+
+#: URIs libpq splits elsewhere than the user meant (an unencoded "/", "@" or ":" in the password):
+#: the parsed "host", "port" or "dbname" would hold (part of) the password.
+AMBIGUOUS_URIS = [
+    "postgresql://u:Sekr/et@localhost/db",  # host "u", port "Sekr", dbname "et@localhost/db"
+    "postgresql://u:Se@kr/et@localhost/db",  # password "Se", host "kr"
+    "postgresql://u:Se@kr@localhost/db",  # host "kr@localhost"
+    "postgresql://u:Sekr/et@h1,h2/db",  # multiple hosts
+    "postgresql://u:Se@kr/et@h1:5432,h2/db",
+    "postgresql://u:Sekr@h:Sekr/db",  # a port that is no number
+    "postgresql://u:Se%2Fkr/et@localhost/db",  # percent-escape before a stray "/"
+    "postgresql://u:Sekr/et@localhost/db?password=Sekr",
+    "postgresql://u:Se%zz/et@localhost/db",  # libpq's own error quotes the text
+]
+
+
+@pytest.mark.parametrize("dsn", AMBIGUOUS_URIS)
+def test_ambiguous_uri_is_shown_redacted_as_unparsable(dsn: str) -> None:
+    fragments = ("Sekr", "Se", "kr", "et@", "Se%")
+    shown = [conninfo.redact(dsn), conninfo.describe(dsn), conninfo.without_secrets(dsn)]
+    with pytest.raises(ValueError) as err:
+        conninfo.parse(dsn)
+    shown.append(str(err.value))
+    for text in shown:
+        assert "\n" not in text
+        assert not any(f in text for f in fragments), text
+    assert conninfo.redact(dsn) == conninfo.URI_UNPARSABLE
+    assert conninfo.describe(dsn) == "(unparsable connection string)"
 
 
 @pytest.mark.parametrize(
@@ -36,7 +69,7 @@ def test_unencoded_at_never_leaks_a_fragment_as_host(dsn: str) -> None:
     fragment = SECRET.split("-")[0]
     for shown in (conninfo.redact(dsn), conninfo.describe(dsn), conninfo.without_secrets(dsn)):
         assert SECRET not in shown and "pw-tail" not in shown and f"{fragment}@" not in shown
-    with pytest.raises(ValueError, match="not percent-encoded") as err:
+    with pytest.raises(ValueError, match="percent-encode") as err:
         conninfo.parse(dsn)
     assert SECRET not in str(err.value)
 

@@ -219,6 +219,15 @@ def test_inputs_that_were_internal_errors(valid_doc: Doc, tmp_path: Path) -> Non
     below = variant(lambda d: d["catalog"]["pgcron"].update(binary_below="banana"))
     one_line_error(*run_cli("plan", "--snapshot", below)[::2], "unknown pg_cron release 'banana'")
 
+    # An extension version that is no pg_cron version (a live server may report one too) gives
+    # no release floor; it was "internal error: ValueError: not a pg_cron version", exit 3.
+    for odd in ("banana", "1.6x"):
+        weird = variant(lambda d: d["catalog"]["pgcron"].update(extension_version=odd))  # noqa: B023
+        for command in ("plan", "export"):
+            code, out, err = run_cli(command, "--snapshot", weird, "--timezone", "UTC")
+            assert code in (0, 1) and "internal error" not in err, err
+        assert run_cli("inventory", "--snapshot", weird)[0] == 0
+
     nothing = variant(lambda d: d["catalog"].update(pgagent=None))
     assert run_cli("inventory", "--snapshot", nothing)[0] == 0
     one_line_error(*run_cli("plan", "--snapshot", nothing)[::2], "no pgAgent catalog")
@@ -357,3 +366,14 @@ def test_random_mutations_never_crash(
     assert "Traceback" not in err and "internal error" not in err
     if code == 2:
         assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("odd", ["banana", "1.6x", ""])
+def test_live_server_odd_extension_version_gives_no_floor(odd: str) -> None:
+    """What read_pgcron passes on from a live server's pg_extension.extversion."""
+    from bridge import pgcron_release
+
+    evidence = pgcron_release.from_settings([], odd)
+    assert evidence.low == (1, 0, 0)  # no floor from the version
+    assert any("no pg_cron version" in fact for fact in evidence.facts)
+    assert pgcron_release.choose("1.0.0", None, odd).release

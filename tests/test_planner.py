@@ -243,6 +243,10 @@ def test_local_connstr_maps_database_and_role(planned: Planner, pg_server: TestS
         ("host=localhost dbname=sales", None),  # libpq's 5432: local only if the server's
         ("postgresql://u:p@ss@localhost:{port}/sales", "unusable"),  # unencoded @ in password
         ("host=localhost,127.0.0.1 port={port} dbname=sales", False),
+        ("host=localhost hostaddr=10.9.9.9 port={port} dbname=sales", False),  # libpq: hostaddr
+        ("host=db.example hostaddr=127.0.0.1 port={port} dbname=sales", True),
+        ("service=elsewhere", "unknown"),  # pg_service.conf may name any server
+        ("host=localhost port={port} dbname=sales service=elsewhere", "unknown"),
     ],
 )
 def test_same_server_means_same_host_and_port(
@@ -258,7 +262,9 @@ def test_same_server_means_same_host_and_port(
         assert [c.database for c in job.cron_jobs] == ["sales"] and job.status == "exact"
         return
     assert job.status == "manual" and job.cron_jobs == ()
-    code = "STEP_CONNSTR_UNUSABLE" if local == "unusable" else "STEP_REMOTE_SERVER"
+    code = {"unusable": "STEP_CONNSTR_UNUSABLE", "unknown": "STEP_SERVER_UNKNOWN"}.get(
+        str(local), "STEP_REMOTE_SERVER"
+    )
     (finding,) = [f for f in job.findings if f.code == code]
     assert "ss@" not in finding.message and finding.severity is Severity.ERROR
     if local is False and "," not in text:
