@@ -24,9 +24,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from bridge.catalog import read_catalog
-from bridge.cluster import local_cluster
-from bridge.planner import PlanOptions, Target, make_plan
+from bridge.catalog.load import read_catalog
+from bridge.devtools.cluster import local_cluster
+from bridge.plan.planner import PlanOptions, Target, make_plan
 
 
 class CountingCursor(psycopg.Cursor[Any]):
@@ -149,7 +149,7 @@ def main() -> None:
         t0 = time.perf_counter()
         with psycopg.connect(dsn, cursor_factory=CountingCursor) as conn:
             conn.read_only = True
-            from bridge.read_pgagent import read_pgagent
+            from bridge.catalog.pgagent import read_pgagent
 
             read_pgagent(conn)
         queries = CountingCursor.executed

@@ -10,8 +10,8 @@ The library API (what the ``pgbridge`` command calls, and what upgrade tooling i
         print(job.job_name, job.status, [c.schedule for c in job.cron_jobs])
 """
 
-from ._version import __version__
-from .api import (
+from bridge._version import __version__
+from bridge.api import (
     ExportResult,
     MigrationResult,
     Selection,
@@ -24,8 +24,8 @@ from .api import (
     rollback,
     verify,
 )
-from .errors import BridgeError
-from .planner import Plan, PlanOptions, Target
+from bridge.errors import BridgeError
+from bridge.plan.planner import Plan, PlanOptions, Target
 
 __all__ = [
     "BridgeError",

@@ -14,8 +14,7 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from .catalog import load_catalog
-from .migrate import (
+from bridge.apply.migrate import (
     MigrationResult,
     Selection,
     Verification,
@@ -24,9 +23,10 @@ from .migrate import (
     rollback,
     verify,
 )
-from .model import Catalog
-from .planner import Plan, PlanOptions, Target, make_plan, pgcron_missing, target_from
-from .reverse import ExportResult, export
+from bridge.catalog.load import load_catalog
+from bridge.export.writer import ExportResult, export
+from bridge.model import Catalog
+from bridge.plan.planner import Plan, PlanOptions, Target, make_plan, pgcron_missing, target_from
 
 
 def inventory(

@@ -15,12 +15,12 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from . import snapshot
-from ._version import __version__
-from .catalog import load_catalog
-from .display import shown
-from .errors import BridgeError
-from .model import Catalog
+from bridge._version import __version__
+from bridge.catalog import snapshot
+from bridge.catalog.load import load_catalog
+from bridge.display import shown
+from bridge.errors import BridgeError
+from bridge.model import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,7 +98,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 def inventory(fmt: str, **source: Any) -> None:
     """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side."""
-    from .render_inventory import inventory_json, inventory_text
+    from bridge.report.inventory import inventory_json, inventory_text
 
     catalog = _load(**source)
     if fmt == "json":
@@ -159,7 +159,7 @@ def plan_options(func: F) -> F:
 
 def _plan_options(kw: dict[str, Any]) -> Any:
     """Pop the :func:`plan_options` values out of ``kw`` into a PlanOptions."""
-    from .planner import PlanOptions
+    from bridge.plan.planner import PlanOptions
 
     return PlanOptions(
         mode=kw.pop("mode"),
@@ -195,9 +195,9 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or connection
     errors.
     """
-    from .api import plan as make
-    from .planner import reaches
-    from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
+    from bridge.api import plan as make
+    from bridge.plan.planner import reaches
+    from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
     options = _plan_options(kw)
     result = make(
@@ -253,7 +253,7 @@ def live_options(func: F) -> F:
 
 
 def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
-    from .migrate import Selection
+    from bridge.apply.migrate import Selection
 
     _disjoint(kw["jobs"], kw["exclude"])
     return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
@@ -271,7 +271,7 @@ def _say(message: str) -> None:
 
 
 def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
-    from .render_migration import run_json, run_text
+    from bridge.report.migration import run_json, run_text
 
     click.echo(run_json(result) if fmt == "json" else run_text(result, what), nl=False)
     failed = any(f.severity.value == "error" for f in result.findings)
@@ -305,7 +305,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     the migrated pgAgent jobs. Re-running changes nothing; after the source changes it updates the
     pg_cron jobs in place. Exit 1 when something could not be done or verification found drift.
     """
-    from .migrate import migrate as run
+    from bridge.apply.migrate import migrate as run
 
     if not kw["apply"]:
         given = [
@@ -352,7 +352,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
     Changes both databases (no dry run): activates the pg_cron jobs and disables the pgAgent jobs.
     """
-    from .migrate import activate as run
+    from bridge.apply.migrate import activate as run
 
     result = run(
         kw["pgagent"],
@@ -372,8 +372,8 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.pass_context
 def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
     """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
-    from .migrate import verify as run
-    from .render_migration import verification_json, verification_lines
+    from bridge.apply.migrate import verify as run
+    from bridge.report.migration import verification_json, verification_lines
 
     result = run(pgagent, pgcron)
     if fmt == "json":
@@ -393,7 +393,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     Changes both databases (no dry run): re-enables the pgAgent jobs, unschedules the pg_cron
     jobs and removes their ledger entries.
     """
-    from .migrate import rollback as run
+    from bridge.apply.migrate import rollback as run
 
     result = run(
         kw["pgagent"],
@@ -442,9 +442,9 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
-    from .planner import reaches
-    from .render_export import export_json, export_sql, export_text
-    from .reverse import export
+    from bridge.export.writer import export
+    from bridge.plan.planner import reaches
+    from bridge.report.export import export_json, export_sql, export_text
 
     _disjoint(kw["jobs"], kw["exclude"])
     release = kw["target_pg_cron"]
@@ -498,7 +498,7 @@ def snapshot_cmd(output: str, **source: Any) -> None:
 )
 def demo(keep: bool) -> None:
     """Run pgbridge end to end against a throwaway cluster loaded with sample pgAgent jobs."""
-    from .demo import run_demo
+    from bridge.devtools.demo import run_demo
 
     run_demo(keep=keep, echo=click.echo)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
-from .naming import catalog_identity
-from .serialize import INT4, INT8, PLAIN
+from bridge.naming import catalog_identity
+from bridge.serialize import INT4, INT8, PLAIN
 
 #: Domains of columns, checked when a snapshot is loaded (PostgreSQL itself guarantees them).
 Int4 = Annotated[int, INT4]

@@ -16,14 +16,15 @@ import pytest
 from psycopg.types.json import Jsonb
 
 import bridge
-from bridge import ledger, snapshot
-from bridge.catalog import read_catalog
-from bridge.migrate import Selection, activate, migrate, rollback, verify
+from bridge.apply import ledger
+from bridge.apply.migrate import Selection, activate, migrate, rollback, verify
+from bridge.catalog import snapshot
+from bridge.catalog.load import read_catalog
+from bridge.catalog.pgagent import read_pgagent
+from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.export.writer import export
 from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.planner import PlanOptions
-from bridge.read_pgagent import read_pgagent
-from bridge.reverse import export
+from bridge.plan.planner import PlanOptions
 from bridge.serialize import to_jsonable
 
 from .catalogs import Conn

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.catalog import read_catalog
-from bridge.exporter import make_export
-from bridge.migrate import migrate
+from bridge.apply.migrate import migrate
+from bridge.catalog.load import read_catalog
+from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.export.translate import make_export
+from bridge.export.writer import ExportResult, export
 from bridge.model import CronJob, PgCronSide, Severity
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.render_export import export_sql, export_text
-from bridge.reverse import ExportResult, export
+from bridge.report.export import export_sql, export_text
 from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
 
 from .catalogs import Conn

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from psycopg import conninfo as ci
 
-from bridge.cluster import LocalCluster
+from bridge.apply.migrate import migrate
+from bridge.devtools.cluster import LocalCluster
 from bridge.errors import HarnessError
-from bridge.migrate import migrate
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 
 from .catalogs import Conn, build_catalog
 from .fix_db import TestServer

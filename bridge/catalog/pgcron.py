@@ -13,11 +13,11 @@ from __future__ import annotations
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from .connect import Connection
-from .model import CronJob, Diagnostic, PgCronSide, Severity
-from .pgcron_release import Evidence, from_settings
-from .schedule.versions import probes, release_name, settings_table
-from .server import read_server
+from bridge.catalog.release import Evidence, from_settings
+from bridge.catalog.server import read_server
+from bridge.model import CronJob, Diagnostic, PgCronSide, Severity
+from bridge.pg.connect import Connection
+from bridge.schedule.versions import probes, release_name, settings_table
 
 PROBE = """
 WITH job AS (

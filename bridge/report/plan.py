@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .cron_calls import create_statement
-from .display import screen, shown
-from .planner import CronJobPlan, Finding, Plan
-from .serialize import to_jsonable
-from .sqlquote import comment
+from bridge.display import screen, shown
+from bridge.pg.quoting import comment
+from bridge.plan.calls import create_statement
+from bridge.plan.planner import CronJobPlan, Finding, Plan
+from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-plan"
 

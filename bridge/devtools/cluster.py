@@ -21,7 +21,7 @@ from pathlib import Path
 
 from psycopg import conninfo as _ci
 
-from .errors import HarnessError
+from bridge.errors import HarnessError
 
 #: The database pg_cron's launcher lives in. Fixed, so tests can drop their own databases freely.
 CRON_DATABASE = "postgres"

@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-from . import conninfo
-from .errors import ConnectionFailed, PrivilegeError, QueryFailed, first_line
+from bridge.errors import ConnectionFailed, PrivilegeError, QueryFailed, first_line
+from bridge.pg import conninfo
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 

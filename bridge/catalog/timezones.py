@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import zoneinfo
 
-from .connect import Connection
-from .errors import UsageError
-from .model import Diagnostic, Severity
+from bridge.errors import UsageError
+from bridge.model import Diagnostic, Severity
+from bridge.pg.connect import Connection
 
 SETTINGS = """
 SELECT r.rolname, d.datname, cfg

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .display import screen
-from .model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
-from .schedule import describe_agent_schedule
-from .serialize import to_jsonable
+from bridge.display import screen
+from bridge.model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
+from bridge.schedule import describe_agent_schedule
+from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-inventory"
 #: 2: a schedule's ``description`` is the catalog's comment (``jscdesc``); pgbridge's words

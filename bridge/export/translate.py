@@ -16,14 +16,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from . import conninfo, matching
-from .ledger import content_hash
-from .model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
-from .naming import catalog_tag
-from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec
-from .pgcron_release import Choice, detected
-from .planner import Finding, Status, checked_release, count_statuses, status_of
-from .schedule import (
+from bridge.apply import selection as matching
+from bridge.apply.ledger import content_hash
+from bridge.catalog.release import Choice, detected
+from bridge.catalog.timezones import check_zone
+from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
+from bridge.naming import catalog_tag
+from bridge.pg import conninfo
+from bridge.plan.planner import Finding, Status, checked_release, count_statuses, status_of
+from bridge.schedule import (
     AgentSchedule,
     CronSyntaxError,
     CronTarget,
@@ -31,8 +33,7 @@ from .schedule import (
     cron_version,
     parse_cron,
 )
-from .schedule.masks import values_of
-from .timezones import check_zone
+from bridge.schedule.masks import values_of
 
 #: Exported schedules start in the past: pg_cron jobs have no start date.
 EXPORT_START = "2000-01-01 00:00:00+00"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from .display import screen, shown
-from .migrate import MigrationResult, Verification
-from .planner import Finding
-from .render_plan import _finding_line, plan_text
-from .serialize import to_jsonable
+from bridge.apply.migrate import MigrationResult, Verification
+from bridge.display import screen, shown
+from bridge.plan.planner import Finding
+from bridge.report.plan import _finding_line, plan_text
+from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-run"
 VERSION = 1

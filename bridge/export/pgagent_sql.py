@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from .sqlquote import code, dollar_quote, literal
+from bridge.pg.quoting import code, dollar_quote, literal
 
 
 def bool_array(selected: Iterable[int], size: int, *, base: int) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .model import PgCronSide
-from .schedule.versions import (
+from bridge.model import PgCronSide
+from bridge.schedule.versions import (
     CronVersion,
     Probe,
     behaviour_starts,

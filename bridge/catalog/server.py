@@ -7,8 +7,8 @@ and whether the databases steps run in exist.
 
 from __future__ import annotations
 
-from .connect import Connection
-from .model import Server
+from bridge.model import Server
+from bridge.pg.connect import Connection
 
 SERVER = """
 SELECT current_setting('port')::int,

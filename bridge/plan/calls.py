@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .planner import CronJobPlan, Target
-from .sqlquote import code, literal
+from bridge.pg.quoting import code, literal
+from bridge.plan.planner import CronJobPlan, Target
 
 Style = Literal["text", "code", "bool", "int"]
 

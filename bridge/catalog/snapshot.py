@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import conninfo
-from ._version import __version__
-from .errors import SnapshotError
-from .model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
-from .schedule.versions import parse_release
-from .serialize import from_jsonable, to_jsonable
+from bridge._version import __version__
+from bridge.errors import SnapshotError
+from bridge.model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
+from bridge.pg import conninfo
+from bridge.schedule.versions import parse_release
+from bridge.serialize import from_jsonable, to_jsonable
 
 FORMAT = "pgbridge-snapshot"
 VERSION = 1

@@ -17,8 +17,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from .connect import Connection
-from .errors import BridgeError
+from bridge.errors import BridgeError
+from bridge.pg.connect import Connection
 
 SCHEMA = "pgbridge"
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from .display import screen
-from .exporter import ExportPlan
-from .pgadmin_sql import ScheduleSpec, job_sql
-from .render_plan import SCRIPT_HEAD, _comment, _finding_line
-from .reverse import ExportResult, replace_sql, writable
-from .schedule import describe_agent_schedule
-from .schedule.agent import AgentSchedule
-from .schedule.masks import mask_of
-from .serialize import to_jsonable
+from bridge.display import screen
+from bridge.export.pgagent_sql import ScheduleSpec, job_sql
+from bridge.export.translate import ExportPlan
+from bridge.export.writer import ExportResult, replace_sql, writable
+from bridge.report.plan import SCRIPT_HEAD, _comment, _finding_line
+from bridge.schedule import describe_agent_schedule
+from bridge.schedule.agent import AgentSchedule
+from bridge.schedule.masks import mask_of
+from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-export"
 VERSION = 1

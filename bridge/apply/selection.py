@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .errors import UsageError
+from bridge.errors import UsageError
 
 
 def check_known(selectors: Iterable[str], known: Iterable[str], what: str) -> None:

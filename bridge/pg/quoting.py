@@ -18,7 +18,7 @@ NUL cannot be part of PostgreSQL text (psql drops the rest of such a line): it i
 
 from __future__ import annotations
 
-from .display import shown
+from bridge.display import shown
 
 
 def _refuse_nul(text: str) -> str:

@@ -27,9 +27,13 @@ from typing import Any
 
 import psycopg
 
-from . import conninfo, cron_calls, ledger, matching, naming
-from .connect import Connection, connect
-from .errors import (
+from bridge import naming
+from bridge.apply import ledger
+from bridge.apply import selection as matching
+from bridge.apply.ledger import LedgerJob, LedgerSource
+from bridge.catalog.pgagent import identity, read_pgagent
+from bridge.catalog.pgcron import read_pgcron
+from bridge.errors import (
     BridgeError,
     CatalogNotFound,
     ConnectionFailed,
@@ -38,9 +42,11 @@ from .errors import (
     UsageError,
     first_line,
 )
-from .ledger import LedgerJob, LedgerSource
-from .model import Catalog, Severity
-from .planner import (
+from bridge.model import Catalog, Severity
+from bridge.pg import conninfo
+from bridge.pg.connect import Connection, connect
+from bridge.plan import calls as cron_calls
+from bridge.plan.planner import (
     CronJobPlan,
     Finding,
     JobPlan,
@@ -50,10 +56,8 @@ from .planner import (
     make_plan,
     target_from,
 )
-from .read_pgagent import identity, read_pgagent
-from .read_pgcron import read_pgcron
-from .schedule import DEFAULT_DAYS, CronSyntaxError, compare, cron_fireset, parse_cron
-from .serialize import from_jsonable, to_jsonable
+from bridge.schedule import DEFAULT_DAYS, CronSyntaxError, compare, cron_fireset, parse_cron
+from bridge.serialize import from_jsonable, to_jsonable
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"

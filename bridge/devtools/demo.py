@@ -13,16 +13,16 @@ from collections.abc import Callable
 
 import psycopg
 
-from .catalog import read_catalog
-from .cluster import CRON_DATABASE, LocalCluster
-from .migrate import migrate
-from .pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
-from .planner import make_plan, target_from
-from .render_export import export_text
-from .render_inventory import inventory_text
-from .render_migration import run_text
-from .render_plan import plan_text
-from .reverse import export
+from bridge.apply.migrate import migrate
+from bridge.catalog.load import read_catalog
+from bridge.devtools.cluster import CRON_DATABASE, LocalCluster
+from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
+from bridge.export.writer import export
+from bridge.plan.planner import make_plan, target_from
+from bridge.report.export import export_text
+from bridge.report.inventory import inventory_text
+from bridge.report.migration import run_text
+from bridge.report.plan import plan_text
 
 AGENT_DB = "pgagent"
 APP_DB = "app"

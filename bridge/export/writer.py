@@ -13,17 +13,18 @@ from typing import Any
 
 import psycopg
 
-from . import ledger, snapshot
-from .connect import connect, reading
-from .errors import QueryFailed, UsageError, first_line
-from .exporter import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
-from .model import Job, PgCronSide, Severity
-from .pgadmin_sql import job_sql
-from .planner import Finding
-from .read_pgagent import identity, read_pgagent
-from .read_pgcron import read_pgcron
-from .serialize import from_jsonable
-from .sqlquote import literal
+from bridge.apply import ledger
+from bridge.catalog import snapshot
+from bridge.catalog.pgagent import identity, read_pgagent
+from bridge.catalog.pgcron import read_pgcron
+from bridge.errors import QueryFailed, UsageError, first_line
+from bridge.export.pgagent_sql import job_sql
+from bridge.export.translate import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
+from bridge.model import Job, PgCronSide, Severity
+from bridge.pg.connect import connect, reading
+from bridge.pg.quoting import literal
+from bridge.plan.planner import Finding
+from bridge.serialize import from_jsonable
 
 #: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.
 EXPORT_LOCK_KEY = 0x7067_6272_6578_7074  # "pgbrexpt"

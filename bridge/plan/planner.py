@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal, cast
 
-from . import conninfo
-from .errors import CatalogNotFound, UsageError
-from .model import (
+from bridge.catalog.release import detected
+from bridge.catalog.timezones import check_zone
+from bridge.errors import CatalogNotFound, UsageError
+from bridge.model import (
     Catalog,
     Job,
     OnError,
@@ -29,9 +30,11 @@ from .model import (
     Step,
     StepKind,
 )
-from .naming import catalog_tag, job_name
-from .pgcron_release import detected
-from .schedule import (
+from bridge.naming import catalog_tag, job_name
+from bridge.pg import conninfo
+from bridge.pg.quoting import comment, dollar_quote
+from bridge.plan.sqltext import StatementKind, StepSQL, analyse
+from bridge.schedule import (
     AgentSchedule,
     Body,
     Comparison,
@@ -46,13 +49,10 @@ from .schedule import (
     known_releases,
     parse_cron,
 )
-from .schedule.equivalence import DEFAULT_DAYS
-from .schedule.findings import NEVER_FIRES
-from .schedule.slots import shortest_gap
-from .schedule.versions import newest_release
-from .sqlquote import comment, dollar_quote
-from .sqltext import StatementKind, StepSQL, analyse
-from .timezones import check_zone
+from bridge.schedule.equivalence import DEFAULT_DAYS
+from bridge.schedule.findings import NEVER_FIRES
+from bridge.schedule.slots import shortest_gap
+from bridge.schedule.versions import newest_release
 
 Status = Literal["exact", "changed", "manual", "skipped"]
 FORMAT_VERSION = 1

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import conninfo
-from .connect import Connection
-from .errors import CatalogNotFound, PrivilegeError
-from .model import (
+from bridge.catalog.server import read_server, system_identifier
+from bridge.catalog.timezones import resolve_agent_timezone
+from bridge.errors import CatalogNotFound, PrivilegeError
+from bridge.model import (
     HOURS,
     MINUTES,
     MONTHDAYS,
@@ -37,9 +37,9 @@ from .model import (
     Step,
     StepKind,
 )
-from .naming import catalog_identity
-from .server import read_server, system_identifier
-from .timezones import resolve_agent_timezone
+from bridge.naming import catalog_identity
+from bridge.pg import conninfo
+from bridge.pg.connect import Connection
 
 UTC = dt.timezone.utc
 TABLES = (

@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from . import conninfo, snapshot
-from .connect import reading
-from .errors import UsageError
-from .model import Catalog, PgCronSide
-from .read_pgagent import read_pgagent
-from .read_pgcron import read_pgcron
-from .timezones import check_zone
+from bridge.catalog import snapshot
+from bridge.catalog.pgagent import read_pgagent
+from bridge.catalog.pgcron import read_pgcron
+from bridge.catalog.timezones import check_zone
+from bridge.errors import UsageError
+from bridge.model import Catalog, PgCronSide
+from bridge.pg import conninfo
+from bridge.pg.connect import reading
 
 
 def read_catalog(
