@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from bridge.catalog.load import read_catalog
 from bridge.devtools.cluster import local_cluster
-from bridge.plan.planner import PlanOptions, Target, make_plan
+from bridge.plan.build import make_plan
+from bridge.plan.target import Target
+from bridge.plan.types import PlanOptions
 
 
 class CountingCursor(psycopg.Cursor[Any]):

@@ -25,7 +25,8 @@ from bridge.api import (
     verify,
 )
 from bridge.errors import BridgeError
-from bridge.plan.planner import Plan, PlanOptions, Target
+from bridge.plan.target import Target
+from bridge.plan.types import Plan, PlanOptions
 
 __all__ = [
     "BridgeError",

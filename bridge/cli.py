@@ -159,7 +159,7 @@ def plan_options(func: F) -> F:
 
 def _plan_options(kw: dict[str, Any]) -> Any:
     """Pop the :func:`plan_options` values out of ``kw`` into a PlanOptions."""
-    from bridge.plan.planner import PlanOptions
+    from bridge.plan.types import PlanOptions
 
     return PlanOptions(
         mode=kw.pop("mode"),
@@ -196,7 +196,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors.
     """
     from bridge.api import plan as make
-    from bridge.plan.planner import reaches
+    from bridge.findings import reaches
     from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
     options = _plan_options(kw)
@@ -253,7 +253,7 @@ def live_options(func: F) -> F:
 
 
 def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
-    from bridge.apply.migrate import Selection
+    from bridge.apply.selection import Selection
 
     _disjoint(kw["jobs"], kw["exclude"])
     return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
@@ -305,7 +305,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     the migrated pgAgent jobs. Re-running changes nothing; after the source changes it updates the
     pg_cron jobs in place. Exit 1 when something could not be done or verification found drift.
     """
-    from bridge.apply.migrate import migrate as run
+    from bridge.api import migrate as run
 
     if not kw["apply"]:
         given = [
@@ -352,7 +352,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
     Changes both databases (no dry run): activates the pg_cron jobs and disables the pgAgent jobs.
     """
-    from bridge.apply.migrate import activate as run
+    from bridge.api import activate as run
 
     result = run(
         kw["pgagent"],
@@ -372,7 +372,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.pass_context
 def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
     """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
-    from bridge.apply.migrate import verify as run
+    from bridge.api import verify as run
     from bridge.report.migration import verification_json, verification_lines
 
     result = run(pgagent, pgcron)
@@ -393,7 +393,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     Changes both databases (no dry run): re-enables the pgAgent jobs, unschedules the pg_cron
     jobs and removes their ledger entries.
     """
-    from bridge.apply.migrate import rollback as run
+    from bridge.api import rollback as run
 
     result = run(
         kw["pgagent"],
@@ -443,7 +443,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
     from bridge.export.writer import export
-    from bridge.plan.planner import reaches
+    from bridge.findings import reaches
     from bridge.report.export import export_json, export_sql, export_text
 
     _disjoint(kw["jobs"], kw["exclude"])

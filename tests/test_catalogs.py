@@ -16,15 +16,17 @@ import pytest
 from psycopg.types.json import Jsonb
 
 import bridge
+from bridge.api import activate, migrate, rollback, verify
 from bridge.apply import ledger
-from bridge.apply.migrate import Selection, activate, migrate, rollback, verify
+from bridge.apply.selection import Selection
 from bridge.catalog import snapshot
 from bridge.catalog.load import read_catalog
 from bridge.catalog.pgagent import read_pgagent
+from bridge.errors import ForeignRow
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.export.writer import export
 from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
-from bridge.plan.planner import PlanOptions
+from bridge.plan.types import PlanOptions
 from bridge.serialize import to_jsonable
 
 from .catalogs import Conn
@@ -172,7 +174,7 @@ def test_force_never_takes_over_another_catalogs_job(
         ).fetchone()
         assert row == ("other/catalog",)
     # The ledger itself refuses to hand a row to another catalog.
-    with psycopg.connect(cron_dsn) as conn, pytest.raises(ledger.ForeignRow):
+    with psycopg.connect(cron_dsn) as conn, pytest.raises(ForeignRow):
         (led,) = [j for j in ledger.read(conn, "other/catalog")[0] if j.jobname == name]
         ledger.record_job(conn, replace(led, source="mine/catalog"))
 

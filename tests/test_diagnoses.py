@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import conninfo as ci
 
-from bridge.apply.migrate import migrate
+from bridge.api import migrate
 from bridge.devtools.cluster import LocalCluster
 from bridge.errors import HarnessError, PrivilegeError
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.apply.migrate import migrate
+from bridge.api import migrate
 from bridge.catalog.load import read_catalog
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.export.translate import make_export

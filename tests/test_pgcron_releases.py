@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.apply.migrate import migrate
+from bridge.api import migrate
 from bridge.catalog import snapshot
 from bridge.catalog.load import read_catalog
 from bridge.catalog.release import choose, from_settings
@@ -21,7 +21,9 @@ from bridge.devtools.cluster import LocalCluster, find_bindir
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 from bridge.export.translate import make_export
 from bridge.model import Catalog, CronJob, PgCronSide, Severity
-from bridge.plan.planner import Plan, make_plan, target_from
+from bridge.plan.build import make_plan
+from bridge.plan.target import target_from
+from bridge.plan.types import Plan
 from bridge.schedule import (
     CronTarget,
     agent_fires_at,

@@ -129,7 +129,7 @@ def test_release_pinned_from_the_server(cron_db: Conn, cron_dsn: str, pg_cron_re
 
 @pytest.mark.pgcron_matrix
 def test_match_dom_and_dow_detected(cron_dsn: str, pg_cron_release: str) -> None:
-    from bridge.plan.planner import target_from
+    from bridge.plan.target import target_from
 
     with reading(cron_dsn) as conn:
         side = read_pgcron(conn)

@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from bridge.errors import BridgeError
+from bridge.errors import ForeignRow
 from bridge.pg.connect import Connection
 
 SCHEMA = "pgbridge"
@@ -130,10 +130,6 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
         )
     ]
     return jobs, sources
-
-
-class ForeignRow(BridgeError):
-    """A ledger row belongs to another pgAgent catalog: never taken over."""
 
 
 def record_job(conn: Connection, job: LedgerJob) -> None:

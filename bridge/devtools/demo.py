@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 import psycopg
 
-from bridge.apply.migrate import migrate
+from bridge.api import migrate
 from bridge.catalog.load import read_catalog
 from bridge.devtools.cluster import CRON_DATABASE, LocalCluster
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
 from bridge.export.writer import export
-from bridge.plan.planner import make_plan, target_from
+from bridge.plan.build import make_plan
+from bridge.plan.target import target_from
 from bridge.report.export import export_text
 from bridge.report.inventory import inventory_text
 from bridge.report.migration import run_text

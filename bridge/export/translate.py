@@ -16,15 +16,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bridge.apply import selection as matching
 from bridge.apply.ledger import content_hash
+from bridge.apply.selection import check_selectors, matches
 from bridge.catalog.release import Choice, detected
 from bridge.catalog.timezones import check_zone
 from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.findings import Finding, Status, count_statuses, status_of
 from bridge.model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
 from bridge.naming import catalog_tag
 from bridge.pg import conninfo
-from bridge.plan.planner import Finding, Status, checked_release, count_statuses, status_of
+from bridge.plan.target import checked_release
 from bridge.schedule import (
     AgentSchedule,
     CronSyntaxError,
@@ -337,11 +338,11 @@ def make_export(
         return {str(cron.id)} | ({cron.name} if cron.name else set())
 
     known = (k for cron in side.jobs for k in keys(cron))
-    matching.check_known((*select, *exclude), known, "pg_cron job")
+    check_selectors((*select, *exclude), known, "pg_cron job")
     jobs: list[ExportedJob] = []
     restored: dict[tuple[str, int], list[int]] = {}
     for cron in side.jobs:
-        if not matching.chosen(select, exclude, keys(cron)):
+        if not matches(select, exclude, keys(cron)):
             continue
         origin = ledger_jobs.get(cron.id)
         if origin is not None:

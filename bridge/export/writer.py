@@ -20,10 +20,10 @@ from bridge.catalog.pgcron import read_pgcron
 from bridge.errors import QueryFailed, UsageError, first_line
 from bridge.export.pgagent_sql import job_sql
 from bridge.export.translate import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
+from bridge.findings import Finding
 from bridge.model import Job, PgCronSide, Severity
 from bridge.pg.connect import connect, reading
 from bridge.pg.quoting import literal
-from bridge.plan.planner import Finding
 from bridge.serialize import from_jsonable
 
 #: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.

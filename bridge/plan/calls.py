@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.pg.quoting import code, literal
-from bridge.plan.planner import CronJobPlan, Target
+from bridge.plan.target import Target
+from bridge.plan.types import CronJobPlan
 
 Style = Literal["text", "code", "bool", "int"]
 

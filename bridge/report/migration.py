@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from bridge.apply.migrate import MigrationResult, Verification
+from bridge.apply.results import MigrationResult, Verification
 from bridge.display import screen, shown
-from bridge.plan.planner import Finding
+from bridge.findings import Finding
 from bridge.report.plan import _finding_line, plan_text
 from bridge.serialize import to_jsonable
 

@@ -13,9 +13,10 @@ import json
 from typing import Any
 
 from bridge.display import screen, shown
+from bridge.findings import Finding
 from bridge.pg.quoting import comment
 from bridge.plan.calls import create_statement
-from bridge.plan.planner import CronJobPlan, Finding, Plan
+from bridge.plan.types import CronJobPlan, Plan
 from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-plan"
