@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from bridge.catalog.load import read_catalog
 from bridge.devtools.cluster import local_cluster
-from bridge.plan.build import make_plan
-from bridge.plan.target import Target
-from bridge.plan.types import PlanOptions
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target
+from bridge.planner.types import PlanOptions
 
 
 class CountingCursor(psycopg.Cursor[Any]):

@@ -22,12 +22,14 @@ from bridge.apply.session import Phase, lock, read_catalogs, session
 from bridge.apply.switch import quiet_moment
 from bridge.apply.verify import check, read_target
 from bridge.catalog.load import load_catalog
-from bridge.export.writer import ExportResult, export
-from bridge.model import Catalog, Severity
-from bridge.plan import calls as cron_calls
-from bridge.plan.build import make_plan
-from bridge.plan.target import Target, pgcron_missing, target_from
-from bridge.plan.types import Plan, PlanOptions
+from bridge.exporter.translate import ExportResult
+from bridge.exporter.writer import export
+from bridge.findings import Severity
+from bridge.model import Catalog
+from bridge.planner import calls as cron_calls
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target, pgcron_missing, target_from
+from bridge.planner.types import Plan, PlanOptions
 
 
 def inventory(

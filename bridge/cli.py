@@ -159,7 +159,7 @@ def plan_options(func: F) -> F:
 
 def _plan_options(kw: dict[str, Any]) -> Any:
     """Pop the :func:`plan_options` values out of ``kw`` into a PlanOptions."""
-    from bridge.plan.types import PlanOptions
+    from bridge.planner.types import PlanOptions
 
     return PlanOptions(
         mode=kw.pop("mode"),
@@ -442,7 +442,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
-    from bridge.export.writer import export
+    from bridge.exporter.writer import export
     from bridge.findings import reaches
     from bridge.report.export import export_json, export_sql, export_text
 

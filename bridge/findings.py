@@ -1,17 +1,32 @@
-"""What a migration changes, as findings: a stable code, a severity, the job, step or schedule
-concerned, a message and a remedy; and the one status rule plans and exports share."""
+"""What a migration changes, as findings: a stable code, a severity, what it concerns, a message and
+a remedy; and the one status rule plans and exports share.
+
+Every code is listed in :mod:`bridge.codes` (its severity and title) and documented in
+``docs/findings.md``; tests keep the three in step.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Literal
 
-from bridge.model import (
-    Severity,
-)
-
 Status = Literal["exact", "changed", "manual", "skipped"]
+#: What a finding is about (see :attr:`Finding.subject`).
+Subject = Literal["plan", "job", "step", "schedule"]
+
+
+class Severity(str, Enum):
+    """How much a diagnostic or finding matters (ordered: info < warning < error)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,17 @@ class Finding:
     schedule_id: int | None = None
     #: Long text that belongs with the finding (a batch step's script).
     detail: str = ""
+
+    @property
+    def subject(self) -> Subject:
+        """What the finding concerns: the whole plan (``job_id`` 0), a job, a step or a schedule.
+
+        In an export's findings ``job_id`` is the pg_cron job's id (0: the whole export)."""
+        if self.step_id is not None:
+            return "step"
+        if self.schedule_id is not None:
+            return "schedule"
+        return "job" if self.job_id else "plan"
 
 
 def count_statuses(statuses: Iterable[Status]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
+from bridge.findings import Severity
 from bridge.naming import catalog_identity
 from bridge.serialize import INT4, INT8, PLAIN
 
@@ -23,18 +24,6 @@ Plain = Annotated[str, PLAIN]
 
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
 MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
-
-
-class Severity(str, Enum):
-    """How much a diagnostic or finding matters (ordered: info < warning < error)."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.naming import catalog_identity, catalog_tag, prefix
 
 Conn = psycopg.Connection[tuple[Any, ...]]

@@ -22,11 +22,12 @@ from bridge.apply.selection import Selection
 from bridge.catalog import snapshot
 from bridge.catalog.load import read_catalog
 from bridge.catalog.pgagent import read_pgagent
+from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import ForeignRow
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.export.writer import export
-from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
-from bridge.plan.types import PlanOptions
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.writer import export
+from bridge.naming import catalog_identity, catalog_tag, content_hash, job_name, prefix
+from bridge.planner.types import PlanOptions
 from bridge.serialize import to_jsonable
 
 from .catalogs import Conn
@@ -246,7 +247,7 @@ def migrate_like_0_1_0(db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn) -> d
         cron_db.execute(
             RECORD_JOB_0_1_0,
             [old, user, jobid, source, job.job_id, list(c.schedule_ids),
-             ledger.content_hash(c.schedule, c.command, c.database, user),
+             content_hash(c.schedule, c.command, c.database, user),
              c.schedule, c.command, c.database, c.active],
         )  # fmt: skip
         original = catalog.job(job.job_id)

@@ -13,8 +13,10 @@ from psycopg import sql
 
 from bridge.api import migrate
 from bridge.apply.session import LOCK_KEY
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.export.writer import ExportResult, export
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.translate import ExportResult
+from bridge.exporter.writer import export
 
 from .catalogs import Conn
 from .fix_db import TestServer

@@ -17,8 +17,9 @@ from bridge.api import activate, migrate, rollback, verify
 from bridge.apply.results import MigrationResult
 from bridge.apply.selection import Selection
 from bridge.apply.session import LOCK_KEY
+from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import ConnectionFailed, MigrationLocked, PrivilegeError
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
 from .catalogs import Conn, cron_name
 from .fix_db import TestServer
@@ -263,7 +264,7 @@ def test_verify_uses_the_options_of_the_migration(
             [ScheduleSpec("d", minutes=fs({7}))],
         ),
     )
-    from bridge.plan.types import PlanOptions
+    from bridge.planner.types import PlanOptions
 
     done = migrate(db_dsn, cron_dsn, apply=True, options=PlanOptions(split_steps=True), today=TODAY)
     assert done.count("create") == 2
@@ -494,7 +495,7 @@ def test_missing_step_database_is_manual_and_apply_errors_name_the_job(
     catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:
     from bridge.errors import QueryFailed
-    from bridge.plan.types import PlanOptions
+    from bridge.planner.types import PlanOptions
 
     ghost = create_job(
         db,

@@ -18,12 +18,14 @@ from bridge.catalog.load import read_catalog
 from bridge.catalog.release import choose, from_settings
 from bridge.cli import main
 from bridge.devtools.cluster import LocalCluster, find_bindir
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.export.translate import make_export
-from bridge.model import Catalog, CronJob, PgCronSide, Severity
-from bridge.plan.build import make_plan
-from bridge.plan.target import target_from
-from bridge.plan.types import Plan
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.translate import make_export
+from bridge.findings import Severity
+from bridge.model import Catalog, CronJob, PgCronSide
+from bridge.planner.build import make_plan
+from bridge.planner.target import target_from
+from bridge.planner.types import Plan
 from bridge.schedule import (
     CronTarget,
     agent_fires_at,

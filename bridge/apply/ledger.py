@@ -10,14 +10,13 @@ charge, pgAgent job disabled or about to be).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from bridge.errors import ForeignRow
+from bridge.naming import content_hash
 from bridge.pg.connect import Connection
 
 SCHEMA = "pgbridge"
@@ -54,12 +53,6 @@ CREATE TABLE IF NOT EXISTS pgbridge.pgagent_jobs (
     PRIMARY KEY (source, pgagent_job_id)
 );
 """
-
-
-def content_hash(schedule: str, command: str, database: str, username: str) -> str:
-    """Identity of a pg_cron job's content (activity is not content: activate changes it)."""
-    text = json.dumps([schedule, command, database, username], ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

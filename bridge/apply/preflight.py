@@ -10,7 +10,7 @@ from bridge.errors import (
     CatalogNotFound,
     PrivilegeError,
 )
-from bridge.plan.types import JobPlan, Plan
+from bridge.planner.types import JobPlan, Plan
 
 PREFLIGHT = """
 WITH fn AS (  -- by catalog lookup: cron.f(...) in SQL fails without USAGE on schema cron

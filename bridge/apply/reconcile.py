@@ -18,10 +18,12 @@ from bridge.errors import (
     QueryFailed,
     first_line,
 )
-from bridge.model import Catalog, Severity
-from bridge.plan import calls as cron_calls
-from bridge.plan.target import Target
-from bridge.plan.types import CronJobPlan, JobPlan, Plan, PlanOptions
+from bridge.findings import Severity
+from bridge.model import Catalog
+from bridge.naming import content_hash
+from bridge.planner import calls as cron_calls
+from bridge.planner.target import Target
+from bridge.planner.types import CronJobPlan, JobPlan, Plan, PlanOptions
 from bridge.serialize import to_jsonable
 
 
@@ -89,8 +91,8 @@ def _reconcile_job(
                 job.job_id,
             )
             raise _Incomplete
-        wanted = ledger.content_hash(c.schedule, c.command, c.database, user)
-        current = ledger.content_hash(row[3], row[4], row[5], row[2]) if row is not None else None
+        wanted = content_hash(c.schedule, c.command, c.database, user)
+        current = content_hash(row[3], row[4], row[5], row[2]) if row is not None else None
         if led is not None and row is not None and current != led.content_hash and not force:
             run.note(
                 "MIGRATE_HAND_EDITED",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.findings import Finding
-from bridge.model import Severity
-from bridge.plan.types import Plan
+from bridge.findings import Finding, Severity
+from bridge.planner.types import Plan
 
 
 @dataclass(frozen=True)

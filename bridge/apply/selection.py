@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bridge.errors import UsageError
-from bridge.plan.types import JobPlan, Plan
+from bridge.planner.types import JobPlan, Plan
 
 
 def check_selectors(selectors: Iterable[str], known: Iterable[str], what: str) -> None:

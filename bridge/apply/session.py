@@ -23,15 +23,14 @@ from bridge.errors import (
     UsageError,
     first_line,
 )
-from bridge.findings import Finding
-from bridge.model import Catalog, Severity
+from bridge.findings import Finding, Severity
+from bridge.model import Catalog
 from bridge.pg import conninfo
 from bridge.pg.connect import Connection, connect
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"
 Phase = Callable[[str], None]
-
 
 
 @dataclass

@@ -15,11 +15,11 @@ from bridge.apply.ledger import LedgerJob, LedgerSource
 from bridge.apply.results import Verification
 from bridge.apply.session import Run
 from bridge.catalog.pgcron import read_pgcron
-from bridge.findings import Finding
-from bridge.model import Catalog, Severity
-from bridge.plan.build import make_plan
-from bridge.plan.target import Target, target_from
-from bridge.plan.types import PlanOptions
+from bridge.findings import Finding, Severity
+from bridge.model import Catalog
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target, target_from
+from bridge.planner.types import PlanOptions
 from bridge.schedule import DEFAULT_DAYS, CronSyntaxError, compare, cron_fireset, parse_cron
 from bridge.serialize import from_jsonable
 

@@ -19,6 +19,7 @@ from typing import Any
 from bridge.catalog.server import read_server, system_identifier
 from bridge.catalog.timezones import resolve_agent_timezone
 from bridge.errors import CatalogNotFound, PrivilegeError
+from bridge.findings import Severity
 from bridge.model import (
     HOURS,
     MINUTES,
@@ -33,7 +34,6 @@ from bridge.model import (
     PgAgentCatalog,
     Schedule,
     ScheduleException,
-    Severity,
     Step,
     StepKind,
 )

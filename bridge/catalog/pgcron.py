@@ -15,7 +15,8 @@ from psycopg.pq import TransactionStatus
 
 from bridge.catalog.release import Evidence, from_settings
 from bridge.catalog.server import read_server
-from bridge.model import CronJob, Diagnostic, PgCronSide, Severity
+from bridge.findings import Severity
+from bridge.model import CronJob, Diagnostic, PgCronSide
 from bridge.pg.connect import Connection
 from bridge.schedule.versions import probes, release_name, settings_table
 

@@ -9,10 +9,14 @@ and otherwise the server default from postgresql.conf. A user may override all o
 from __future__ import annotations
 
 import zoneinfo
+from typing import TYPE_CHECKING
 
 from bridge.errors import UsageError
-from bridge.model import Diagnostic, Severity
-from bridge.pg.connect import Connection
+from bridge.findings import Severity
+from bridge.model import Diagnostic
+
+if TYPE_CHECKING:  # reading is I/O; checking a zone (planning) must not load the driver
+    from bridge.pg.connect import Connection
 
 SETTINGS = """
 SELECT r.rolname, d.datname, cfg

@@ -16,10 +16,10 @@ import psycopg
 from bridge.api import migrate
 from bridge.catalog.load import read_catalog
 from bridge.devtools.cluster import CRON_DATABASE, LocalCluster
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
-from bridge.export.writer import export
-from bridge.plan.build import make_plan
-from bridge.plan.target import target_from
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
+from bridge.exporter.writer import export
+from bridge.planner.build import make_plan
+from bridge.planner.target import target_from
 from bridge.report.export import export_text
 from bridge.report.inventory import inventory_text
 from bridge.report.migration import run_text

@@ -4,6 +4,9 @@ pgbridge prints and stores connection strings in reports, snapshots and logs; al
 :func:`redact` first. Empty DSNs are valid: libpq then takes everything from the ``PG*`` environment.
 libpq's own parse errors quote the text they choke on, which may be a password: they are shown with
 every quoted part that overlaps a secret replaced.
+
+Parsing is libpq's own (through psycopg), loaded on first use: the pure core (the planner reads
+steps' connection strings) imports no driver until a connection string is actually parsed.
 """
 
 from __future__ import annotations
@@ -11,7 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from psycopg import conninfo as _ci
+
+def _to_dict(dsn: str) -> dict[str, object]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    return dict(conninfo_to_dict(dsn))
+
+
+def _make(params: Mapping[str, str]) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo("", **params)
+
 
 MASK = "********"
 #: Parameters whose values are secrets (the password, and the passphrase of the client key).
@@ -65,7 +79,7 @@ def parse(dsn: str) -> dict[str, str]:
     replaced by ``"…"``.
     """
     try:
-        params = {k: str(v) for k, v in _ci.conninfo_to_dict(dsn).items() if v is not None}
+        params = {k: str(v) for k, v in _to_dict(dsn).items() if v is not None}
     except Exception as exc:  # psycopg raises ProgrammingError for malformed strings
         raise ValueError(_safe_reason(str(exc), dsn)) from None
     if _URI.match(dsn) and _ambiguous_uri(dsn, params):
@@ -126,7 +140,7 @@ def redact(dsn: str) -> str:
     for key in SECRETS:
         if key in params:
             params[key] = MASK
-    return _ci.make_conninfo("", **params)
+    return _make(params)
 
 
 def without_secrets(dsn: str) -> str:
@@ -140,7 +154,7 @@ def without_secrets(dsn: str) -> str:
         params = parse(dsn)
     except ValueError:
         return _SECRET_KV.sub("", _pattern_redact(dsn)).strip()
-    return _ci.make_conninfo("", **{k: v for k, v in params.items() if k not in SECRETS})
+    return _make({k: v for k, v in params.items() if k not in SECRETS})
 
 
 def describe(dsn: str, environ: Mapping[str, str] | None = None) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from bridge.display import screen
-from bridge.export.pgagent_sql import ScheduleSpec, job_sql
-from bridge.export.translate import ExportPlan
-from bridge.export.writer import ExportResult, replace_sql, writable
+from bridge.exporter.pgagent_sql import ScheduleSpec, job_sql
+from bridge.exporter.translate import ExportPlan, ExportResult, replace_sql, writable
 from bridge.report.plan import SCRIPT_HEAD, _comment, _finding_line
 from bridge.schedule import describe_agent_schedule
 from bridge.schedule.agent import AgentSchedule

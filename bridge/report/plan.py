@@ -15,8 +15,8 @@ from typing import Any
 from bridge.display import screen, shown
 from bridge.findings import Finding
 from bridge.pg.quoting import comment
-from bridge.plan.calls import create_statement
-from bridge.plan.types import CronJobPlan, Plan
+from bridge.planner.calls import create_statement
+from bridge.planner.types import CronJobPlan, Plan
 from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-plan"

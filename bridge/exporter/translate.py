@@ -16,16 +16,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bridge.apply.ledger import content_hash
 from bridge.apply.selection import check_selectors, matches
 from bridge.catalog.release import Choice, detected
 from bridge.catalog.timezones import check_zone
-from bridge.export.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
-from bridge.findings import Finding, Status, count_statuses, status_of
-from bridge.model import CronJob, Job, OnError, PgCronSide, Severity, StepKind
-from bridge.naming import catalog_tag
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.findings import Finding, Severity, Status, count_statuses, status_of
+from bridge.model import CronJob, Job, OnError, PgCronSide, StepKind
+from bridge.naming import catalog_tag, content_hash
 from bridge.pg import conninfo
-from bridge.plan.target import checked_release
+from bridge.pg.quoting import literal
+from bridge.planner.target import checked_release
 from bridge.schedule import (
     AgentSchedule,
     CronSyntaxError,
@@ -485,3 +485,31 @@ def _release_findings(
 
 def _outcome(job: ExportedJob) -> tuple[object, ...]:
     return (job.status, job.job, tuple(sorted(f.code for f in job.findings)))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    plan: ExportPlan
+    applied: bool
+    #: (tag, pgAgent job id created) for every job written
+    created: tuple[tuple[str, int], ...] = ()
+    #: tags whose earlier export was replaced
+    replaced: tuple[str, ...] = ()
+    #: what writing revealed (exceptions another schedule already holds)
+    notes: tuple[Finding, ...] = ()
+
+
+def writable(job: ExportedJob) -> bool:
+    return job.job is not None and job.status in ("exact", "changed")
+
+
+def replace_sql(job: ExportedJob) -> str:
+    """Remove an earlier export of the same job (found by its tag; an export by pgbridge 0.1.0,
+    whose tag names no catalog, when its name is also the same)."""
+    sql = f"DELETE FROM pgagent.pga_job WHERE strpos(jobdesc, {literal(marker(job.key))}) > 0"
+    if job.legacy_key is not None and job.job is not None:
+        sql += (
+            f" OR (strpos(jobdesc, {literal(marker(job.legacy_key))}) > 0"
+            f" AND jobname = {literal(job.job.name)})"
+        )
+    return sql + ";"

@@ -7,7 +7,6 @@ job with the same tag instead of adding another, so exporting twice never duplic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +17,24 @@ from bridge.catalog import snapshot
 from bridge.catalog.pgagent import identity, read_pgagent
 from bridge.catalog.pgcron import read_pgcron
 from bridge.errors import QueryFailed, UsageError, first_line
-from bridge.export.pgagent_sql import job_sql
-from bridge.export.translate import ExportedJob, ExportPlan, LedgerOrigin, make_export, marker
-from bridge.findings import Finding
-from bridge.model import Job, PgCronSide, Severity
+from bridge.exporter.pgagent_sql import job_sql
+from bridge.exporter.translate import (
+    ExportedJob,
+    ExportPlan,
+    ExportResult,
+    LedgerOrigin,
+    make_export,
+    marker,
+    replace_sql,
+    writable,
+)
+from bridge.findings import Finding, Severity
+from bridge.model import Job, PgCronSide
 from bridge.pg.connect import connect, reading
-from bridge.pg.quoting import literal
 from bridge.serialize import from_jsonable
 
 #: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.
 EXPORT_LOCK_KEY = 0x7067_6272_6578_7074  # "pgbrexpt"
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    plan: ExportPlan
-    applied: bool
-    #: (tag, pgAgent job id created) for every job written
-    created: tuple[tuple[str, int], ...] = ()
-    #: tags whose earlier export was replaced
-    replaced: tuple[str, ...] = ()
-    #: what writing revealed (exceptions another schedule already holds)
-    notes: tuple[Finding, ...] = ()
 
 
 def _ledger_jobs(conn: Any) -> dict[int, LedgerOrigin]:
@@ -135,22 +130,6 @@ def export(
     if pgagent is None:
         raise UsageError("export --apply writes into a pgAgent catalog: give --pgagent")
     return _apply(plan, pgagent)
-
-
-def writable(job: ExportedJob) -> bool:
-    return job.job is not None and job.status in ("exact", "changed")
-
-
-def replace_sql(job: ExportedJob) -> str:
-    """Remove an earlier export of the same job (found by its tag; an export by pgbridge 0.1.0,
-    whose tag names no catalog, when its name is also the same)."""
-    sql = f"DELETE FROM pgagent.pga_job WHERE strpos(jobdesc, {literal(marker(job.key))}) > 0"
-    if job.legacy_key is not None and job.job is not None:
-        sql += (
-            f" OR (strpos(jobdesc, {literal(marker(job.legacy_key))}) > 0"
-            f" AND jobname = {literal(job.job.name)})"
-        )
-    return sql + ";"
 
 
 def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.findings import Finding, Status, count_statuses
-from bridge.plan.target import Target
+from bridge.planner.target import Target
 from bridge.schedule import (
     Mode,
 )

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.findings import Finding
-from bridge.model import (
-    Job,
-    Schedule,
-    Severity,
-    Step,
-)
+from bridge.findings import Finding, Severity
+from bridge.model import Job, Schedule, Step
 
 
 @dataclass

@@ -7,18 +7,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
-from bridge.findings import status_of
-from bridge.model import (
-    Catalog,
-    Job,
-    Severity,
-)
+from bridge.findings import Severity, status_of
+from bridge.model import Catalog, Job
 from bridge.naming import catalog_tag, job_name
-from bridge.plan.expressions import schedule_expressions
-from bridge.plan.steps import step_commands
-from bridge.plan.target import Target
-from bridge.plan.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
-from bridge.plan.work import JobWork
+from bridge.planner.expressions import schedule_expressions
+from bridge.planner.steps import step_commands
+from bridge.planner.target import Target
+from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
+from bridge.planner.work import JobWork
 from bridge.schedule import (
     Comparison,
     CronTarget,

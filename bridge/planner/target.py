@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from bridge.catalog.release import detected
 from bridge.catalog.timezones import check_zone
 from bridge.errors import UsageError
-from bridge.findings import Finding
-from bridge.model import (
-    PgCronSide,
-    Server,
-    Severity,
-)
+from bridge.findings import Finding, Severity
+from bridge.model import PgCronSide, Server
 from bridge.schedule import (
     CronTarget,
     cron_version,

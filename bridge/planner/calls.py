@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.pg.quoting import code, literal
-from bridge.plan.target import Target
-from bridge.plan.types import CronJobPlan
+from bridge.planner.target import Target
+from bridge.planner.types import CronJobPlan
 
 Style = Literal["text", "code", "bool", "int"]
 

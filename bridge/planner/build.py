@@ -8,15 +8,12 @@ from dataclasses import replace
 
 from bridge.catalog.timezones import check_zone
 from bridge.errors import CatalogNotFound
-from bridge.findings import Finding
-from bridge.model import (
-    Catalog,
-    Severity,
-)
+from bridge.findings import Finding, Severity
+from bridge.model import Catalog
 from bridge.naming import catalog_tag
-from bridge.plan.jobs import plan_job
-from bridge.plan.target import Target, same_server, target_findings
-from bridge.plan.types import JobPlan, Plan, PlanOptions
+from bridge.planner.jobs import plan_job
+from bridge.planner.target import Target, same_server, target_findings
+from bridge.planner.types import JobPlan, Plan, PlanOptions
 from bridge.schedule import (
     cron_version,
 )

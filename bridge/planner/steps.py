@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model import (
-    Catalog,
-    OnError,
-    Server,
-    Severity,
-    Step,
-    StepKind,
-)
+from bridge.findings import Severity
+from bridge.model import Catalog, OnError, Server, Step, StepKind
 from bridge.pg import conninfo
-from bridge.plan.sqltext import StatementKind, StepSQL, analyse
-from bridge.plan.target import Target
-from bridge.plan.types import PlanOptions
-from bridge.plan.work import JobWork
-from bridge.plan.wrapper import wrap
+from bridge.planner.sqltext import StatementKind, StepSQL, analyse
+from bridge.planner.target import Target
+from bridge.planner.types import PlanOptions
+from bridge.planner.work import JobWork
+from bridge.planner.wrapper import wrap
 
 
 @dataclass(frozen=True)

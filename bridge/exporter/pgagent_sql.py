@@ -1,11 +1,11 @@
-"""SQL that creates pgAgent jobs exactly the way pgAdmin 4 does, for the demo and the tests.
+"""SQL that creates pgAgent jobs exactly the way pgAdmin 4 does: the export's scripts, the demo, the tests.
 
 pgAdmin sends one ``DO`` block per job: ``INSERT INTO pga_job ... RETURNING jobid INTO jid``, then
 every step and schedule with that id, each schedule ``RETURNING jscid INTO scid`` followed by its
 exceptions. Arrays are full-length ``'{t,f,...}'::bool[]`` literals (60/24/7/32/12), unset end dates are
 left out (NULL), a local SQL step has ``jstconnstr = ''`` and ``jstdbname`` set, a remote one the
 reverse, a batch step both empty. Catalogs built with this text look like real pgAdmin-made ones.
-Every value goes through :mod:`bridge.sqlquote` (step code dollar-quoted, byte for byte, where
+Every value goes through :mod:`bridge.pg.quoting` (step code dollar-quoted, byte for byte, where
 pgAdmin writes a literal: the rows are the same).
 """
 
@@ -14,9 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import psycopg
 
 from bridge.pg.quoting import code, dollar_quote, literal
 
@@ -161,15 +158,3 @@ def job_sql(job: JobSpec, *, skip_taken_exceptions: bool = False) -> str:
         body += _schedule_sql(schedule, skip_taken_exceptions)
     body.append("END")
     return f"DO {dollar_quote(chr(10) + chr(10).join(body) + chr(10))};"
-
-
-def create_job(conn: psycopg.Connection[Any], job: JobSpec) -> int:
-    """Run :func:`job_sql` in one transaction (as pgAdmin does) and return the new job's id."""
-    with conn.transaction():
-        conn.execute(job_sql(job).encode())
-        rows = conn.execute(
-            "SELECT jobid FROM pgagent.pga_job WHERE xmin::text = (txid_current() % (2^32)::bigint)::text"
-        ).fetchall()
-    if len(rows) != 1:  # inside an outer transaction other new jobs share the xmin
-        raise RuntimeError(f"expected one new job, found {len(rows)}: call outside a transaction")
-    return int(rows[0][0])

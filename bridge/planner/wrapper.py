@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.model import (
-    OnError,
-    Step,
-)
+from bridge.model import OnError, Step
 from bridge.pg.quoting import comment, dollar_quote
 
 

@@ -7,14 +7,11 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import cast
 
-from bridge.model import (
-    Catalog,
-    Schedule,
-    Severity,
-)
-from bridge.plan.target import Target
-from bridge.plan.types import PlanOptions
-from bridge.plan.work import JobWork
+from bridge.findings import Severity
+from bridge.model import Catalog, Schedule
+from bridge.planner.target import Target
+from bridge.planner.types import PlanOptions
+from bridge.planner.work import JobWork
 from bridge.schedule import (
     AgentSchedule,
     Body,
