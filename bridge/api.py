@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bridge.apply import ledger
-from bridge.apply.jobstate import disable_pgagent, pgagent_jobs, still_running
+from bridge.apply import ledger, pgcron_jobs
+from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
 from bridge.apply.preflight import preflight
 from bridge.apply.reconcile import migrated_ids, reconcile
 from bridge.apply.results import Change, MigrationResult, Verification
 from bridge.apply.selection import Selection, check_known, is_chosen, select
 from bridge.apply.session import Phase, lock, read_catalogs, session
-from bridge.apply.switch import quiet_moment
+from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
 from bridge.catalog.load import load_catalog
 from bridge.exporter.translate import ExportResult
@@ -127,7 +127,7 @@ def migrate(
         ids = tuple(j.job_id for j in selected)
         if not apply:
             return MigrationResult(plan, False, selected=ids)
-        preflight(run, plan, selected, cutover=cutover)
+        preflight(run, plan, selected)
         run.phase("preflight")
         if not cutover:
             for job_id in still_running(run, list(ids), wait_running):
@@ -142,16 +142,7 @@ def migrate(
         reconcile(run, catalog, plan, selected, cutover=cutover, force=force, applier=applier)
         migrated = migrated_ids(run)
         to_disable = [i for i in ids if i in migrated]
-        if run.same_database:
-            disable_pgagent(run, to_disable)  # both sides in one transaction
-        elif to_disable:
-            quiet_moment(run)
-        run.target.commit()
-        run.phase("target-committed")
-        if not run.same_database:
-            disable_pgagent(run, to_disable)
-            run.source.commit()
-        run.phase("source-committed")
+        commit_switch(run, to_disable)
         verification = check(run, catalog, today, only=set(ids))
         return MigrationResult(
             plan, True, tuple(run.changes), tuple(run.findings), verification, ids
@@ -207,16 +198,7 @@ def activate(
             if s.pgagent_job_id in wanted:
                 ledger.record_source(run.target, replace(s, state="migrated"))
         off = sorted(wanted | unfinished)
-        if run.same_database:
-            disable_pgagent(run, off)
-        elif off:
-            quiet_moment(run)
-        run.target.commit()
-        run.phase("target-committed")
-        if not run.same_database:
-            disable_pgagent(run, off)
-            run.source.commit()
-        run.phase("source-committed")
+        commit_switch(run, off)
         return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
 
 
@@ -262,26 +244,16 @@ def rollback(
         for s in sources:
             if not chosen(s.pgagent_job_id):
                 continue
-            done = run.source.execute(
-                "UPDATE pgagent.pga_job SET jobenabled = %s WHERE jobid = %s "
-                "AND jobenabled IS DISTINCT FROM %s RETURNING jobid",
-                [s.previous_enabled, s.pgagent_job_id, s.previous_enabled],
-            ).fetchall()
-            if done:
-                run.changes.append(
-                    Change(
-                        "restore-pgagent", s.pgagent_job_id, detail=f"enabled={s.previous_enabled}"
-                    )
-                )
+            restore_pgagent(run, s.pgagent_job_id, s.previous_enabled)
         if not run.same_database:
             run.source.commit()
             run.phase("source-committed")
-        rows = ledger.cron_rows(run.target, [j.jobid for j in known_jobs])
+        rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
         for job in known_jobs:
             if not chosen(job.pgagent_job_id):
                 continue
             row = rows.get(job.jobid)
-            if row is not None and row["jobname"] == job.jobname:
+            if row is not None and row.jobname == job.jobname:
                 call = cron_calls.unschedule(job.jobid)
                 run.target.execute(f"SELECT {call.sql}", call.params)
                 run.changes.append(Change("unschedule", job.pgagent_job_id, job.jobname))

@@ -40,6 +40,11 @@ class StepKind(str, Enum):
     BATCH = "b"
     UNKNOWN = "?"
 
+    @property
+    def words(self) -> str:
+        """The kind as reports say it."""
+        return {"s": "SQL", "b": "batch", "?": "unknown"}[self.value]
+
 
 class OnError(str, Enum):
     """``pga_jobstep.jstonerror``: what a failed step does to the rest of the job."""
@@ -48,6 +53,16 @@ class OnError(str, Enum):
     SUCCEED = "s"  # log the step as succeeded and continue
     IGNORE = "i"  # log the step as ignored and continue
     UNKNOWN = "?"
+
+    @property
+    def words(self) -> str:
+        """The policy as reports and the wrapper's comments say it."""
+        return {
+            "f": "stop the job",
+            "s": "count as success, go on",
+            "i": "ignore, go on",
+            "?": "unknown",
+        }[self.value]
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,14 @@ def pgagent_jobs(run: Run) -> tuple[dict[int, str], dict[int, bool]]:
     rows = run.source.execute("SELECT jobid, jobname, jobenabled FROM pgagent.pga_job").fetchall()
     run.source.rollback()
     return {int(r[0]): str(r[1]) for r in rows}, {int(r[0]): bool(r[2]) for r in rows}
+
+
+def restore_pgagent(run: Run, job_id: int, enabled: bool) -> None:
+    """Put a pgAgent job's enabled state back as it was before pgbridge (rollback)."""
+    done = run.source.execute(
+        "UPDATE pgagent.pga_job SET jobenabled = %s WHERE jobid = %s "
+        "AND jobenabled IS DISTINCT FROM %s RETURNING jobid",
+        [enabled, job_id, enabled],
+    ).fetchall()
+    if done:
+        run.changes.append(Change("restore-pgagent", job_id, detail=f"enabled={enabled}"))

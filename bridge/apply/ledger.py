@@ -19,8 +19,6 @@ from bridge.errors import ForeignRow
 from bridge.naming import content_hash
 from bridge.pg.connect import Connection
 
-SCHEMA = "pgbridge"
-
 DDL = """
 CREATE SCHEMA IF NOT EXISTS pgbridge;
 COMMENT ON SCHEMA pgbridge IS 'pgbridge: ledger of the pgAgent to pg_cron migration';
@@ -224,16 +222,3 @@ def forget_source(conn: Connection, source: str, pgagent_job_id: int) -> None:
         "DELETE FROM pgbridge.pgagent_jobs WHERE source = %s AND pgagent_job_id = %s",
         [source, pgagent_job_id],
     )
-
-
-def cron_rows(conn: Connection, jobids: list[int]) -> dict[int, dict[str, Any]]:
-    """The current ``cron.job`` rows for these ids (one query)."""
-    if not jobids:
-        return {}
-    rows = conn.execute(
-        "SELECT jobid, jobname::text, schedule, command, database, username, active "
-        "FROM cron.job WHERE jobid = ANY(%s)",
-        [jobids],
-    ).fetchall()
-    keys = ("jobid", "jobname", "schedule", "command", "database", "username", "active")
-    return {int(r[0]): dict(zip(keys, r, strict=True)) for r in rows}

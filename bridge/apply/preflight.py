@@ -38,7 +38,7 @@ SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
 """
 
 
-def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: bool) -> None:
+def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan]) -> None:
     """Check every privilege the run needs before writing anything; one error lists them all."""
     side = plan.target
     missing: list[str] = []
@@ -66,7 +66,7 @@ def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan], *, cutover: boo
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
         )
-    if side.cron_target().version.release >= (1, 4, 0):
+    if side.cron_target().version.has_function("cron.alter_job"):
         if not alter:  # changes existing jobs and their activity
             missing.append("EXECUTE on cron.alter_job")
     elif not update_job:  # before 1.4 only direct DML changes a job

@@ -9,9 +9,10 @@ from typing import Any
 import psycopg
 
 from bridge import naming
-from bridge.apply import ledger
+from bridge.apply import ledger, pgcron_jobs
 from bridge.apply.ledger import LedgerJob, LedgerSource
-from bridge.apply.results import Change
+from bridge.apply.pgcron_jobs import CronJobRow
+from bridge.apply.results import Action, Change
 from bridge.apply.session import Run
 from bridge.errors import (
     PrivilegeError,
@@ -53,8 +54,8 @@ def _reconcile_job(
     force: bool,
     applier: str,
     by_key: dict[tuple[str, str], LedgerJob],
-    by_name: dict[tuple[str, str], tuple[Any, ...]],
-    by_id: dict[int, tuple[Any, ...]],
+    by_name: dict[tuple[str, str], CronJobRow],
+    by_id: dict[int, CronJobRow],
     known_jobs: Sequence[LedgerJob],
     foreign: dict[tuple[str, str], str],
 ) -> list[Change]:
@@ -92,7 +93,7 @@ def _reconcile_job(
             )
             raise _Incomplete
         wanted = content_hash(c.schedule, c.command, c.database, user)
-        current = content_hash(row[3], row[4], row[5], row[2]) if row is not None else None
+        current = row.content_hash() if row is not None else None
         if led is not None and row is not None and current != led.content_hash and not force:
             run.note(
                 "MIGRATE_HAND_EDITED",
@@ -107,11 +108,12 @@ def _reconcile_job(
             call = cron_calls.schedule(c, target)
             got = conn.execute(f"SELECT {call.sql}", call.params).fetchone()
             assert got is not None
-            jobid, action = int(got[0]), "create"
+            jobid = int(got[0])
+            action: Action = "create"
             # schedule_in_database took `active` for the new job; cron.schedule makes it active
             current_active = c.active if not c.in_cron_database(target) else True
         else:
-            jobid, current_active = int(row[0]), bool(row[6])
+            jobid, current_active = row.jobid, row.active
             action = "unchanged" if current == wanted else "update"
             if action == "update":  # alter_job also moves the database (the upsert does not <1.6.3)
                 call = cron_calls.alter(jobid, c, target)
@@ -162,13 +164,9 @@ def reconcile(
     by_key = {(j.jobname, j.username): j for j in known_jobs}
     states = {s.pgagent_job_id: s for s in known_sources}
     names = [c.name for j in selected for c in j.cron_jobs]
-    rows = conn.execute(
-        "SELECT jobid, jobname::text, username, schedule, command, database, active FROM cron.job "
-        "WHERE jobname = ANY(%s) OR jobid = ANY(%s)",
-        [names, [j.jobid for j in known_jobs]],
-    ).fetchall()
-    by_name = {(r[1], r[2]): tuple(r) for r in rows}
-    by_id = {int(r[0]): tuple(r) for r in rows}
+    rows = pgcron_jobs.read(conn, jobids=[j.jobid for j in known_jobs], names=names)
+    by_name = {(r.jobname or "", r.username): r for r in rows}
+    by_id = {r.jobid: r for r in rows}
     foreign = ledger.others(conn, run.source_id, names)
     context = _context(catalog, plan.options)
     originals = {j.id: j for j in catalog.pgagent.jobs}

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bridge.findings import Finding, Severity
 from bridge.planner.types import Plan
+
+#: What a change did: to a pg_cron job (create ... remove), or to a pgAgent job.
+Action = Literal[
+    "create",
+    "update",
+    "unchanged",
+    "skip",
+    "activate",
+    "deactivate",
+    "remove",
+    "unschedule",
+    "disable-pgagent",
+    "restore-pgagent",
+]
 
 
 @dataclass(frozen=True)
 class Change:
     """One thing a run did (or, in a dry run, would do)."""
 
-    action: str
+    action: Action
     pgagent_job_id: int
     cron_job: str = ""
     detail: str = ""
@@ -39,5 +54,5 @@ class MigrationResult:
     verification: Verification | None = None
     selected: tuple[int, ...] = ()
 
-    def count(self, action: str) -> int:
+    def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)

@@ -40,11 +40,7 @@ class Selection:
     def wants(self, job: JobPlan) -> bool:
         if not is_chosen(self, job.job_id, {job.job_id: job.job_name}):
             return False
-        if not job.cron_jobs:  # nothing would replace a job without any
-            return False
-        return job.status in ("exact", "changed") or (
-            self.include_manual and job.status == "manual"
-        )
+        return job.creates(include_manual=self.include_manual)
 
 
 def _keys(job_id: int, names: dict[int, str]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bridge.apply.jobstate import disable_pgagent
 from bridge.apply.session import Run
 
 #: Seconds of the server's minute inside which both commits of a cross-database switch are made.
@@ -32,3 +33,19 @@ def quiet_moment(run: Run) -> None:
             )
             told = True
         run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
+
+
+def commit_switch(run: Run, pgagent_off: list[int]) -> None:
+    """Commit pg_cron's side, then disable ``pgagent_off`` in pgAgent: in one transaction when
+    both live in one database, otherwise pg_cron first (never lose a job) and both commits inside
+    one quiet minute (never run a job twice)."""
+    if run.same_database:
+        disable_pgagent(run, pgagent_off)
+    elif pgagent_off:
+        quiet_moment(run)
+    run.target.commit()
+    run.phase("target-committed")
+    if not run.same_database:
+        disable_pgagent(run, pgagent_off)
+        run.source.commit()
+    run.phase("source-committed")

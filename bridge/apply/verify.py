@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from bridge import naming
-from bridge.apply import ledger
+from bridge.apply import ledger, pgcron_jobs
 from bridge.apply.jobstate import pgagent_jobs
 from bridge.apply.ledger import LedgerJob, LedgerSource
 from bridge.apply.results import Verification
@@ -18,9 +18,10 @@ from bridge.catalog.pgcron import read_pgcron
 from bridge.findings import Finding, Severity
 from bridge.model import Catalog
 from bridge.planner.build import make_plan
+from bridge.planner.expressions import cron_comparison
 from bridge.planner.target import Target, target_from
 from bridge.planner.types import PlanOptions
-from bridge.schedule import DEFAULT_DAYS, CronSyntaxError, compare, cron_fireset, parse_cron
+from bridge.schedule import CronSyntaxError
 from bridge.serialize import from_jsonable
 
 
@@ -44,7 +45,7 @@ def check(
     """Compare pg_cron and pgAgent with the ledger, and the ledger with a fresh plan of the source
     (made with the options recorded at migration time); every difference is a finding."""
     known_jobs, sources = ledger.read(run.target, run.source_id)
-    rows = ledger.cron_rows(run.target, [j.jobid for j in known_jobs])
+    rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
     run.target.rollback()
     _, enabled = pgagent_jobs(run)
     target = target_from(catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None)
@@ -63,7 +64,7 @@ def check(
             continue
         checked += 1
         row = rows.get(led.jobid)
-        if row is None or row["jobname"] != led.jobname:
+        if row is None or row.jobname != led.jobname:
             drift(
                 "VERIFY_CRON_JOB_MISSING",
                 f"pg_cron job {led.jobname!r} (id {led.jobid}) is gone",
@@ -71,22 +72,22 @@ def check(
                 led.pgagent_job_id,
             )
             continue
-        if row["schedule"] != led.schedule and not _same_fire_times(
-            row["schedule"], led.schedule, target
+        if row.schedule != led.schedule and not _same_fire_times(
+            row.schedule, led.schedule, target, today
         ):
             drift(
                 "VERIFY_SCHEDULE_DRIFT",
-                f"pg_cron job {led.jobname!r} fires on {row['schedule']!r}, pgbridge set "
+                f"pg_cron job {led.jobname!r} fires on {row.schedule!r}, pgbridge set "
                 f"{led.schedule!r}",
                 EDITED_REMEDY,
                 led.pgagent_job_id,
             )
-        for column, value in (
-            ("command", led.command),
-            ("database", led.database),
-            ("username", led.username),
+        for column, value, now in (
+            ("command", led.command, row.command),
+            ("database", led.database, row.database),
+            ("username", led.username, row.username),
         ):
-            if row[column] != value:
+            if now != value:
                 drift(
                     "VERIFY_CONTENT_DRIFT",
                     f"pg_cron job {led.jobname!r}: {column} differs from what pgbridge set",
@@ -94,15 +95,15 @@ def check(
                     led.pgagent_job_id,
                 )
         expected = led.planned_active and state.get(led.pgagent_job_id) == "migrated"
-        if bool(row["active"]) != expected:
+        if bool(row.active) != expected:
             drift(
                 "VERIFY_ACTIVE_DRIFT",
-                f"pg_cron job {led.jobname!r} is {'active' if row['active'] else 'inactive'}, "
+                f"pg_cron job {led.jobname!r} is {'active' if row.active else 'inactive'}, "
                 f"expected {'active' if expected else 'inactive'}",
                 "run activate, or migrate again",
                 led.pgagent_job_id,
             )
-        if row["active"]:
+        if row.active:
             live[led.pgagent_job_id] = live.get(led.pgagent_job_id, 0) + 1
     for s in sources:
         if only is not None and s.pgagent_job_id not in only:
@@ -203,13 +204,10 @@ def _source_drift(
     return out
 
 
-def _same_fire_times(actual: str, planned: str, target: Target) -> bool:
-    """Whether two schedule texts fire at the same instants on the target (over the proof horizon)."""
-    version = target.cron_target()
+def _same_fire_times(actual: str, planned: str, target: Target, today: dt.date | None) -> bool:
+    """Whether two schedule texts fire at the same instants on the target, for all time."""
+    day = today or dt.datetime.now(dt.timezone.utc).date()
     try:
-        a, b = parse_cron(actual, version.version), parse_cron(planned, version.version)
+        return cron_comparison(actual, planned, target.cron_target(), day).equal
     except CronSyntaxError:
         return False
-    left = cron_fireset([a], version.zone, and_logic=version.and_logic)
-    right = cron_fireset([b], version.zone, and_logic=version.and_logic)
-    return compare(left, right, dt.date.today(), DEFAULT_DAYS).equal

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bridge.apply.selection import check_selectors, matches
-from bridge.catalog.release import Choice, detected
 from bridge.catalog.timezones import check_zone
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.findings import Finding, Severity, Status, count_statuses, status_of
 from bridge.model import CronJob, Job, OnError, PgCronSide, StepKind
 from bridge.naming import catalog_tag, content_hash
 from bridge.pg import conninfo
+from bridge.pg.conninfo import LOCAL_HOSTS
 from bridge.pg.quoting import literal
-from bridge.planner.target import checked_release
+from bridge.planner.target import Target, target_from
 from bridge.schedule import (
     AgentSchedule,
     CronSyntaxError,
@@ -39,7 +39,6 @@ from bridge.schedule.masks import values_of
 #: Exported schedules start in the past: pg_cron jobs have no start date.
 EXPORT_START = "2000-01-01 00:00:00+00"
 MARKER = "[pgbridge export {key}]"  # the key is JSON-quoted: no tag is a prefix of another
-LOCAL_NODES = ("localhost", "127.0.0.1", "::1", "")
 
 
 def marker(key: str) -> str:
@@ -210,7 +209,7 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
             "read the schedule findings; adjust the exported schedules by hand",
         )
     connstr = ""
-    if cron.nodename not in LOCAL_NODES:
+    if cron.nodename not in LOCAL_HOSTS:
         connstr = conninfo.redact(
             f"host={cron.nodename} port={cron.nodeport} dbname={cron.database} user={cron.username}"
         )
@@ -317,21 +316,9 @@ def make_export(
     ``select`` / ``exclude`` name pg_cron jobs by id or name; one that names none is refused.
     """
     check_zone(agent_zone, "pgAgent time zone", "pass --timezone with an IANA name")
-    if release is not None:
-        checked_release(release)
-    elif side.binary_at_least != "unknown":
-        for read in (side.binary_at_least, side.binary_below):
-            if read is not None:
-                checked_release(read, "read from pg_cron", "pass --target-pg-cron")
-    if side.timezone is not None:
-        check_zone(side.timezone, "cron.timezone", "fix cron.timezone: use an IANA name")
-    choice = detected(side)
-    source = CronTarget.of(
-        release or (choice.release if choice else "1.4.0"),
-        side.timezone or "GMT",
-        match_dom_and_dow="match_dom_and_dow" in side.capabilities
-        and side.setting("cron.match_dom_and_dow") == "on",
-    )
+    # the release and zone the jobs were written for, read as the plan reads its target
+    target = target_from(side, release=release, zone_fix="fix cron.timezone: use an IANA name")
+    source = target.cron_target()
     ledger_jobs = ledger_jobs or {}
 
     def keys(cron: CronJob) -> set[str]:
@@ -431,12 +418,12 @@ def make_export(
                 0,
             )
         )
-    general += _release_findings(side, source, choice if release is None else None, agent_zone)
+    general += _release_findings(side, source, target, agent_zone)
     return ExportPlan(side.database, agent_zone, source.version.name, tuple(jobs), tuple(general))
 
 
 def _release_findings(
-    side: PgCronSide, source: CronTarget, choice: Choice | None, agent_zone: str
+    side: PgCronSide, source: CronTarget, target: Target, agent_zone: str
 ) -> list[Finding]:
     """As in the plan: one finding for an unknown newer release, one for a range left open."""
     out = []
@@ -451,10 +438,10 @@ def _release_findings(
                 0,
             )
         )
-    if choice is None or not choice.others:
+    if not target.other_releases:
         return out
     differ = []
-    for other in choice.others:
+    for other in target.other_releases:
         alt = replace(source, version=cron_version(other))
         ids = [
             c.id
@@ -474,8 +461,8 @@ def _release_findings(
         Finding(
             "EXPORT_RELEASE_RANGE",
             Severity.WARNING if any("differently" in d for d in differ) else Severity.INFO,
-            f"the server's pg_cron release is {choice.evidence.describe()}; read as "
-            f"{choice.release}, the most likely; {'; '.join(differ)}",
+            f"the server's pg_cron release is {target.release_range}; read as "
+            f"{target.release}, the most likely; {'; '.join(differ)}",
             "give the exact release with --target-pg-cron X.Y.Z",
             0,
         )

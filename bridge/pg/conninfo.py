@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+#: Host names that mean "this machine" in a connection string (empty: libpq's Unix socket).
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
 
 def _to_dict(dsn: str) -> dict[str, object]:
     from psycopg.conninfo import conninfo_to_dict

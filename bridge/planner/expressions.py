@@ -15,10 +15,14 @@ from bridge.planner.work import JobWork
 from bridge.schedule import (
     AgentSchedule,
     Body,
+    Comparison,
     CronTarget,
     CronTranslation,
     Mode,
     agent_to_cron,
+    compare,
+    cron_fireset,
+    parse_cron,
 )
 from bridge.schedule.equivalence import DEFAULT_DAYS
 from bridge.schedule.findings import NEVER_FIRES
@@ -152,4 +156,18 @@ def _translate(
         mode=mode,
         body=body,
         since=since,
+    )
+
+
+@lru_cache(maxsize=4096)
+def cron_comparison(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
+    """How the fire times of two pg_cron expressions compare on ``cron`` from ``today``: where they
+    meet, where they differ. Expressions have no dates, so the proof horizon (one weekday cycle of
+    the target's zone) shows every way they can. Raises ``CronSyntaxError`` for a text pg_cron
+    would not read."""
+    return compare(
+        cron_fireset([parse_cron(a, cron.version)], cron.zone, and_logic=cron.and_logic),
+        cron_fireset([parse_cron(b, cron.version)], cron.zone, and_logic=cron.and_logic),
+        today,
+        DEFAULT_DAYS,
     )

@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
 
 from bridge.findings import Severity, status_of
 from bridge.model import Catalog, Job
 from bridge.naming import catalog_tag, job_name
-from bridge.planner.expressions import schedule_expressions
+from bridge.planner.expressions import cron_comparison, schedule_expressions
 from bridge.planner.steps import step_commands
 from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
 from bridge.planner.work import JobWork
 from bridge.schedule import (
-    Comparison,
-    CronTarget,
-    compare,
-    cron_fireset,
     describe_agent_schedule,
     parse_cron,
 )
@@ -147,7 +142,7 @@ def _plan_job(
     if (
         target.database
         and any(c.database != target.database for c in cron_jobs)
-        and target.cron_target().version.release < (1, 4, 0)
+        and not target.cron_target().version.has_function("cron.schedule_in_database")
     ):
         work.add(
             "TARGET_NO_SCHEDULE_IN_DATABASE",
@@ -189,7 +184,7 @@ def _timing_findings(
     count = 0
     for i, a in enumerate(active):
         for b in active[i + 1 :]:
-            met = _meeting(a, b, cron, today)
+            met = cron_comparison(a, b, cron, today)
             count += met.both
             if met.first_both is not None and (first is None or met.first_both < first):
                 first = met.first_both
@@ -203,18 +198,6 @@ def _timing_findings(
             "guard the command with pg_try_advisory_lock if a second run in the same minute "
             "matters, or change a schedule so they never meet",
         )
-
-
-@lru_cache(maxsize=4096)
-def _meeting(a: str, b: str, cron: CronTarget, today: dt.date) -> Comparison:
-    """When two pg_cron expressions fire at the same instant (they have no dates, so the proof
-    horizon, one weekday cycle of the target's zone, shows every way they can meet)."""
-    return compare(
-        cron_fireset([parse_cron(a, cron.version)], cron.zone, and_logic=cron.and_logic),
-        cron_fireset([parse_cron(b, cron.version)], cron.zone, and_logic=cron.and_logic),
-        today,
-        DEFAULT_DAYS,
-    )
 
 
 def _role_findings(

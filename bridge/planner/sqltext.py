@@ -76,9 +76,6 @@ class StepSQL:
         """No statement at all (empty or comment-only): pgAgent runs it as an empty query and fails."""
         return self.error is None and not self.statements
 
-    def kinds(self) -> set[StatementKind]:
-        return {s.kind for s in self.statements}
-
 
 _TXN = {
     "BEGIN",

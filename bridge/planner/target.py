@@ -74,6 +74,7 @@ def target_from(
     timezone: str | None = None,
     database: str | None = None,
     applier: str | None = None,
+    zone_fix: str = "pass --cron-timezone with an IANA name",
 ) -> Target:
     """A :class:`Target` from what was read (``side``), each declared value taking precedence."""
     if release is not None:
@@ -88,7 +89,7 @@ def target_from(
         choice = detected(side)
     detected_release = choice.release if choice is not None else None
     if timezone is None and side is not None and side.timezone is not None:
-        check_zone(side.timezone, "cron.timezone", "pass --cron-timezone with an IANA name")
+        check_zone(side.timezone, "cron.timezone", zone_fix)
     zone = timezone or (side.timezone if side is not None else None) or "GMT"
     db = database or (side.database_name if side is not None else None)
     if db is None and side is not None and side.extension_version is not None:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.findings import Finding, Status, count_statuses
+from bridge.pg.conninfo import LOCAL_HOSTS
 from bridge.planner.target import Target
 from bridge.schedule import (
     Mode,
 )
 
 FORMAT_VERSION = 1
-LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,14 @@ class JobPlan:
     comment: str = ""
     steps: tuple[StepNote, ...] = ()
 
+    def creates(self, *, include_manual: bool = False) -> bool:
+        """Whether migrating creates this job's pg_cron jobs: it has some, and it is exact or
+        changed (or manual, when the DBA takes manual jobs as they are planned). The one rule the
+        script, the counts and ``migrate`` share."""
+        if not self.cron_jobs:
+            return False
+        return self.status in ("exact", "changed") or (include_manual and self.status == "manual")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -110,7 +118,7 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         out = count_statuses(j.status for j in self.jobs)
-        out["cron_jobs"] = sum(len(j.cron_jobs) for j in self.jobs if j.status != "manual")
+        out["cron_jobs"] = sum(len(j.cron_jobs) for j in self.jobs if j.creates())
         return out
 
     def all_findings(self) -> list[Finding]:

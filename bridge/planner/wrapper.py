@@ -15,7 +15,8 @@ def wrap(steps: Sequence[Step]) -> str:
     for n, step in enumerate(steps, 1):
         # pg_cron runs the block as it is (no psql): a dollar quote keeps the code byte for byte
         quoted = dollar_quote(step.code.strip(), base=f"s{n}_")
-        policy = POLICY.get(step.on_error, POLICY[OnError.FAIL])
+        # an unknown policy stops the job, as pgAgent does (STEP_ONERROR_UNKNOWN)
+        policy = (OnError.FAIL if step.on_error is OnError.UNKNOWN else step.on_error).words
         body.append("  " + comment(f"step {n}: {step.name} (on error: {policy})"))
         if step.on_error in (OnError.SUCCEED, OnError.IGNORE):
             body += [
@@ -29,10 +30,3 @@ def wrap(steps: Sequence[Step]) -> str:
             body.append(f"  EXECUTE {quoted};")
         body.append("  COMMIT;")
     return "DO " + dollar_quote("\nBEGIN\n" + "\n".join(body) + "\nEND\n")
-
-
-POLICY = {
-    OnError.FAIL: "stop the job",
-    OnError.SUCCEED: "count as success, go on",
-    OnError.IGNORE: "ignore, go on",
-}

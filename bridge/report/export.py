@@ -7,6 +7,7 @@ import json
 from bridge.display import screen
 from bridge.exporter.pgagent_sql import ScheduleSpec, job_sql
 from bridge.exporter.translate import ExportPlan, ExportResult, replace_sql, writable
+from bridge.model import StepKind
 from bridge.report.plan import SCRIPT_HEAD, _comment, _finding_line
 from bridge.schedule import describe_agent_schedule
 from bridge.schedule.agent import AgentSchedule
@@ -53,7 +54,7 @@ def export_text(result: ExportResult) -> str:
             for st in job.job.steps:
                 where = st.connstr or st.dbname or "the agent's host"
                 out.append(
-                    f"  step {st.name!r} ({'SQL' if st.kind == 's' else 'batch'}, {where}, on error {st.on_error})"
+                    f"  step {st.name!r} ({StepKind(st.kind).words}, {where}, on error {st.on_error})"
                 )
         out += [f"  ! {_finding_line(f)}" for f in job.findings]
     if result.applied:

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from bridge.display import screen
-from bridge.model import Catalog, Diagnostic, Job, OnError, PgCronSide, Schedule, Step, StepKind
+from bridge.model import Catalog, Diagnostic, Job, PgCronSide, Schedule, Step, StepKind
 from bridge.schedule import describe_agent_schedule
 from bridge.serialize import to_jsonable
 
@@ -17,14 +17,6 @@ FORMAT = "pgbridge-inventory"
 #: 2: a schedule's ``description`` is the catalog's comment (``jscdesc``); pgbridge's words
 #: for it moved to ``in_words``.
 VERSION = 2
-
-_KIND = {StepKind.SQL: "SQL", StepKind.BATCH: "batch", StepKind.UNKNOWN: "unknown"}
-_ON_ERROR = {
-    OnError.FAIL: "stop the job",
-    OnError.SUCCEED: "count as success, go on",
-    OnError.IGNORE: "ignore, go on",
-    OnError.UNKNOWN: "unknown",
-}
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -62,8 +54,8 @@ def _step_lines(n: int, step: Step) -> list[str]:
         target = f"database {step.dbname or '-'}"
     state = "" if step.enabled else "  [disabled]"
     lines = [
-        f"    {n}. {step.name}  ({_KIND[step.kind]}, {target}; on error: "
-        f"{_ON_ERROR[step.on_error]}){state}",
+        f"    {n}. {step.name}  ({step.kind.words}, {target}; on error: "
+        f"{step.on_error.words}){state}",
         f"       {_first_line(step.code)}",
     ]
     if step.description.strip():

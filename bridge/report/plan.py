@@ -187,7 +187,7 @@ def _comment(text: str) -> str:
     return comment(_one_line(text))
 
 
-def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
+def plan_sql(plan: Plan) -> str:
     """A psql script creating exactly the planned pg_cron jobs, in one transaction."""
     out = [
         SCRIPT_HEAD[0],
@@ -205,7 +205,7 @@ def plan_sql(plan: Plan, *, include_manual: bool = False) -> str:
     out += [_comment(f"{_finding_line(f)}") for f in plan.findings]
     for job in plan.jobs:
         out.append("")
-        create = job.status in ("exact", "changed") or (include_manual and job.status == "manual")
+        create = job.creates()
         state = "" if create or not job.cron_jobs else ", nothing created"
         out.append(_comment(f"job {job.job_id} {job.job_name!r}: {job.status}{state}"))
         for f in job.findings:
