@@ -21,6 +21,7 @@ from bridge.apply.selection import Selection, check_known, is_chosen, select
 from bridge.apply.session import Phase, lock, read_catalogs, session
 from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
+from bridge.catalog import snapshot as snapshot_file
 from bridge.catalog.load import load_catalog
 from bridge.exporter.translate import ExportResult
 from bridge.exporter.writer import export
@@ -44,6 +45,15 @@ def inventory(
     return load_catalog(
         pgagent, pgcron, snapshot_path=snapshot, timezone=timezone, agent_role=agent_role
     )
+
+
+def snapshot(catalog: Catalog, output: str | Path | None = None) -> str | None:
+    """Write ``catalog`` to the snapshot file ``output`` (no passwords), for offline work; with no
+    ``output``, return the snapshot document instead."""
+    if output is None:
+        return snapshot_file.dumps(catalog)
+    snapshot_file.save(catalog, output)
+    return None
 
 
 def plan(
@@ -269,7 +279,10 @@ def rollback(
 __all__ = [
     "ExportResult",
     "MigrationResult",
+    "Plan",
+    "PlanOptions",
     "Selection",
+    "Target",
     "Verification",
     "activate",
     "export",
@@ -277,5 +290,6 @@ __all__ = [
     "migrate",
     "plan",
     "rollback",
+    "snapshot",
     "verify",
 ]
