@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_plan.py [jobs]`` (default 10,000).
 
-A throwaway cluster (``bridge.cluster``) gets a pgAgent catalog of ``jobs`` jobs with about three
+A throwaway cluster (``bridge.devtools.cluster``) gets a pgAgent catalog of ``jobs`` jobs with about three
 steps and one and a half schedules each (30,000 steps, 15,000 schedules, a few exceptions),
 loaded with COPY. The schedules follow the shapes real catalogs are made of (every N minutes,
 hourly, daily, weekdays, weekly, monthly, last day, Friday-13th style) with random times, and

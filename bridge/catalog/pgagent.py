@@ -213,7 +213,9 @@ def _bound(
 
 
 def fingerprint(prosrc: str | None) -> str:
-    """Which ``pga_next_schedule`` body is installed (pgagent.md §1.8)."""
+    """Which ``pga_next_schedule`` body is installed: pgagent.sql's function differs between
+    releases (4.2 compares ``date_part('MINUTE', runafter)``, 4.1 reads the year, up to 4.0
+    ``pga_is_leap_year`` is fed the day)."""
     if not prosrc:
         return "unknown"
     if "date_part(''MINUTE'', runafter)" in prosrc or "date_part('MINUTE', runafter)" in prosrc:

@@ -1,4 +1,5 @@
-"""Which TimeZone pgAgent evaluates schedules in (pgagent.md §2.6).
+"""Which TimeZone pgAgent evaluates schedules in (pgagent.sql: ``pga_next_schedule`` works on
+``timestamptz`` values, so its dates and times are those of the calling session's TimeZone).
 
 pgAgent matches schedules on the wall clock of the session that recomputes ``jobnextrun``: in steady
 state the agent's own connection. That session's TimeZone is, in PostgreSQL's order of precedence,

@@ -8,8 +8,9 @@ meta-commands), and whether the step is empty (pgAgent fails it).
 
 Splitting uses sqlglot's postgres tokenizer, so ``;`` inside strings, dollar quotes, quoted
 identifiers and comments never splits. Classification reads the leading keywords from the token
-stream, never sqlglot's parse tree, which silently mis-parses several of these statements
-(pg_cron.md §7). Statements are exact substrings of the original code.
+stream, never sqlglot's parse tree: its postgres dialect falls back to a generic ``Command`` for
+VACUUM, CALL, DO, REINDEX and others (``sqlglot/tokens.py``, ``dialects/postgres.py``) and silently
+reads CLUSTER or CHECKPOINT as a column. Statements are exact substrings of the original code.
 """
 
 from __future__ import annotations
