@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bridge.apply import ledger, pgcron_jobs
+from bridge.apply.batch import run_calls
 from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
 from bridge.apply.preflight import preflight
 from bridge.apply.reconcile import migrated_ids, reconcile
@@ -153,7 +154,7 @@ def migrate(
         migrated = migrated_ids(run)
         to_disable = [i for i in ids if i in migrated]
         commit_switch(run, to_disable)
-        verification = check(run, catalog, today, only=set(ids))
+        verification = check(run, catalog, today, only=set(ids), plan=plan)
         return MigrationResult(
             plan, True, tuple(run.changes), tuple(run.findings), verification, ids
         )
@@ -199,14 +200,16 @@ def activate(
                 job_id,
             )
         target = read_target(run)
-        for job in known_jobs:
-            if job.pgagent_job_id in wanted:
-                call = cron_calls.set_active(job.jobid, job.planned_active, target)
-                run.target.execute(call.sql, call.params)
-                run.changes.append(Change("activate", job.pgagent_job_id, job.jobname))
-        for s in chosen:
-            if s.pgagent_job_id in wanted:
-                ledger.record_source(run.target, replace(s, state="migrated"))
+        switched = [job for job in known_jobs if job.pgagent_job_id in wanted]
+        run_calls(
+            run.target,
+            [cron_calls.set_active(job.jobid, job.planned_active, target) for job in switched],
+        )
+        run.changes += [Change("activate", job.pgagent_job_id, job.jobname) for job in switched]
+        ledger.record_sources(
+            run.target,
+            [replace(s, state="migrated") for s in chosen if s.pgagent_job_id in wanted],
+        )
         off = sorted(wanted | unfinished)
         commit_switch(run, off)
         return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
@@ -251,26 +254,26 @@ def rollback(
             return is_chosen(selection, job_id, names)
 
         # pgAgent first: a crash in between leaves both schedulers defined, never neither.
-        for s in sources:
-            if not chosen(s.pgagent_job_id):
-                continue
-            restore_pgagent(run, s.pgagent_job_id, s.previous_enabled)
+        restore_pgagent(
+            run,
+            [(s.pgagent_job_id, s.previous_enabled) for s in sources if chosen(s.pgagent_job_id)],
+        )
         if not run.same_database:
             run.source.commit()
             run.phase("source-committed")
         rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
-        for job in known_jobs:
-            if not chosen(job.pgagent_job_id):
-                continue
-            row = rows.get(job.jobid)
-            if row is not None and row.jobname == job.jobname:
-                call = cron_calls.unschedule(job.jobid)
-                run.target.execute(f"SELECT {call.sql}", call.params)
-                run.changes.append(Change("unschedule", job.pgagent_job_id, job.jobname))
-            ledger.forget_job(run.target, job.jobname, job.username)
-        for s in sources:
-            if chosen(s.pgagent_job_id):
-                ledger.forget_source(run.target, run.source_id, s.pgagent_job_id)
+        undone = [job for job in known_jobs if chosen(job.pgagent_job_id)]
+        present = [
+            job for job in undone if job.jobid in rows and rows[job.jobid].jobname == job.jobname
+        ]
+        run_calls(run.target, [cron_calls.unschedule(job.jobid) for job in present])
+        run.changes += [Change("unschedule", job.pgagent_job_id, job.jobname) for job in present]
+        ledger.forget_jobs(run.target, [(job.jobname, job.username) for job in undone])
+        ledger.forget_sources(
+            run.target,
+            run.source_id,
+            [s.pgagent_job_id for s in sources if chosen(s.pgagent_job_id)],
+        )
         run.target.commit()
         run.phase("target-committed")
         return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))

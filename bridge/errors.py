@@ -14,6 +14,7 @@ The whole hierarchy (all exit with code 2)::
      +-- SnapshotError       a snapshot file is unreadable, malformed or of an unknown version
      +-- MigrationLocked     another pgbridge run holds the migration lock
      +-- ForeignRow          a ledger row belongs to another pgAgent catalog
+     +-- SwitchTooLarge      a cross-database switch cannot fit inside one quiet minute
      +-- HarnessError        a throwaway cluster (demo, tests) could not be set up
 
 Findings are not errors: what a migration changes is reported, not raised.
@@ -64,6 +65,11 @@ class MigrationLocked(BridgeError):
 
 class ForeignRow(BridgeError):
     """A ledger row belongs to another pgAgent catalog: never taken over."""
+
+
+class SwitchTooLarge(BridgeError):
+    """The pgAgent side of a cross-database switch takes longer than the quiet window of a minute
+    allows between the two commits; nothing was committed."""
 
 
 class HarnessError(BridgeError):

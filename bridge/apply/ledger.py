@@ -10,10 +10,10 @@ charge, pgAgent job disabled or about to be).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from psycopg.types.json import Jsonb
 
 from bridge.errors import ForeignRow
 from bridge.naming import content_hash
@@ -124,11 +124,23 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
 
 
 def record_job(conn: Connection, job: LedgerJob) -> None:
-    """Insert or update the row of a pg_cron job; a row of another catalog is never changed."""
-    cur = conn.execute(
+    record_jobs(conn, [job])
+
+
+def record_jobs(conn: Connection, jobs: Sequence[LedgerJob]) -> None:
+    """Insert or update the rows of these pg_cron jobs in one statement; a row of another catalog
+    is never changed (:class:`ForeignRow`)."""
+    if not jobs:
+        return
+    written = conn.execute(
         "INSERT INTO pgbridge.cron_jobs (jobname, username, jobid, source, pgagent_job_id, "
         "schedule_ids, content_hash, schedule, command, database, planned_active) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "SELECT a.jobname, a.username, a.jobid, a.source, a.pgagent_job_id, "
+        "a.schedule_ids::integer[], a.content_hash, a.schedule, a.command, a.database, "
+        "a.planned_active FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], "
+        "%s::integer[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+        "%s::boolean[]) AS a(jobname, username, jobid, source, pgagent_job_id, schedule_ids, "
+        "content_hash, schedule, command, database, planned_active) "
         "ON CONFLICT (jobname, username) DO UPDATE SET jobid = EXCLUDED.jobid, "
         "source = EXCLUDED.source, pgagent_job_id = EXCLUDED.pgagent_job_id, "
         "schedule_ids = EXCLUDED.schedule_ids, content_hash = EXCLUDED.content_hash, "
@@ -140,35 +152,43 @@ def record_job(conn: Connection, job: LedgerJob) -> None:
         "cron_jobs.content_hash, cron_jobs.schedule, cron_jobs.command, cron_jobs.database, "
         "cron_jobs.planned_active) IS DISTINCT FROM (EXCLUDED.jobid, EXCLUDED.pgagent_job_id, "
         "EXCLUDED.schedule_ids, EXCLUDED.content_hash, EXCLUDED.schedule, EXCLUDED.command, "
-        "EXCLUDED.database, EXCLUDED.planned_active)",
+        "EXCLUDED.database, EXCLUDED.planned_active) RETURNING jobname, username",
         [
-            job.jobname,
-            job.username,
-            job.jobid,
-            job.source,
-            job.pgagent_job_id,
-            list(job.schedule_ids),
-            job.content_hash,
-            job.schedule,
-            job.command,
-            job.database,
-            job.planned_active,
+            [j.jobname for j in jobs],
+            [j.username for j in jobs],
+            [j.jobid for j in jobs],
+            [j.source for j in jobs],
+            [j.pgagent_job_id for j in jobs],
+            ["{" + ",".join(map(str, j.schedule_ids)) + "}" for j in jobs],
+            [j.content_hash for j in jobs],
+            [j.schedule for j in jobs],
+            [j.command for j in jobs],
+            [j.database for j in jobs],
+            [j.planned_active for j in jobs],
         ],
-    )
-    if cur.rowcount != 1 and not _recorded_as(conn, job):
-        raise ForeignRow(
-            f"pg_cron job {job.jobname!r} of {job.username!r} is recorded for another pgAgent "
-            "catalog; its ledger row was left as it is"
-        )
+    ).fetchall()
+    done = {(str(r[0]), str(r[1])) for r in written}
+    rest = [j for j in jobs if (j.jobname, j.username) not in done]
+    if rest:
+        _check_recorded_as(conn, rest)
 
 
-def _recorded_as(conn: Connection, job: LedgerJob) -> bool:
-    """Is the row already exactly this (an upsert that changed nothing), for this catalog?"""
-    row = conn.execute(
-        "SELECT 1 FROM pgbridge.cron_jobs WHERE jobname = %s AND username = %s AND source = %s",
-        [job.jobname, job.username, job.source],
-    ).fetchone()
-    return row is not None
+def _check_recorded_as(conn: Connection, jobs: Sequence[LedgerJob]) -> None:
+    """Rows an upsert left alone must already be exactly these, for this catalog; otherwise they
+    belong to another catalog."""
+    rows = conn.execute(
+        "SELECT a.jobname, a.username FROM unnest(%s::text[], %s::text[], %s::text[]) "
+        "AS a(jobname, username, source) JOIN pgbridge.cron_jobs c USING (jobname, username, "
+        "source)",
+        [[j.jobname for j in jobs], [j.username for j in jobs], [j.source for j in jobs]],
+    ).fetchall()
+    mine = {(str(r[0]), str(r[1])) for r in rows}
+    for job in jobs:
+        if (job.jobname, job.username) not in mine:
+            raise ForeignRow(
+                f"pg_cron job {job.jobname!r} of {job.username!r} is recorded for another "
+                "pgAgent catalog; its ledger row was left as it is"
+            )
 
 
 def others(conn: Connection, source: str, names: list[str]) -> dict[tuple[str, str], str]:
@@ -181,22 +201,36 @@ def others(conn: Connection, source: str, names: list[str]) -> dict[tuple[str, s
     return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
 
-def forget_job(conn: Connection, jobname: str, username: str) -> None:
-    conn.execute(
-        "DELETE FROM pgbridge.cron_jobs WHERE jobname = %s AND username = %s", [jobname, username]
-    )
+def forget_jobs(conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
+    """Delete the rows of these (job name, user) keys, in one statement."""
+    if keys:
+        conn.execute(
+            "DELETE FROM pgbridge.cron_jobs WHERE (jobname, username) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        )
 
 
 #: The fields of a recorded pgAgent job (``bridge.model.Job``) that are run state, not definition.
-_RUN_STATE = "ARRAY['changed', 'next_run', 'last_run', 'agent_id']"
+RUN_STATE = ("changed", "next_run", "last_run", "agent_id")
+_RUN_STATE = "ARRAY[" + ", ".join(f"'{k}'" for k in RUN_STATE) + "]"
 
 
 def record_source(conn: Connection, entry: LedgerSource) -> None:
-    """Insert or move a pgAgent job's state; the first recorded enabled state is kept, the
-    definition and context follow the latest migration."""
+    record_sources(conn, [entry])
+
+
+def record_sources(conn: Connection, entries: Sequence[LedgerSource]) -> None:
+    """Insert or move pgAgent jobs' states, in one statement; the first recorded enabled state is
+    kept, the definition and context follow the latest migration."""
+    if not entries:
+        return
     conn.execute(
         "INSERT INTO pgbridge.pgagent_jobs (source, pgagent_job_id, previous_enabled, state, "
-        "definition, context) VALUES (%s, %s, %s, %s, %s, %s) "
+        "definition, context) SELECT a.source, a.pgagent_job_id, a.previous_enabled, a.state, "
+        "a.definition::jsonb, a.context::jsonb FROM unnest(%s::text[], %s::integer[], "
+        "%s::boolean[], %s::text[], %s::text[], %s::text[]) AS a(source, pgagent_job_id, "
+        "previous_enabled, state, definition, context) "
         "ON CONFLICT (source, pgagent_job_id) DO UPDATE SET state = EXCLUDED.state, "
         "definition = coalesce(EXCLUDED.definition, pgbridge.pgagent_jobs.definition), "
         "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now() "
@@ -207,18 +241,43 @@ def record_source(conn: Connection, entry: LedgerSource) -> None:
         f"pgagent_jobs.definition) - {_RUN_STATE}, coalesce(EXCLUDED.context, "
         "pgagent_jobs.context))",
         [
-            entry.source,
-            entry.pgagent_job_id,
-            entry.previous_enabled,
-            entry.state,
-            Jsonb(entry.definition) if entry.definition is not None else None,
-            Jsonb(entry.context) if entry.context is not None else None,
+            [e.source for e in entries],
+            [e.pgagent_job_id for e in entries],
+            [e.previous_enabled for e in entries],
+            [e.state for e in entries],
+            [_json(e.definition) for e in entries],
+            [_json(e.context) for e in entries],
         ],
     )
 
 
-def forget_source(conn: Connection, source: str, pgagent_job_id: int) -> None:
-    conn.execute(
-        "DELETE FROM pgbridge.pgagent_jobs WHERE source = %s AND pgagent_job_id = %s",
-        [source, pgagent_job_id],
+def same_source(old: LedgerSource, new: LedgerSource) -> bool:
+    """Would recording ``new`` over ``old`` change nothing (as the upsert above judges it)?"""
+
+    def definition(entry: LedgerSource) -> dict[str, Any] | None:
+        if entry.definition is None:
+            return None
+        return {k: v for k, v in entry.definition.items() if k not in RUN_STATE}
+
+    return (
+        old.state == new.state
+        and (new.definition is None or definition(old) == _roundtrip(definition(new)))
+        and (new.context is None or old.context == _roundtrip(new.context))
     )
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _roundtrip(value: dict[str, Any] | None) -> Any:
+    """As the value reads back from jsonb (tuples become lists, ...)."""
+    return None if value is None else json.loads(json.dumps(value))
+
+
+def forget_sources(conn: Connection, source: str, pgagent_job_ids: Sequence[int]) -> None:
+    if pgagent_job_ids:
+        conn.execute(
+            "DELETE FROM pgbridge.pgagent_jobs WHERE source = %s AND pgagent_job_id = ANY(%s)",
+            [source, list(pgagent_job_ids)],
+        )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 
 from bridge import naming
 from bridge.apply import ledger, pgcron_jobs
+from bridge.apply.batch import CallFailed, run_calls
 from bridge.apply.ledger import LedgerJob, LedgerSource
 from bridge.apply.pgcron_jobs import CronJobRow
 from bridge.apply.results import Action, Change
@@ -22,7 +23,9 @@ from bridge.errors import (
 from bridge.findings import Severity
 from bridge.model import Catalog
 from bridge.naming import content_hash
+from bridge.pg.connect import Connection
 from bridge.planner import calls as cron_calls
+from bridge.planner.calls import Call
 from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, Plan, PlanOptions
 from bridge.serialize import to_jsonable
@@ -41,14 +44,63 @@ def _context(catalog: Catalog, options: PlanOptions) -> dict[str, Any]:
     }
 
 
-class _Incomplete(Exception):
-    """A job could not be put in place entirely: its savepoint is rolled back."""
+@dataclass
+class _Writes:
+    """The write phase of a reconcile, decided in memory: each list is sent as one batch."""
+
+    alters: list[tuple[JobPlan, Call]] = field(default_factory=list)
+    #: (pgAgent job, pg_cron job, its user, the activity to set after creating it, or None)
+    creates: list[tuple[JobPlan, CronJobPlan, str, bool | None]] = field(default_factory=list)
+    activity: list[tuple[JobPlan, int, bool]] = field(default_factory=list)
+    unschedules: list[tuple[JobPlan, int]] = field(default_factory=list)
+    forget: list[tuple[str, str]] = field(default_factory=list)
+    records: list[LedgerJob] = field(default_factory=list)
+    sources: list[LedgerSource] = field(default_factory=list)
 
 
-def _reconcile_job(
+def _refusal(
+    run: Run,
+    job: JobPlan,
+    c: CronJobPlan,
+    user: str,
+    *,
+    led: LedgerJob | None,
+    row: CronJobRow | None,
+    force: bool,
+    foreign: dict[tuple[str, str], str],
+) -> bool:
+    """Whether ``c`` cannot be put in place (its name is taken); says why as a finding."""
+    owner = foreign.get((c.name, user)) if led is None else None
+    if owner is not None:  # even with --force: that catalog's rollback must find its job
+        run.note(
+            "MIGRATE_NAME_TAKEN",
+            Severity.ERROR,
+            f"a pg_cron job named {c.name!r} for {user!r} was created by pgbridge for another "
+            f"pgAgent catalog ({owner}, tag {naming.catalog_tag(owner)}); this pgAgent job "
+            "was left as it is (not migrated)",
+            "rename this pgAgent job, or roll that catalog's job back first; --force never "
+            "takes over another catalog's jobs",
+            job.job_id,
+        )
+        return True
+    if led is None and row is not None and not force:
+        run.note(
+            "MIGRATE_NAME_TAKEN",
+            Severity.ERROR,
+            f"a pg_cron job named {c.name!r} for {user!r} exists and was not created by "
+            "pgbridge; this pgAgent job was left as it is (not migrated)",
+            "rename or remove that job, or pass --force to take it over",
+            job.job_id,
+        )
+        return True
+    return False
+
+
+def _plan_job(
     run: Run,
     job: JobPlan,
     target: Target,
+    writes: _Writes,
     *,
     state: str,
     force: bool,
@@ -56,42 +108,22 @@ def _reconcile_job(
     by_key: dict[tuple[str, str], LedgerJob],
     by_name: dict[tuple[str, str], CronJobRow],
     by_id: dict[int, CronJobRow],
-    known_jobs: Sequence[LedgerJob],
+    recorded: Sequence[LedgerJob],
     foreign: dict[tuple[str, str], str],
-) -> list[Change]:
-    """Put one pgAgent job's pg_cron jobs in place; raises _Incomplete when one cannot be."""
-    conn = run.target
-    changes: list[Change] = []
-    keep: set[tuple[str, str]] = set()
+) -> list[Change] | None:
+    """Decide what putting one pgAgent job's pg_cron jobs in place writes (added to ``writes``)
+    and the changes it makes; None (and nothing added) when one of them cannot be put in place."""
+    found: list[tuple[CronJobPlan, str, LedgerJob | None, CronJobRow | None]] = []
     for c in job.cron_jobs:
         user = _effective_user(c, applier)
-        key = (c.name, user)
-        keep.add(key)
-        led = by_key.get(key)
-        row = by_id.get(led.jobid) if led else by_name.get(key)
-        owner = foreign.get(key) if led is None else None
-        if owner is not None:  # even with --force: that catalog's rollback must find its job
-            run.note(
-                "MIGRATE_NAME_TAKEN",
-                Severity.ERROR,
-                f"a pg_cron job named {c.name!r} for {user!r} was created by pgbridge for another "
-                f"pgAgent catalog ({owner}, tag {naming.catalog_tag(owner)}); this pgAgent job "
-                "was left as it is (not migrated)",
-                "rename this pgAgent job, or roll that catalog's job back first; --force never "
-                "takes over another catalog's jobs",
-                job.job_id,
-            )
-            raise _Incomplete
-        if led is None and row is not None and not force:
-            run.note(
-                "MIGRATE_NAME_TAKEN",
-                Severity.ERROR,
-                f"a pg_cron job named {c.name!r} for {user!r} exists and was not created by "
-                "pgbridge; this pgAgent job was left as it is (not migrated)",
-                "rename or remove that job, or pass --force to take it over",
-                job.job_id,
-            )
-            raise _Incomplete
+        led = by_key.get((c.name, user))
+        row = by_id.get(led.jobid) if led else by_name.get((c.name, user))
+        if _refusal(run, job, c, user, led=led, row=row, force=force, foreign=foreign):
+            return None
+        found.append((c, user, led, row))
+    changes: list[Change] = []
+    keep = {(c.name, user) for c, user, _, _ in found}
+    for c, user, led, row in found:
         wanted = content_hash(c.schedule, c.command, c.database, user)
         current = row.content_hash() if row is not None else None
         if led is not None and row is not None and current != led.content_hash and not force:
@@ -104,42 +136,74 @@ def _reconcile_job(
             )
             changes.append(Change("skip", job.job_id, c.name, "edited by hand"))
             continue  # pg_cron still runs it (as edited): the pgAgent job may still be disabled
-        if row is None:
-            call = cron_calls.schedule(c, target)
-            got = conn.execute(f"SELECT {call.sql}", call.params).fetchone()
-            assert got is not None
-            jobid = int(got[0])
-            action: Action = "create"
-            # schedule_in_database took `active` for the new job; cron.schedule makes it active
-            current_active = c.active if not c.in_cron_database(target) else True
-        else:
-            jobid, current_active = row.jobid, row.active
-            action = "unchanged" if current == wanted else "update"
-            if action == "update":  # alter_job also moves the database (the upsert does not <1.6.3)
-                call = cron_calls.alter(jobid, c, target)
-                conn.execute(call.sql, call.params)
-        changes.append(Change(action, job.job_id, c.name))
         active = c.active and state == "migrated"
-        if current_active != active:
-            call = cron_calls.set_active(jobid, active, target)
-            conn.execute(call.sql, call.params)
+        if row is None:
+            # schedule_in_database takes `active` for the new job; cron.schedule makes it active
+            created_active = c.active if not c.in_cron_database(target) else True
+            after = active if created_active != active else None
+            writes.creates.append((job, c, user, after))
+            changes.append(Change("create", job.job_id, c.name))
+            if after is not None:
+                changes.append(Change("activate" if active else "deactivate", job.job_id, c.name))
+            continue
+        action: Action = "unchanged" if current == wanted else "update"
+        if action == "update":  # alter_job also moves the database (the upsert does not <1.6.3)
+            writes.alters.append((job, cron_calls.alter(row.jobid, c, target)))
+        changes.append(Change(action, job.job_id, c.name))
+        if row.active != active:
+            writes.activity.append((job, row.jobid, active))
             changes.append(Change("activate" if active else "deactivate", job.job_id, c.name))
-        ledger.record_job(
-            conn,
-            LedgerJob(
-                c.name, user, jobid, run.source_id, job.job_id, c.schedule_ids, c.schedule,
-                c.command, c.database, c.active,
-            ),
-        )  # fmt: skip
-    for old in (j for j in known_jobs if j.pgagent_job_id == job.job_id):
+        record = _record(run, job, c, user, row.jobid)
+        if record != led:
+            writes.records.append(record)
+    for old in recorded:
         if (old.jobname, old.username) in keep:
             continue
         if old.jobid in by_id:
-            call = cron_calls.unschedule(old.jobid)
-            conn.execute(f"SELECT {call.sql}", call.params)
-        ledger.forget_job(conn, old.jobname, old.username)
+            writes.unschedules.append((job, old.jobid))
+        writes.forget.append((old.jobname, old.username))
         changes.append(Change("remove", job.job_id, old.jobname, "no longer in the plan"))
     return changes
+
+
+def _record(run: Run, job: JobPlan, c: CronJobPlan, user: str, jobid: int) -> LedgerJob:
+    return LedgerJob(
+        c.name, user, jobid, run.source_id, job.job_id, tuple(c.schedule_ids), c.schedule,
+        c.command, c.database, c.active,
+    )  # fmt: skip
+
+
+def _calls(conn: Connection, calls: Sequence[tuple[JobPlan, Call]]) -> list[Any]:
+    """Send the calls as batches; a call the server refuses names its pgAgent job."""
+    try:
+        return run_calls(conn, [call for _, call in calls])
+    except CallFailed as failed:
+        job = calls[failed.index][0]
+        what = (
+            f"pgAgent job {job.job_id} ({job.job_name!r}): {first_line(failed.error)} (nothing "
+            "uncommitted was kept)"
+        )
+        if isinstance(failed.error, psycopg.errors.InsufficientPrivilege):
+            raise PrivilegeError(what) from None
+        raise QueryFailed(what) from None
+
+
+def _write(run: Run, writes: _Writes, target: Target) -> None:
+    """The write phase: a constant number of statements, whatever the number of jobs."""
+    conn = run.target
+    _calls(conn, writes.alters)
+    made = _calls(conn, [(job, cron_calls.schedule(c, target)) for job, c, _, _ in writes.creates])
+    activity = [(job, jobid, active) for job, jobid, active in writes.activity]
+    records = list(writes.records)
+    for (job, c, user, after), jobid in zip(writes.creates, made, strict=True):
+        if after is not None:
+            activity.append((job, int(jobid), after))
+        records.append(_record(run, job, c, user, int(jobid)))
+    _calls(conn, [(job, cron_calls.set_active(jobid, on, target)) for job, jobid, on in activity])
+    _calls(conn, [(job, cron_calls.unschedule(jobid)) for job, jobid in writes.unschedules])
+    ledger.forget_jobs(conn, writes.forget)
+    ledger.record_jobs(conn, records)
+    ledger.record_sources(conn, writes.sources)
 
 
 def reconcile(
@@ -154,14 +218,21 @@ def reconcile(
 ) -> None:
     """Make pg_cron and the ledger match the plan for the selected jobs (one target transaction).
 
-    Each pgAgent job is handled in a savepoint: either all its pg_cron jobs are in place and it is
-    recorded (and so later disabled in pgAgent), or nothing of it is kept.
+    The ledger and ``cron.job`` are read once, every change is decided in memory, and the writes
+    go out in a few batches (:mod:`bridge.apply.batch`), each pg_cron change still a call of its
+    API. A pgAgent job is either entirely in place and recorded, or not at all, without a
+    savepoint per job: everything that leaves a job out (a name taken) is known before anything
+    is written, and a statement the server refuses ends the run with nothing committed.
+    A re-run with nothing to change writes nothing.
     """
     assert catalog.pgagent is not None
     conn = run.target
     ledger.ensure(conn)
     known_jobs, known_sources = ledger.read(conn, run.source_id)
     by_key = {(j.jobname, j.username): j for j in known_jobs}
+    recorded: dict[int, list[LedgerJob]] = {}
+    for known in known_jobs:
+        recorded.setdefault(known.pgagent_job_id, []).append(known)
     states = {s.pgagent_job_id: s for s in known_sources}
     names = [c.name for j in selected for c in j.cron_jobs]
     rows = pgcron_jobs.read(conn, jobids=[j.jobid for j in known_jobs], names=names)
@@ -170,40 +241,26 @@ def reconcile(
     foreign = ledger.others(conn, run.source_id, names)
     context = _context(catalog, plan.options)
     originals = {j.id: j for j in catalog.pgagent.jobs}
+    writes = _Writes()
     for job in selected:
         existing = states.get(job.job_id)
         migrated = existing is not None and existing.state == "migrated"
         state = "migrated" if not cutover or migrated else "cutover"
-        try:
-            with conn.transaction():
-                changes = _reconcile_job(
-                    run, job, plan.target, state=state, force=force, applier=applier,
-                    by_key=by_key, by_name=by_name, by_id=by_id, known_jobs=known_jobs,
-                    foreign=foreign,
-                )  # fmt: skip
-                original = originals[job.job_id]
-                prev = existing.previous_enabled if existing else original.enabled
-                ledger.record_source(
-                    conn,
-                    LedgerSource(
-                        run.source_id, job.job_id, prev, state, to_jsonable(original), context
-                    ),
-                )
-        except _Incomplete:
+        changes = _plan_job(
+            run, job, plan.target, writes, state=state, force=force, applier=applier,
+            by_key=by_key, by_name=by_name, by_id=by_id,
+            recorded=recorded.get(job.job_id, ()), foreign=foreign,
+        )  # fmt: skip
+        if changes is None:
             run.changes.append(Change("skip", job.job_id, detail="not migrated"))
             continue
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            raise  # the connection is gone: session says so
-        except psycopg.Error as exc:
-            # name the job the server refused (a missing database, role, privilege...)
-            what = (
-                f"pgAgent job {job.job_id} ({job.job_name!r}): {first_line(exc)} (nothing "
-                "uncommitted was kept)"
-            )
-            if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-                raise PrivilegeError(what) from None
-            raise QueryFailed(what) from None
+        original = originals[job.job_id]
+        prev = existing.previous_enabled if existing else original.enabled
+        entry = LedgerSource(run.source_id, job.job_id, prev, state, to_jsonable(original), context)
+        if existing is None or not ledger.same_source(existing, entry):
+            writes.sources.append(entry)
         run.changes += changes
+    _write(run, writes, plan.target)
 
 
 def migrated_ids(run: Run) -> set[int]:

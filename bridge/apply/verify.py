@@ -20,7 +20,7 @@ from bridge.model import Catalog
 from bridge.planner.build import make_plan
 from bridge.planner.expressions import cron_comparison
 from bridge.planner.target import Target, target_from
-from bridge.planner.types import PlanOptions
+from bridge.planner.types import Plan, PlanOptions
 from bridge.schedule import CronSyntaxError
 from bridge.serialize import from_jsonable
 
@@ -40,10 +40,18 @@ EDITED_REMEDY = (
 
 
 def check(
-    run: Run, catalog: Catalog, today: dt.date | None, only: set[int] | None = None
+    run: Run,
+    catalog: Catalog,
+    today: dt.date | None,
+    only: set[int] | None = None,
+    *,
+    plan: Plan | None = None,
 ) -> Verification:
     """Compare pg_cron and pgAgent with the ledger, and the ledger with a fresh plan of the source
-    (made with the options recorded at migration time); every difference is a finding."""
+    (made with the options recorded at migration time); every difference is a finding.
+
+    ``plan``: a plan of ``catalog`` already made (by the migration just applied); it is used
+    instead of planning again where it was made the way the ledger says."""
     known_jobs, sources = ledger.read(run.target, run.source_id)
     rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
     run.target.rollback()
@@ -132,7 +140,7 @@ def check(
                 "run activate (after --cutover) or migrate again, or rollback",
                 s.pgagent_job_id,
             )
-    found += _source_drift(catalog, target, known_jobs, sources, today, only)
+    found += _source_drift(catalog, target, known_jobs, sources, today, only, plan)
     return Verification(checked, tuple(found))
 
 
@@ -143,6 +151,7 @@ def _source_drift(
     sources: Sequence[LedgerSource],
     today: dt.date | None,
     only: set[int] | None,
+    made: Plan | None = None,
 ) -> list[Finding]:
     """pgAgent jobs whose plan (with their recorded options) no longer matches what was applied."""
     groups: dict[str, list[int]] = {}
@@ -156,21 +165,33 @@ def _source_drift(
         contexts[key] = ctx
     out: list[Finding] = []
     assert catalog.pgagent is not None
+    recorded: dict[int, list[LedgerJob]] = {}
+    for known in known_jobs:
+        recorded.setdefault(known.pgagent_job_id, []).append(known)
     for key, ids in groups.items():
         ctx = contexts[key]
         try:
             options = from_jsonable(PlanOptions, ctx.get("options", {}))
         except ValueError:
             options = PlanOptions()
-        agent = replace(catalog.pgagent, timezone=ctx.get("timezone", catalog.pgagent.timezone))
-        plan = make_plan(replace(catalog, pgagent=agent), target, options, today=today)
+        zone = ctx.get("timezone", catalog.pgagent.timezone)
+        if made is not None and (made.options, made.target, zone) == (
+            options,
+            target,
+            catalog.pgagent.timezone,
+        ):
+            plan = made  # planned just now, exactly so
+        else:
+            agent = replace(catalog.pgagent, timezone=zone)
+            plan = make_plan(replace(catalog, pgagent=agent), target, options, today=today)
+        wanted = set(ids)
         for job in plan.jobs:
-            if job.job_id not in ids:
+            if job.job_id not in wanted:
                 continue
             planned = {
                 (c.name, c.schedule_ids, c.schedule, c.command, c.database) for c in job.cron_jobs
             }
-            mine = [j for j in known_jobs if j.pgagent_job_id == job.job_id]
+            mine = recorded.get(job.job_id, [])
             applied = {(j.jobname, j.schedule_ids, j.schedule, j.command, j.database) for j in mine}
             if planned == applied:
                 continue
