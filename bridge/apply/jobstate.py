@@ -22,14 +22,15 @@ def disable_pgagent(run: Run, job_ids: list[int]) -> None:
         run.changes.append(Change("disable-pgagent", int(jobid)))
 
 
-def time_disable(run: Run, job_ids: list[int]) -> float:
-    """Seconds :func:`disable_pgagent` takes for these jobs, measured by doing it and rolling it
-    back (pgAgent's triggers included; its row locks are released at once)."""
+def time_disable(run: Run, job_ids: list[int]) -> tuple[float, int]:
+    """Seconds :func:`disable_pgagent` takes for these jobs and how many it would disable,
+    measured by doing it and rolling it back (pgAgent's triggers included; its row locks are
+    released at once)."""
     start = time.monotonic()
-    run.source.execute(_DISABLE, [job_ids]).fetchall()
+    rows = run.source.execute(_DISABLE, [job_ids]).fetchall()
     took = time.monotonic() - start
     run.source.rollback()
-    return took
+    return took, len(rows)
 
 
 def _running(run: Run, job_ids: list[int]) -> list[int]:

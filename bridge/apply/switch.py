@@ -61,10 +61,13 @@ def quiet_moment(run: Run, needed: float = 0.0) -> None:
         run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
 
 
-def _measure(run: Run, pgagent_off: list[int]) -> float:
+def _measure(run: Run, pgagent_off: list[int]) -> float | None:
     """The write between the two commits, measured before the wait (a rehearsal in the pgAgent
-    database, rolled back); refuses a switch that cannot fit in the window."""
-    rehearsal = time_disable(run, pgagent_off)
+    database, rolled back); None when it would disable nothing. Refuses a switch that cannot fit
+    in the window."""
+    rehearsal, disabled = time_disable(run, pgagent_off)
+    if not disabled:
+        return None
     needed = switch_time(rehearsal)
     if seconds_to_wait(0.0, needed, QUIET_WINDOW) is None:
         raise _too_large(
@@ -91,10 +94,14 @@ def commit_switch(run: Run, pgagent_off: list[int]) -> None:
     if run.same_database:
         disable_pgagent(run, pgagent_off)
     elif pgagent_off:
-        quiet_moment(run, _measure(run, pgagent_off))
+        needed = _measure(run, pgagent_off)
+        if needed is None:  # all of them are off already (a re-run): nothing to switch
+            pgagent_off = []
+        else:
+            quiet_moment(run, needed)
     run.target.commit()
     run.phase("target-committed")
-    if not run.same_database:
+    if not run.same_database and pgagent_off:
         disable_pgagent(run, pgagent_off)
         run.source.commit()
     run.phase("source-committed")
