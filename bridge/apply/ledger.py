@@ -112,11 +112,27 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
             [source],
         )
     ]
+    contexts: dict[str, Any] = {}  # jobs migrated together share one context: parsed once
+
+    def context(text: str | None) -> Any:
+        if text is None:
+            return None
+        if text not in contexts:
+            contexts[text] = json.loads(text)
+        return contexts[text]
+
     sources = [
-        LedgerSource(r[0], int(r[1]), bool(r[2]), r[3], r[4], r[5])
+        LedgerSource(
+            r[0],
+            int(r[1]),
+            bool(r[2]),
+            r[3],
+            None if r[4] is None else json.loads(r[4]),
+            context(r[5]),
+        )
         for r in conn.execute(
-            "SELECT source, pgagent_job_id, previous_enabled, state, definition, context "
-            "FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
+            "SELECT source, pgagent_job_id, previous_enabled, state, definition::text, "
+            "context::text FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
             [source],
         )
     ]
@@ -259,10 +275,13 @@ def same_source(old: LedgerSource, new: LedgerSource) -> bool:
             return None
         return {k: v for k, v in entry.definition.items() if k not in RUN_STATE}
 
+    def same(before: Any, after: Any) -> bool:  # as jsonb reads it back only if need be
+        return bool(before == after or before == _roundtrip(after))
+
     return (
         old.state == new.state
-        and (new.definition is None or definition(old) == _roundtrip(definition(new)))
-        and (new.context is None or old.context == _roundtrip(new.context))
+        and (new.context is None or same(old.context, new.context))
+        and (new.definition is None or same(definition(old), definition(new)))
     )
 
 
