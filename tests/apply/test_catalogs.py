@@ -29,9 +29,8 @@ from bridge.exporter.writer import export
 from bridge.naming import catalog_identity, catalog_tag, content_hash, job_name, prefix
 from bridge.planner.types import PlanOptions
 from bridge.serialize import to_jsonable
-
-from .catalogs import Conn
-from .fix_db import TEMPLATE_DB, TestServer
+from tests.catalogs import Conn
+from tests.fix_db import TEMPLATE_DB, TestServer
 
 fs = frozenset
 TODAY = dt.date(2026, 11, 21)
