@@ -30,8 +30,9 @@ class DayTable:
     def all(self) -> int:
         return (1 << self.count) - 1
 
-    def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False) -> int:
-        """Days on which ``slot`` fires."""
+    def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False, later: int = 1) -> int:
+        """Days on which ``slot`` fires. "Last day" means the day ``later`` days on is the 1st
+        (1: the month's last day; pg_cron's ``$`` next to a clock change may look 0 or 2 on)."""
         if slot.empty:
             return 0
         months = self.all if slot.months == ALL_MONTHS else _union(self.by_month, slot.months)
@@ -41,8 +42,14 @@ class DayTable:
         else:
             days = _union(self.by_dom, slot.days)
             if slot.last:
-                days |= self.last & ~self.leap_feb_last if skip_leap_feb_last else self.last
+                last = self.last if later == 1 else self.firsts_after(later)
+                days |= last & ~self.leap_feb_last if skip_leap_feb_last else last
         return months & weekdays & days
+
+    def firsts_after(self, later: int) -> int:
+        """Days ``d`` such that day ``d + later`` is the 1st of a month."""
+        firsts = self.by_dom[1]
+        return (firsts >> later if later >= 0 else firsts << -later) & self.all
 
     def day_matches(self, slot: Slot, day: int, *, last: bool | None = None) -> bool:
         """Does ``slot`` match local ``day``? ``last`` overrides the is-last-day test."""

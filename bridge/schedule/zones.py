@@ -70,12 +70,6 @@ class Timeline:
     def starts(self) -> list[int]:
         return [p.start for p in self.periods]
 
-    def changes_in(self, lo: int, hi: int) -> tuple[Period, ...]:
-        """The periods that start inside ``(lo, hi)``."""
-        return self.periods[
-            bisect.bisect_right(self.starts, lo) : bisect.bisect_left(self.starts, hi)
-        ]
-
     @property
     def fixed(self) -> bool:
         return len(self.periods) == 1
@@ -120,14 +114,6 @@ class Timeline:
         for first, last, offset in self._wall_ranges(later_only):
             out.append((-(-first // DAY), last // DAY, offset))
         return out
-
-    def transition_days(self) -> list[int]:
-        """Local days whose wall clock jumps (in either direction)."""
-        days: set[int] = set()
-        for period in self.periods[1:]:
-            days.add((period.start + period.offset) // DAY)
-            days.add((period.start + self.offset_at(period.start - 1)) // DAY)
-        return sorted(days)
 
 
 @lru_cache(maxsize=4096)
