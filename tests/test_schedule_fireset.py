@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from bridge.schedule import (
     DEFAULT_DAYS,
