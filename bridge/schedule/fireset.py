@@ -308,13 +308,22 @@ class _Tally:
         if current is None or first < current:
             self.firsts[which] = first
 
-    def bits(self, w0: int, left: int, right: int) -> None:
-        """Add the instants ``w0 + i`` for the set bits ``i`` of each side."""
-        self.totals[0] += left.bit_count()
-        self.totals[1] += right.bit_count()
-        for which, part in enumerate((left & ~right, right & ~left, left & right)):
-            if part:
-                self.add(which, part.bit_count(), w0 + lowest(part))
+    def bits(self, left: int, right: int, origin: int, stride: int = 1, size: int = 1) -> None:
+        """Add, for each set bit ``i`` of a side, ``size`` instants from ``origin + i * stride``
+        (one minute a bit; or a class of ``size`` minutes a day, ``stride`` a day)."""
+        same = left == right  # the usual case, and the cheapest
+        n_left = left.bit_count()
+        n_right = n_left if same else right.bit_count()
+        both = left if same else left & right
+        n_both = n_left if same else both.bit_count()
+        self.totals[0] += n_left * size
+        self.totals[1] += n_right * size
+        if n_left > n_both:
+            self.add(0, (n_left - n_both) * size, origin + lowest(left & ~both) * stride)
+        if n_right > n_both:
+            self.add(1, (n_right - n_both) * size, origin + lowest(right & ~both) * stride)
+        if n_both:
+            self.add(2, n_both * size, origin + lowest(both) * stride)
 
     def comparison(self, h0: int, days: int) -> Comparison:
         firsts = [None if f is None else instant_of(f) for f in self.firsts]
@@ -364,22 +373,16 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
     # regular days: per class of UTC minutes, the days each side fires on, as day bitsets
     for cls in _classes([*pairs[0], *pairs[1]]):
         rep = lowest(cls)
-        size = cls.bit_count()
         days_of = [0, 0]
         for k in (0, 1):
             for pattern, bits in pairs[k].items():
                 if (pattern >> rep) & 1:
-                    days_of[k] |= bits
-        a, b = days_of
-        tally.totals[0] += a.bit_count() * size
-        tally.totals[1] += b.bit_count() * size
-        for which, part in enumerate((a & ~b, b & ~a, a & b)):
-            if part:
-                tally.add(which, part.bit_count() * size, (utc0 + lowest(part)) * DAY + rep)
+                    days_of[k] = days_of[k] | bits if days_of[k] else bits
+        tally.bits(*days_of, origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count())
     # days next to a dated feature, minute-exactly
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
-        tally.bits(w0, sides[0].window(w0, w1), sides[1].window(w0, w1))
+        tally.bits(sides[0].window(w0, w1), sides[1].window(w0, w1), w0)
     return tally.comparison(h0, days)
 
 
@@ -392,7 +395,7 @@ def compare_by_minute(left: FireSet, right: FireSet, since: dt.date, days: int) 
     tally = _Tally()
     for first in range(h0, h0 + days, 7):  # a week at a time keeps the bitsets small
         w0, w1 = first * DAY, min(first + 7, h0 + days) * DAY
-        tally.bits(w0, sides[0].window(w0, w1), sides[1].window(w0, w1))
+        tally.bits(sides[0].window(w0, w1), sides[1].window(w0, w1), w0)
     return tally.comparison(h0, days)
 
 

@@ -74,7 +74,7 @@ class Timeline:
     def fixed(self) -> bool:
         return len(self.periods) == 1
 
-    @property
+    @cached_property
     def offsets(self) -> frozenset[int]:
         return frozenset(p.offset for p in self.periods)
 
