@@ -13,7 +13,6 @@ from bridge.schedule.masks import ALL_DAYS, ALL_MONTHS, ALL_WEEKDAYS, values_of
 from bridge.schedule.slots import Slot
 from bridge.schedule.zones import date_of
 
-
 _MEMO_SIZE = 4096
 
 
