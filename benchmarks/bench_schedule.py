@@ -138,7 +138,9 @@ def croniter_side_by_side(jobs: list[Job], outcomes: list[Outcome]) -> None:
         ours += len(fire_instants(fires, SINCE, SPAN_DAYS))
     t2 = time.process_time()
     for (schedule, zone, target), exprs in sample:  # the proof, both sides, same span
-        check_equivalence(schedule, exprs, target=target, agent_zone=zone, since=SINCE, days=SPAN_DAYS)
+        check_equivalence(
+            schedule, exprs, target=target, agent_zone=zone, since=SINCE, days=SPAN_DAYS
+        )
     t3 = time.process_time()
     for (schedule, zone, target), exprs in sample:  # the proof over the whole horizon
         check_equivalence(schedule, exprs, target=target, agent_zone=zone, since=SINCE)
@@ -166,7 +168,9 @@ def main(count: int = 10_000, workers: int = 2) -> None:
     outcomes, wall, cpu = run_all(jobs, workers)
     exact = sum(o[1] for o in outcomes)
     fires = sum(o[3] for o in outcomes)
-    print(f"schedules:                 {count} (translated, then proved again), {workers} worker(s)")
+    print(
+        f"schedules:                 {count} (translated, then proved again), {workers} worker(s)"
+    )
     print(
         f"translate + prove:         {wall:7.2f} s wall, {cpu:6.2f} s CPU "
         f"({cpu / count * 1e6:4.0f} us CPU each)"

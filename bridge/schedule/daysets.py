@@ -31,9 +31,7 @@ class DayTable:
     by_dow: tuple[int, ...]  # index 0..6, 0 = Sunday
     last: int  # last day of its month
     leap_feb_last: int  # 29 February
-    _memo: dict[tuple[Slot, bool, int], int] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _memo: dict[tuple[Slot, bool, int], int] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def all(self) -> int:
