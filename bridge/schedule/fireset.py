@@ -378,7 +378,9 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
             for pattern, bits in pairs[k].items():
                 if (pattern >> rep) & 1:
                     days_of[k] = days_of[k] | bits if days_of[k] else bits
-        tally.bits(days_of[0], days_of[1], origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count())
+        tally.bits(
+            days_of[0], days_of[1], origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count()
+        )
     # days next to a dated feature, minute-exactly
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
