@@ -96,8 +96,9 @@ def run_all(jobs: list[Job], workers: int) -> tuple[list[Outcome], float, float]
     wall, cpu = time.perf_counter(), time.process_time()
     for job in jobs[: len(TARGETS)]:  # load the zones' offset periods once, before forking
         prove(job)
+    child_cpu = 0.0  # CPU time of the worker processes (this one's is counted below)
     if workers == 1:
-        out, child_cpu = _chunk((0, len(jobs)))
+        out, _ = _chunk((0, len(jobs)))
     else:
         step = 250
         bounds = [(i, min(i + step, len(jobs))) for i in range(0, len(jobs), step)]

@@ -133,10 +133,17 @@ def _offset(tz: ZoneInfo, minute: int) -> int:
     return int(offset.total_seconds() // 60)
 
 
+#: Names the tz database defines as one fixed offset (its ``etcetera`` file and the ``backward``
+#: links to it), so there is nothing to look for.
+_FIXED = frozenset(("UTC", "GMT", "UCT", "Zulu", "Universal", "Greenwich", "GMT0", "GMT+0", "GMT-0"))
+
+
 @lru_cache(maxsize=4096)
 def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
     """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``."""
     tz = zone(name)
+    if name in _FIXED or name.startswith("Etc/"):
+        return ()
     out: list[tuple[int, int]] = []
     probe, current = first, _offset(tz, first)
     while probe < stop:
