@@ -135,7 +135,9 @@ def _offset(tz: ZoneInfo, minute: int) -> int:
 
 #: Names the tz database defines as one fixed offset (its ``etcetera`` file and the ``backward``
 #: links to it), so there is nothing to look for.
-_FIXED = frozenset(("UTC", "GMT", "UCT", "Zulu", "Universal", "Greenwich", "GMT0", "GMT+0", "GMT-0"))
+_FIXED = frozenset(
+    ("UTC", "GMT", "UCT", "Zulu", "Universal", "Greenwich", "GMT0", "GMT+0", "GMT-0")
+)
 
 
 @lru_cache(maxsize=4096)
