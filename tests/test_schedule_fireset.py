@@ -101,7 +101,7 @@ def test_compare_counts_and_first_differences(schedule, texts, agent_zone, cron_
 @st.composite
 def firesets(draw: st.DrawFn) -> FireSet:
     """A pgAgent job (one or two schedules, with exceptions and windows) or pg_cron entries of a
-    release (1.4.2 in GMT-like zones, 1.6.1 reading tomorrow's date, 1.6.7 with ``$``)."""
+    release (1.4.2; 1.6.1, which reads tomorrow's date; 1.6.7 with ``$``), in one of the zones."""
     zone = draw(st.sampled_from(ZONES))
     if draw(st.booleans()):
         schedules = tuple(draw(st.lists(agent_schedules(), min_size=1, max_size=2)))
@@ -123,7 +123,7 @@ def firesets(draw: st.DrawFn) -> FireSet:
     st.integers(0, 40),
     st.integers(1, 90),
 )
-def test_analytic_compare_equals_minutewise_reference(left, right, day, back, days):
+def test_analytic_compare_equals_day_by_day_compare(left, right, day, back, days):
     """The day-class comparison (DST days grouped by shape, counted by bitsets) gives the very
     Comparison that evaluating every day minute by minute gives: totals, one-side-only counts,
     shared counts and the first instant of each."""
@@ -172,7 +172,7 @@ FULL_HORIZON = [
 
 
 @pytest.mark.parametrize(("schedule", "agent_zone", "texts", "release", "cron_zone"), FULL_HORIZON)
-def test_analytic_compare_equals_reference_over_full_horizon(
+def test_analytic_compare_equals_day_by_day_over_full_horizon(
     schedule, agent_zone, texts, release, cron_zone
 ):
     """Over the whole 28-year proof horizon, where every DST day of a shape is counted at once."""
@@ -187,7 +187,7 @@ def test_analytic_compare_equals_reference_over_full_horizon(
 def test_new_york_fall_back_pgagent_once_pg_cron_twice():
     """Daily 01:30 runs once at 01:30 EST under pgAgent (PostgreSQL reads an ambiguous local time
     as the later, standard-time instant: pga_next_schedule builds it with a timestamptz cast);
-    pg_cron (src/pg_cron.c, its minute loop in local time) runs both 01:30s."""
+    pg_cron's ShouldRunTask (src/pg_cron.c) matches each minute's local wall time: both 01:30s."""
     from bridge.schedule import AgentSchedule
 
     schedule = AgentSchedule(minutes=1 << 30, hours=1 << 1)

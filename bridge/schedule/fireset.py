@@ -253,7 +253,7 @@ class _Side:
 
     def window(self, w0: int, w1: int) -> int:
         """Fire instants in epoch minutes ``[w0, w1)`` as bits relative to ``w0``, evaluated
-        day by day (the days next to dated features, previews, and the tests' reference)."""
+        day by day (the days next to dated features, previews, and the tests' slow oracle)."""
         out = 0
         fires = self.fires
         needs_pieces = fires.last_by_24h and any(s.last for c in fires.components for s in c.slots)
@@ -390,7 +390,7 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
 
 def compare_by_minute(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
     """:func:`compare` from every instant of both sides, evaluated day by day: the slow,
-    straightforward reference the analytic comparison is tested against (short horizons)."""
+    straightforward oracle the analytic comparison is tested against."""
     h0 = day_number(since)
     table = day_table(h0 - _MARGIN, days + 2 * _MARGIN)
     sides = (_Side(left, table), _Side(right, table))
