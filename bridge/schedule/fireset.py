@@ -182,6 +182,8 @@ class _Side:
         return (minute + self.timeline.offset_at(minute)) // DAY
 
     def special_utc(self) -> int:
+        if not self.special_local:
+            return 0
         out = 0
         for s in self.shifts:
             q = s // DAY
@@ -190,6 +192,8 @@ class _Side:
 
     def allowed_days(self, comp: Component) -> int:
         """Local days strictly inside the component's validity window."""
+        if comp.start is None and comp.end is None:
+            return self.table.all
         first, stop = 0, self.table.count
         if comp.start is not None:
             first = max(first, self.local_day(comp.start) - self.table.first + 1)
@@ -203,7 +207,9 @@ class _Side:
         table, fires = self.table, self.fires
         out: dict[int, int] = {}
         for comp in fires.components:
-            allowed = self.allowed_days(comp) & ~self.special_local
+            allowed = self.allowed_days(comp)
+            if self.special_local:
+                allowed &= ~self.special_local
             for slot in comp.slots:
                 pattern = time_pattern(slot.minutes, slot.hours) & ~comp.time_exceptions
                 if slot.empty or not pattern or not allowed:
@@ -220,7 +226,7 @@ class _Side:
                                 slot, skip_leap_feb_last=comp.skip_leap_feb_last, later=later
                             )
                         local = by_later[later] & bits
-                        piece = pattern & _bit_span(first, stop)
+                        piece = pattern if stop - first == DAY else pattern & _bit_span(first, stop)
                         if not local or not piece:
                             continue
                         q, r = divmod(fires.shift - offset, DAY)
