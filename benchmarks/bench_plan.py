@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_plan.py [jobs]`` (default 10,000).
 
-A throwaway cluster (``bridge.cluster``) gets a pgAgent catalog of ``jobs`` jobs with about three
+A throwaway cluster (``bridge.devtools.cluster``) gets a pgAgent catalog of ``jobs`` jobs with about three
 steps and one and a half schedules each (30,000 steps, 15,000 schedules, a few exceptions),
 loaded with COPY. The schedules follow the shapes real catalogs are made of (every N minutes,
 hourly, daily, weekdays, weekly, monthly, last day, Friday-13th style) with random times, and
@@ -24,9 +24,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from bridge.catalog import read_catalog
-from bridge.cluster import local_cluster
-from bridge.planner import PlanOptions, Target, make_plan
+from bridge.catalog.load import read_catalog
+from bridge.devtools.cluster import local_cluster
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target
+from bridge.planner.types import PlanOptions
 
 
 class CountingCursor(psycopg.Cursor[Any]):
@@ -149,7 +151,7 @@ def main() -> None:
         t0 = time.perf_counter()
         with psycopg.connect(dsn, cursor_factory=CountingCursor) as conn:
             conn.read_only = True
-            from bridge.read_pgagent import read_pgagent
+            from bridge.catalog.pgagent import read_pgagent
 
             read_pgagent(conn)
         queries = CountingCursor.executed

@@ -8,24 +8,68 @@ The library API (what the ``pgbridge`` command calls, and what upgrade tooling i
     plan = bridge.plan(catalog, bridge.Target("1.6.7", "UTC", "postgres"))
     for job in plan.jobs:
         print(job.job_name, job.status, [c.schedule for c in job.cron_jobs])
+
+The names are loaded on first use, so importing a pure part (``bridge.schedule``,
+``bridge.planner``, the reports) loads no database driver.
 """
 
-from ._version import __version__
-from .api import (
-    ExportResult,
-    MigrationResult,
-    Selection,
-    Verification,
-    activate,
-    export,
-    inventory,
-    migrate,
-    plan,
-    rollback,
-    verify,
-)
-from .errors import BridgeError
-from .planner import Plan, PlanOptions, Target
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from bridge._version import __version__
+
+if TYPE_CHECKING:
+    from bridge.api import (
+        ExportResult,
+        MigrationResult,
+        Selection,
+        Verification,
+        activate,
+        export,
+        inventory,
+        migrate,
+        plan,
+        rollback,
+        verify,
+    )
+    from bridge.errors import BridgeError
+    from bridge.planner.target import Target
+    from bridge.planner.types import Plan, PlanOptions
+
+#: Where each public name lives.
+_PUBLIC = {
+    "BridgeError": "bridge.errors",
+    "Target": "bridge.planner.target",
+    "Plan": "bridge.planner.types",
+    "PlanOptions": "bridge.planner.types",
+    **{
+        name: "bridge.api"
+        for name in (
+            "ExportResult",
+            "MigrationResult",
+            "Selection",
+            "Verification",
+            "activate",
+            "export",
+            "inventory",
+            "migrate",
+            "plan",
+            "rollback",
+            "verify",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BridgeError",

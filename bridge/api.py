@@ -1,8 +1,5 @@
 """The library API: one plain function per command, what the CLI calls and upgrade tooling imports.
 
-``migrate``, ``activate``, ``verify`` and ``rollback`` live in :mod:`bridge.migrate`, next to
-their transactions, and are re-exported here.
-
 Functions return values (catalogs, plans) and raise :class:`~bridge.errors.BridgeError` subclasses;
 they never print and never exit. Connections are named by system: ``pgagent`` is the database that
 holds pgAgent's catalog, ``pgcron`` the database where pg_cron is installed.
@@ -11,22 +8,29 @@ holds pgAgent's catalog, ``pgcron`` the database where pg_cron is installed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from .catalog import load_catalog
-from .migrate import (
-    MigrationResult,
-    Selection,
-    Verification,
-    activate,
-    migrate,
-    rollback,
-    verify,
-)
-from .model import Catalog
-from .planner import Plan, PlanOptions, Target, make_plan, pgcron_missing, target_from
-from .reverse import ExportResult, export
+from bridge.apply import ledger, pgcron_jobs
+from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
+from bridge.apply.preflight import preflight
+from bridge.apply.reconcile import migrated_ids, reconcile
+from bridge.apply.results import Change, MigrationResult, Verification
+from bridge.apply.selection import Selection, check_known, is_chosen, select
+from bridge.apply.session import Phase, lock, read_catalogs, session
+from bridge.apply.switch import commit_switch
+from bridge.apply.verify import check, read_target
+from bridge.catalog import snapshot as snapshot_file
+from bridge.catalog.load import load_catalog
+from bridge.exporter.translate import ExportResult
+from bridge.exporter.writer import export
+from bridge.findings import Severity
+from bridge.model import Catalog
+from bridge.planner import calls as cron_calls
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target, pgcron_missing, target_from
+from bridge.planner.types import Plan, PlanOptions
 
 
 def inventory(
@@ -41,6 +45,15 @@ def inventory(
     return load_catalog(
         pgagent, pgcron, snapshot_path=snapshot, timezone=timezone, agent_role=agent_role
     )
+
+
+def snapshot(catalog: Catalog, output: str | Path | None = None) -> str | None:
+    """Write ``catalog`` to the snapshot file ``output`` (no passwords), for offline work; with no
+    ``output``, return the snapshot document instead."""
+    if output is None:
+        return snapshot_file.dumps(catalog)
+    snapshot_file.save(catalog, output)
+    return None
 
 
 def plan(
@@ -84,10 +97,192 @@ def plan(
     return result
 
 
+def migrate(
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    apply: bool = False,
+    cutover: bool = False,
+    options: PlanOptions | None = None,
+    selection: Selection | None = None,
+    force: bool = False,
+    wait_lock: float = 0.0,
+    wait_running: float = 0.0,
+    target_release: str | None = None,
+    timezone: str | None = None,
+    agent_role: str | None = None,
+    on_phase: Phase | None = None,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MigrationResult:
+    """Plan, and with ``apply`` carry out, the migration of the selected pgAgent jobs.
+
+    Without ``apply`` nothing is written (not even the lock is taken): the result holds the plan
+    and the selection. ``on_phase`` is called after each phase ("preflight", "target-committed",
+    "source-committed"); tests use it to inject crashes. ``progress`` is told what the run waits
+    for.
+    """
+    selection = selection or Selection()
+    options = options or PlanOptions()
+    with session(pgagent, pgcron, on_phase, read_only=not apply) as run:
+        run.on_progress = progress
+        if apply:
+            lock(run, wait_lock)
+        catalog = read_catalogs(run, pgagent, pgcron, timezone, agent_role)
+        assert catalog.pgcron is not None and catalog.pgagent is not None
+        applier = catalog.pgcron.reader
+        target = target_from(catalog.pgcron, release=target_release, applier=applier)
+        plan = make_plan(catalog, target, options, today=today)
+        selected = select(plan, selection)
+        ids = tuple(j.job_id for j in selected)
+        if not apply:
+            return MigrationResult(plan, False, selected=ids)
+        preflight(run, plan, selected)
+        run.phase("preflight")
+        if not cutover:
+            for job_id in still_running(run, list(ids), wait_running):
+                run.note(
+                    "MIGRATE_PGAGENT_RUNNING",
+                    Severity.WARNING,
+                    f"pgAgent is running job {job_id} right now; it is disabled for its next "
+                    "runs, the current run finishes under pgAgent",
+                    "pass --wait-running SECONDS to wait for it",
+                    job_id,
+                )
+        reconcile(run, catalog, plan, selected, cutover=cutover, force=force, applier=applier)
+        migrated = migrated_ids(run)
+        to_disable = [i for i in ids if i in migrated]
+        commit_switch(run, to_disable)
+        verification = check(run, catalog, today, only=set(ids))
+        return MigrationResult(
+            plan, True, tuple(run.changes), tuple(run.findings), verification, ids
+        )
+
+
+def activate(
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    selection: Selection | None = None,
+    wait_lock: float = 0.0,
+    wait_running: float = 0.0,
+    on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MigrationResult:
+    """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
+
+    Also finishes an earlier switch that a crash interrupted (pg_cron already on, pgAgent not yet
+    off). Activity comes from the ledger, as planned at migration time.
+    """
+    selection = selection or Selection()
+    with session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
+        lock(run, wait_lock)
+        names, enabled = pgagent_jobs(run)
+        known_jobs, sources = ledger.read(run.target, run.source_id)
+        run.target.rollback()
+        check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        chosen = [s for s in sources if is_chosen(selection, s.pgagent_job_id, names)]
+        wanted = {s.pgagent_job_id for s in chosen if s.state == "cutover"}
+        unfinished = {
+            s.pgagent_job_id
+            for s in chosen
+            if s.state == "migrated" and enabled.get(s.pgagent_job_id)
+        }
+        for job_id in still_running(run, sorted(wanted), wait_running):
+            wanted.discard(job_id)
+            run.note(
+                "ACTIVATE_PGAGENT_RUNNING",
+                Severity.WARNING,
+                f"pgAgent is running job {job_id} right now; it was not switched over",
+                "run activate again when it has finished, or pass --wait-running SECONDS",
+                job_id,
+            )
+        target = read_target(run)
+        for job in known_jobs:
+            if job.pgagent_job_id in wanted:
+                call = cron_calls.set_active(job.jobid, job.planned_active, target)
+                run.target.execute(call.sql, call.params)
+                run.changes.append(Change("activate", job.pgagent_job_id, job.jobname))
+        for s in chosen:
+            if s.pgagent_job_id in wanted:
+                ledger.record_source(run.target, replace(s, state="migrated"))
+        off = sorted(wanted | unfinished)
+        commit_switch(run, off)
+        return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
+
+
+def verify(
+    pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
+) -> Verification:
+    """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
+    with session(pgagent, pgcron, None, read_only=True) as run:
+        if not ledger.exists(run.target):
+            run.target.rollback()
+            return Verification(0, ())
+        catalog = read_catalogs(run, pgagent, pgcron)
+        return check(run, catalog, today)
+
+
+def rollback(
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    selection: Selection | None = None,
+    wait_lock: float = 0.0,
+    on_phase: Phase | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MigrationResult:
+    """Undo what the ledger says pgbridge did: pgAgent jobs back as they were, then the pg_cron
+    jobs pgbridge created removed. Running it twice is harmless."""
+    selection = selection or Selection()
+    with session(pgagent, pgcron, on_phase) as run:
+        run.on_progress = progress
+        lock(run, wait_lock)
+        names, _ = pgagent_jobs(run)
+        known_jobs, sources = ledger.read(run.target, run.source_id)
+        run.target.rollback()
+        check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        if not ledger.exists(run.target):
+            run.target.rollback()
+            return MigrationResult(None, True)
+
+        def chosen(job_id: int) -> bool:
+            return is_chosen(selection, job_id, names)
+
+        # pgAgent first: a crash in between leaves both schedulers defined, never neither.
+        for s in sources:
+            if not chosen(s.pgagent_job_id):
+                continue
+            restore_pgagent(run, s.pgagent_job_id, s.previous_enabled)
+        if not run.same_database:
+            run.source.commit()
+            run.phase("source-committed")
+        rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
+        for job in known_jobs:
+            if not chosen(job.pgagent_job_id):
+                continue
+            row = rows.get(job.jobid)
+            if row is not None and row.jobname == job.jobname:
+                call = cron_calls.unschedule(job.jobid)
+                run.target.execute(f"SELECT {call.sql}", call.params)
+                run.changes.append(Change("unschedule", job.pgagent_job_id, job.jobname))
+            ledger.forget_job(run.target, job.jobname, job.username)
+        for s in sources:
+            if chosen(s.pgagent_job_id):
+                ledger.forget_source(run.target, run.source_id, s.pgagent_job_id)
+        run.target.commit()
+        run.phase("target-committed")
+        return MigrationResult(None, True, tuple(run.changes), tuple(run.findings))
+
+
 __all__ = [
     "ExportResult",
     "MigrationResult",
+    "Plan",
+    "PlanOptions",
     "Selection",
+    "Target",
     "Verification",
     "activate",
     "export",
@@ -95,5 +290,6 @@ __all__ = [
     "migrate",
     "plan",
     "rollback",
+    "snapshot",
     "verify",
 ]

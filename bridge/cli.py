@@ -1,83 +1,196 @@
-"""The ``pgbridge`` command: a thin click layer over the library functions.
+"""The ``pgbridge`` command: a thin click layer over :mod:`bridge.api`.
 
-Every command calls one library function and prints what it returns. Errors that pgbridge raises on
+Every command calls one function of :mod:`bridge.api`, writes what it returns with
+:func:`bridge.report.render`, and exits by one rule (:func:`_finish`): 1 when a finding reaches
+``--fail-on`` (``error`` for the commands that write), 0 otherwise. Errors that pgbridge raises on
 purpose (:class:`~bridge.errors.BridgeError`) become one line on stderr and exit code 2; anything
-else is a bug, reported in one line too (``--debug`` shows the traceback).
+else is a bug, reported in one line too and exit code 3 (``--debug`` shows the traceback). Each
+option is declared once, below, and listed by the commands that take it.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
 import click
 
-from . import snapshot
-from ._version import __version__
-from .catalog import load_catalog
-from .display import shown
-from .errors import BridgeError
-from .model import Catalog
+from bridge import api
+from bridge._version import __version__
+from bridge.display import shown
+from bridge.errors import BridgeError
+from bridge.findings import Finding, reaches
+from bridge.report import Kind, render
 
 F = TypeVar("F", bound=Callable[..., Any])
+Option = Callable[[Any], Any]
 
 DSN_HELP = "conninfo string or URI (libpq rules; empty = the PG* environment)"
 
+# -- every option, once ---------------------------------------------------------------------------
+PGAGENT = click.option(
+    "--pgagent", metavar="DSN", help=f"database holding pgAgent's catalog: {DSN_HELP}"
+)
+PGCRON = click.option(
+    "--pgcron",
+    metavar="DSN",
+    help="database where pg_cron is installed (default: the --pgagent database)",
+)
+SNAPSHOT = click.option(
+    "--snapshot",
+    "snapshot_path",
+    metavar="FILE",
+    help="read pgAgent's catalog from a snapshot file instead of --pgagent",
+)
+TIMEZONE = click.option(
+    "--timezone",
+    metavar="ZONE",
+    help="IANA zone pgAgent evaluates schedules in (default: detected from the server)",
+)
+AGENT_ROLE = click.option(
+    "--agent-role",
+    metavar="ROLE",
+    help="pgAgent's login role, for its TimeZone setting when no agent is connected",
+)
+#: The pg_cron release a plan or an export is made for: one name in every command.
+RELEASE = click.option(
+    "--target-pg-cron",
+    metavar="RELEASE",
+    help="pg_cron release to plan for, e.g. 1.6.7 (default: detected from --pgcron)",
+)
+CRON_TIMEZONE = click.option("--cron-timezone", metavar="ZONE", help="cron.timezone of the target")
+CRON_DATABASE = click.option(
+    "--cron-database", metavar="NAME", help="cron.database_name of the target"
+)
+MODE = click.option(
+    "--mode",
+    type=click.Choice(["actual", "configured"]),
+    default="actual",
+    show_default=True,
+    help="translate what pgAgent really ran (its bugs too), or what the schedule says",
+)
+DISABLED = click.option(
+    "--disabled",
+    type=click.Choice(["inactive", "skip"]),
+    default="inactive",
+    show_default=True,
+    help="disabled jobs and schedules: create inactive pg_cron jobs, or leave them out",
+)
+SQL_PART_OF_MIXED = click.option(
+    "--sql-part-of-mixed", is_flag=True, help="migrate the SQL steps of jobs with shell steps"
+)
+SPLIT_STEPS = click.option(
+    "--split-steps", is_flag=True, help="give steps that cannot share a command own jobs"
+)
+RUN_AS = click.option(
+    "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
+)
+JOBS = click.option("--job", "jobs", metavar="ID|NAME", multiple=True, help="only these jobs")
+EXCLUDE = click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these jobs out")
+WAIT_LOCK = click.option(
+    "--wait-lock",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="wait this long for another pgbridge run to finish",
+)
+WAIT_RUNNING = click.option(
+    "--wait-running",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="wait for jobs pgAgent is running right now before disabling them",
+)
+FAIL_ON = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+    help="exit 1 when a finding reaches this severity",
+)
 
-def _with(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
-    """Apply click option decorators in the order they are listed."""
-    out: Any = func
-    for option in reversed(options):
-        out = option(out)
-    return cast(F, out)
 
-
-def source_options(func: F) -> F:
-    """``--pgagent`` / ``--pgcron`` / ``--snapshot`` / ``--timezone`` / ``--agent-role``."""
-    options = [
-        click.option(
-            "--pgagent",
-            metavar="DSN",
-            help=f"database holding pgAgent's catalog: {DSN_HELP}",
-        ),
-        click.option(
-            "--pgcron",
-            metavar="DSN",
-            help="database where pg_cron is installed (default: the --pgagent database)",
-        ),
-        click.option(
-            "--snapshot",
-            "snapshot_path",
-            metavar="FILE",
-            help="read pgAgent's catalog from a snapshot file instead of --pgagent",
-        ),
-        click.option(
-            "--timezone",
-            metavar="ZONE",
-            help="IANA zone pgAgent evaluates schedules in (default: detected from the server)",
-        ),
-        click.option(
-            "--agent-role",
-            metavar="ROLE",
-            help="pgAgent's login role, for its TimeZone setting when no agent is connected",
-        ),
-    ]
-    return _with(func, options)
-
-
-def _load(**kwargs: Any) -> Catalog:
-    return load_catalog(
-        kwargs["pgagent"],
-        kwargs["pgcron"],
-        snapshot_path=kwargs["snapshot_path"],
-        timezone=kwargs["timezone"],
-        agent_role=kwargs["agent_role"],
+def format_option(*formats: str) -> Option:
+    """``--format`` with the formats a command's report has (the first is the default)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True
     )
 
 
+def _with(*options: Option) -> Callable[[F], F]:
+    """Apply click options in the order they are listed."""
+
+    def decorate(func: F) -> F:
+        out: Any = func
+        for option in reversed(options):
+            out = option(out)
+        return cast(F, out)
+
+    return decorate
+
+
+SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE)
+TARGET = (RELEASE, CRON_TIMEZONE, CRON_DATABASE)
+PLANNING = (MODE, DISABLED, SQL_PART_OF_MIXED, SPLIT_STEPS, RUN_AS)
+LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json"))
+
+
+# -- one rule for every command -------------------------------------------------------------------
+def _finish(
+    ctx: click.Context, kind: Kind, fmt: str, result: Any, findings: Iterable[Finding], fail_on: str
+) -> None:
+    """Print ``result`` in ``fmt``; exit 1 when a finding reaches ``fail_on``."""
+    click.echo(render(kind, fmt, result), nl=False)
+    if reaches(findings, fail_on):
+        ctx.exit(1)
+
+
+def _run_findings(result: api.MigrationResult) -> list[Finding]:
+    """What a writing run found, its verification included."""
+    verified = result.verification.findings if result.verification is not None else ()
+    return [*result.findings, *verified]
+
+
+def _plan_options(kw: dict[str, Any]) -> api.PlanOptions:
+    """Pop the planning options out of ``kw``."""
+    return api.PlanOptions(
+        mode=kw.pop("mode"),
+        disabled=kw.pop("disabled"),
+        sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
+        split_steps=kw.pop("split_steps"),
+        run_as=kw.pop("run_as"),
+    )
+
+
+def _inventory(kw: dict[str, Any]) -> Any:
+    return api.inventory(
+        kw["pgagent"],
+        kw["pgcron"],
+        snapshot=kw["snapshot_path"],
+        timezone=kw["timezone"],
+        agent_role=kw["agent_role"],
+    )
+
+
+def _selection(kw: dict[str, Any], include_manual: bool = False) -> api.Selection:
+    _disjoint(kw["jobs"], kw["exclude"])
+    return api.Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
+
+
+def _disjoint(jobs: Sequence[str], exclude: Sequence[str]) -> None:
+    both = sorted(set(jobs) & set(exclude))
+    if both:
+        raise click.UsageError(f"{', '.join(both)} given to both --job and --exclude")
+
+
+def _say(message: str) -> None:
+    """What a writing run waits for, on stderr (stdout holds the report)."""
+    click.echo(f"pgbridge: {message}", err=True)
+
+
+# -- commands -------------------------------------------------------------------------------------
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="show tracebacks for errors")
 @click.version_option(__version__, prog_name="pgbridge")
@@ -92,102 +205,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@source_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-def inventory(fmt: str, **source: Any) -> None:
+@_with(*SOURCE, format_option("text", "json"))
+@click.pass_context
+def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side."""
-    from .render_inventory import inventory_json, inventory_text
-
-    catalog = _load(**source)
-    if fmt == "json":
-        click.echo(json.dumps(inventory_json(catalog), indent=2, ensure_ascii=False))
-    else:
-        click.echo(inventory_text(catalog), nl=False)
-
-
-#: The pg_cron release a plan or an export is made for: one name in every command.
-RELEASE_OPTION = click.option(
-    "--target-pg-cron",
-    metavar="RELEASE",
-    help="pg_cron release to plan for, e.g. 1.6.7 (default: detected from --pgcron)",
-)
-
-
-def target_options(func: F) -> F:
-    """``--target-pg-cron`` / ``--cron-timezone`` / ``--cron-database``: a declared target."""
-    options = [
-        RELEASE_OPTION,
-        click.option("--cron-timezone", metavar="ZONE", help="cron.timezone of the target"),
-        click.option("--cron-database", metavar="NAME", help="cron.database_name of the target"),
-    ]
-    return _with(func, options)
-
-
-def plan_options(func: F) -> F:
-    """The planning choices shared by ``plan`` and ``migrate``."""
-    options = [
-        click.option(
-            "--mode",
-            type=click.Choice(["actual", "configured"]),
-            default="actual",
-            show_default=True,
-            help="translate what pgAgent really ran (its bugs too), or what the schedule says",
-        ),
-        click.option(
-            "--disabled",
-            type=click.Choice(["inactive", "skip"]),
-            default="inactive",
-            show_default=True,
-            help="disabled jobs and schedules: create inactive pg_cron jobs, or leave them out",
-        ),
-        click.option(
-            "--sql-part-of-mixed",
-            is_flag=True,
-            help="migrate the SQL steps of jobs with shell steps",
-        ),
-        click.option(
-            "--split-steps", is_flag=True, help="give steps that cannot share a command own jobs"
-        ),
-        click.option(
-            "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
-        ),
-    ]
-    return _with(func, options)
-
-
-def _plan_options(kw: dict[str, Any]) -> Any:
-    """Pop the :func:`plan_options` values out of ``kw`` into a PlanOptions."""
-    from .planner import PlanOptions
-
-    return PlanOptions(
-        mode=kw.pop("mode"),
-        disabled=kw.pop("disabled"),
-        sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
-        split_steps=kw.pop("split_steps"),
-        run_as=kw.pop("run_as"),
-    )
+    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never")
 
 
 @cli.command()
-@source_options
-@target_options
-@plan_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown", "sql"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info", "never"]),
-    default="error",
-    show_default=True,
-    help="exit 1 when a finding reaches this severity",
-)
+@_with(*SOURCE, *TARGET, *PLANNING, format_option("text", "json", "markdown", "sql"), FAIL_ON)
 @click.pass_context
 def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
@@ -195,12 +221,8 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or connection
     errors.
     """
-    from .api import plan as make
-    from .planner import reaches
-    from .render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
-
     options = _plan_options(kw)
-    result = make(
+    result = api.plan(
         None,
         None,
         options,
@@ -213,90 +235,18 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         cron_timezone=kw["cron_timezone"],
         cron_database=kw["cron_database"],
     )
-    render = {"text": plan_text, "json": plan_json_text, "markdown": plan_markdown, "sql": plan_sql}
-    click.echo(render[fmt](result), nl=False)
-    if reaches(result.all_findings(), fail_on):
-        ctx.exit(1)
-
-
-def live_options(func: F) -> F:
-    """``--pgagent`` / ``--pgcron`` (live servers only) and the selection of jobs."""
-    options = [
-        click.option(
-            "--pgagent", metavar="DSN", help=f"database holding pgAgent's catalog: {DSN_HELP}"
-        ),
-        click.option(
-            "--pgcron",
-            metavar="DSN",
-            help="database where pg_cron is installed (default: the --pgagent database)",
-        ),
-        click.option(
-            "--job", "jobs", metavar="ID|NAME", multiple=True, help="only these pgAgent jobs"
-        ),
-        click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these jobs out"),
-        click.option(
-            "--wait-lock",
-            type=click.FloatRange(min=0),
-            default=0.0,
-            metavar="SECONDS",
-            help="wait this long for another pgbridge run to finish",
-        ),
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-        ),
-    ]
-    return _with(func, options)
-
-
-def _selection(kw: dict[str, Any], include_manual: bool = False) -> Any:
-    from .migrate import Selection
-
-    _disjoint(kw["jobs"], kw["exclude"])
-    return Selection(tuple(kw.pop("jobs")), tuple(kw.pop("exclude")), include_manual)
-
-
-def _disjoint(jobs: Sequence[str], exclude: Sequence[str]) -> None:
-    both = sorted(set(jobs) & set(exclude))
-    if both:
-        raise click.UsageError(f"{', '.join(both)} given to both --job and --exclude")
-
-
-def _say(message: str) -> None:
-    """What a writing run waits for, on stderr (stdout holds the report)."""
-    click.echo(f"pgbridge: {message}", err=True)
-
-
-def _report_run(ctx: click.Context, result: Any, what: str, fmt: str) -> None:
-    from .render_migration import run_json, run_text
-
-    click.echo(run_json(result) if fmt == "json" else run_text(result, what), nl=False)
-    failed = any(f.severity.value == "error" for f in result.findings)
-    if result.verification is not None and not result.verification.ok:
-        failed = True
-    if failed:
-        ctx.exit(1)
+    _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on)
 
 
 @cli.command()
-@live_options
+@_with(*LIVE)
 @click.option("--apply", is_flag=True, help="carry the migration out (default: show it only)")
 @click.option("--cutover", is_flag=True, help="create pg_cron jobs inactive; switch with activate")
 @click.option("--include-manual", is_flag=True, help="also migrate jobs the plan marks manual")
 @click.option(
     "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
 )
-@click.option(
-    "--wait-running", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
-    help="wait for jobs pgAgent is running right now before disabling them",
-)  # fmt: skip
-@RELEASE_OPTION
-@plan_options
-@click.option("--timezone", metavar="ZONE", help="IANA zone pgAgent evaluates schedules in")
-@click.option("--agent-role", metavar="ROLE", help="pgAgent's login role (for its TimeZone)")
+@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE)
 @click.pass_context
 def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """Migrate pgAgent jobs to pg_cron: a dry run unless --apply (which WRITES both databases).
@@ -305,8 +255,6 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     the migrated pgAgent jobs. Re-running changes nothing; after the source changes it updates the
     pg_cron jobs in place. Exit 1 when something could not be done or verification found drift.
     """
-    from .migrate import migrate as run
-
     if not kw["apply"]:
         given = [
             name
@@ -322,7 +270,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
             raise click.UsageError(f"{', '.join(given)} only mean(s) something with --apply")
     selection = _selection(kw, kw.pop("include_manual"))
     options = _plan_options(kw)
-    result = run(
+    result = api.migrate(
         kw["pgagent"],
         kw["pgcron"],
         apply=kw["apply"],
@@ -337,24 +285,18 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         agent_role=kw["agent_role"],
         progress=_say,
     )
-    _report_run(ctx, result, "migrate", fmt)
+    _finish(ctx, "migrate", fmt, result, _run_findings(result), "error")
 
 
 @cli.command()
-@live_options
-@click.option(
-    "--wait-running", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
-    help="wait for jobs pgAgent is running right now",
-)  # fmt: skip
+@_with(*LIVE, WAIT_RUNNING)
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
 
     Changes both databases (no dry run): activates the pg_cron jobs and disables the pgAgent jobs.
     """
-    from .migrate import activate as run
-
-    result = run(
+    result = api.activate(
         kw["pgagent"],
         kw["pgcron"],
         selection=_selection(kw),
@@ -362,30 +304,20 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         wait_running=kw["wait_running"],
         progress=_say,
     )
-    _report_run(ctx, result, "activate", fmt)
+    _finish(ctx, "activate", fmt, result, _run_findings(result), "error")
 
 
 @cli.command()
-@click.option("--pgagent", metavar="DSN", help=f"database holding pgAgent's catalog: {DSN_HELP}")
-@click.option("--pgcron", metavar="DSN", help="database where pg_cron is installed")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_with(PGAGENT, PGCRON, format_option("text", "json"))
 @click.pass_context
 def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
     """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
-    from .migrate import verify as run
-    from .render_migration import verification_json, verification_lines
-
-    result = run(pgagent, pgcron)
-    if fmt == "json":
-        click.echo(verification_json(result), nl=False)
-    else:
-        click.echo("\n".join(verification_lines(result)))
-    if not result.ok:
-        ctx.exit(1)
+    result = api.verify(pgagent, pgcron)
+    _finish(ctx, "verify", fmt, result, result.findings, "error")
 
 
 @cli.command()
-@live_options
+@_with(*LIVE)
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.
@@ -393,65 +325,42 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     Changes both databases (no dry run): re-enables the pgAgent jobs, unschedules the pg_cron
     jobs and removes their ledger entries.
     """
-    from .migrate import rollback as run
-
-    result = run(
+    result = api.rollback(
         kw["pgagent"],
         kw["pgcron"],
         selection=_selection(kw),
         wait_lock=kw["wait_lock"],
         progress=_say,
     )
-    _report_run(ctx, result, "rollback", fmt)
+    _finish(ctx, "rollback", fmt, result, _run_findings(result), "error")
 
 
 @cli.command(name="export")
-@click.option("--pgcron", metavar="DSN", help=f"database where pg_cron is installed: {DSN_HELP}")
-@click.option(
-    "--snapshot", "snapshot_path", metavar="FILE", help="export a snapshot's pg_cron jobs"
-)
-@click.option(
-    "--pgagent",
-    metavar="DSN",
-    help="pgAgent catalog to write into (--apply); its TimeZone is the schedules' zone",
-)
-@click.option("--timezone", metavar="ZONE", help="zone the pgAgent agent evaluates schedules in")
-@RELEASE_OPTION
+@_with(PGCRON, SNAPSHOT, PGAGENT, TIMEZONE, RELEASE)
 @click.option("--pg-cron-release", hidden=True, help="deprecated name of --target-pg-cron")
-@click.option("--job", "jobs", metavar="ID|NAME", multiple=True, help="only these pg_cron jobs")
-@click.option("--exclude", metavar="ID|NAME", multiple=True, help="leave these pg_cron jobs out")
+@_with(JOBS, EXCLUDE)
 @click.option("--inactive", is_flag=True, help="create the pgAgent jobs disabled")
 @click.option(
     "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sql"]), default="text", show_default=True
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info", "never"]),
-    default="error",
-    show_default=True,
-)
+@_with(format_option("text", "json", "sql"), FAIL_ON)
 @click.pass_context
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
 
-    Reads only, unless --apply: then it WRITES the jobs into the --pgagent catalog.
+    Reads only, unless --apply: then it WRITES the jobs into the --pgagent catalog, whose TimeZone
+    is the zone of the schedules. --snapshot exports a snapshot's pg_cron jobs; --job and --exclude
+    name pg_cron jobs.
 
     Jobs pgbridge migrated come back as their original pgAgent definition; others are translated
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
-    from .planner import reaches
-    from .render_export import export_json, export_sql, export_text
-    from .reverse import export
-
     _disjoint(kw["jobs"], kw["exclude"])
     release = kw["target_pg_cron"]
     if kw["pg_cron_release"] is not None:
         _say("--pg-cron-release is deprecated: use --target-pg-cron")
         release = release or kw["pg_cron_release"]
-    result = export(
+    result = api.export(
         kw["pgcron"],
         pgagent=kw["pgagent"],
         snapshot_path=kw["snapshot_path"],
@@ -462,18 +371,11 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),
     )
-    if fmt == "json":
-        click.echo(export_json(result), nl=False)
-    elif fmt == "sql":
-        click.echo(export_sql(result.plan), nl=False)
-    else:
-        click.echo(export_text(result), nl=False)
-    if reaches(result.plan.all_findings(), fail_on):
-        ctx.exit(1)
+    _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on)
 
 
 @cli.command(name="snapshot")
-@source_options
+@_with(*SOURCE)
 @click.option(
     "-o",
     "--output",
@@ -481,13 +383,13 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     required=True,
     help="where to write the snapshot ('-' = stdout)",
 )
-def snapshot_cmd(output: str, **source: Any) -> None:
+def snapshot_cmd(output: str, **kw: Any) -> None:
     """Write the whole catalog (both sides) to a JSON snapshot for offline work. No passwords."""
-    catalog = _load(**source)
-    if output == "-":
-        click.echo(snapshot.dumps(catalog), nl=False)
+    catalog = _inventory(kw)
+    text = api.snapshot(catalog, None if output == "-" else output)
+    if text is not None:
+        click.echo(text, nl=False)
         return
-    snapshot.save(catalog, output)
     jobs = len(catalog.pgagent.jobs) if catalog.pgagent else 0
     click.echo(f"wrote {output}: {jobs} pgAgent jobs", err=True)
 
@@ -498,7 +400,7 @@ def snapshot_cmd(output: str, **source: Any) -> None:
 )
 def demo(keep: bool) -> None:
     """Run pgbridge end to end against a throwaway cluster loaded with sample pgAgent jobs."""
-    from .demo import run_demo
+    from bridge.devtools.demo import run_demo
 
     run_demo(keep=keep, echo=click.echo)
 

@@ -2,6 +2,21 @@
 
 The CLI prints ``str(error)`` as one line and exits with :attr:`BridgeError.exit_code`; library callers
 catch the base class (or a subclass) and read the attributes. Messages name the problem *and* the fix.
+
+The whole hierarchy (all exit with code 2)::
+
+    BridgeError
+     +-- UsageError          the call is wrong: options, arguments, an unknown time zone
+     +-- ConnectionFailed    server unreachable, login refused, database missing, connection lost
+     +-- QueryFailed         the server rejected or cancelled a statement
+     +-- CatalogNotFound     no pgAgent catalog / no pg_cron where one was expected
+     +-- PrivilegeError      the role lacks a privilege; the message lists every one missing
+     +-- SnapshotError       a snapshot file is unreadable, malformed or of an unknown version
+     +-- MigrationLocked     another pgbridge run holds the migration lock
+     +-- ForeignRow          a ledger row belongs to another pgAgent catalog
+     +-- HarnessError        a throwaway cluster (demo, tests) could not be set up
+
+Findings are not errors: what a migration changes is reported, not raised.
 """
 
 from __future__ import annotations
@@ -41,6 +56,14 @@ class PrivilegeError(BridgeError):
 
 class SnapshotError(BridgeError):
     """A snapshot file is unreadable, malformed, or of an unsupported format version."""
+
+
+class MigrationLocked(BridgeError):
+    """Another pgbridge run holds the migration lock."""
+
+
+class ForeignRow(BridgeError):
+    """A ledger row belongs to another pgAgent catalog: never taken over."""
 
 
 class HarnessError(BridgeError):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
-from .naming import catalog_identity
-from .serialize import INT4, INT8, PLAIN
+from bridge.findings import Severity
+from bridge.naming import catalog_identity
+from bridge.serialize import INT4, INT8, PLAIN
 
 #: Domains of columns, checked when a snapshot is loaded (PostgreSQL itself guarantees them).
 Int4 = Annotated[int, INT4]
@@ -23,18 +24,6 @@ Plain = Annotated[str, PLAIN]
 
 #: Lengths of pgAgent's schedule arrays (``pga_schedule.jsc*``); month-day element 32 is "last day".
 MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS = 60, 24, 7, 32, 12
-
-
-class Severity(str, Enum):
-    """How much a diagnostic or finding matters (ordered: info < warning < error)."""
-
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
 @dataclass(frozen=True)
@@ -51,6 +40,11 @@ class StepKind(str, Enum):
     BATCH = "b"
     UNKNOWN = "?"
 
+    @property
+    def words(self) -> str:
+        """The kind as reports say it."""
+        return {"s": "SQL", "b": "batch", "?": "unknown"}[self.value]
+
 
 class OnError(str, Enum):
     """``pga_jobstep.jstonerror``: what a failed step does to the rest of the job."""
@@ -59,6 +53,16 @@ class OnError(str, Enum):
     SUCCEED = "s"  # log the step as succeeded and continue
     IGNORE = "i"  # log the step as ignored and continue
     UNKNOWN = "?"
+
+    @property
+    def words(self) -> str:
+        """The policy as reports and the wrapper's comments say it."""
+        return {
+            "f": "stop the job",
+            "s": "count as success, go on",
+            "i": "ignore, go on",
+            "?": "unknown",
+        }[self.value]
 
 
 @dataclass(frozen=True)

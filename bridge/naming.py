@@ -1,4 +1,5 @@
-"""Deterministic, unique, readable pg_cron job names for migrated pgAgent jobs.
+"""Deterministic, unique, readable pg_cron job names for migrated pgAgent jobs (and the hash that
+tells a pg_cron job's content).
 
 A name is ``pgagent-<catalog tag>-<jobid>-<slug of the job name>`` plus ``-s<schedule id>`` when a
 job needs one pg_cron job per schedule, and ``-<n>`` when one schedule needs several expressions.
@@ -13,6 +14,7 @@ still recognised through the ledger and renamed by the next migration.
 from __future__ import annotations
 
 import hashlib
+import json
 
 MAX_BYTES = 63
 PREFIX = "pgagent"
@@ -84,3 +86,9 @@ def job_name(
     room = max_bytes - len(head.encode()) - len(tail.encode()) - 1
     words = _clip(slug(job_name), room) if room > 0 else ""
     return f"{head}-{words}{tail}" if words else f"{head}{tail}"
+
+
+def content_hash(schedule: str, command: str, database: str, username: str) -> str:
+    """Identity of a pg_cron job's content (activity is not content: activate changes it)."""
+    text = json.dumps([schedule, command, database, username], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -7,8 +7,9 @@ from typing import Any
 
 import psycopg
 
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.naming import catalog_identity, catalog_tag, prefix
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 SECRET = "pw1-do-not-print"

@@ -27,10 +27,10 @@ import psycopg
 import pytest
 from psycopg import conninfo as ci
 
-from bridge.cluster import LocalCluster, find_bindir
+from bridge.catalog.pgcron import read_pgcron
+from bridge.catalog.release import detected
+from bridge.devtools.cluster import LocalCluster, find_bindir
 from bridge.errors import BridgeError
-from bridge.pgcron_release import detected
-from bridge.read_pgcron import read_pgcron
 from bridge.schedule import CronTarget, cron_version
 from tests.pgcron_tree import Archive, TreeError, archives_from_env, server_tree
 

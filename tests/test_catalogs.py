@@ -16,14 +16,18 @@ import pytest
 from psycopg.types.json import Jsonb
 
 import bridge
-from bridge import ledger, snapshot
-from bridge.catalog import read_catalog
-from bridge.migrate import Selection, activate, migrate, rollback, verify
-from bridge.naming import catalog_identity, catalog_tag, job_name, prefix
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.planner import PlanOptions
-from bridge.read_pgagent import read_pgagent
-from bridge.reverse import export
+from bridge.api import activate, migrate, rollback, verify
+from bridge.apply import ledger
+from bridge.apply.selection import Selection
+from bridge.catalog import snapshot
+from bridge.catalog.load import read_catalog
+from bridge.catalog.pgagent import read_pgagent
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.errors import ForeignRow
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.writer import export
+from bridge.naming import catalog_identity, catalog_tag, content_hash, job_name, prefix
+from bridge.planner.types import PlanOptions
 from bridge.serialize import to_jsonable
 
 from .catalogs import Conn
@@ -171,7 +175,7 @@ def test_force_never_takes_over_another_catalogs_job(
         ).fetchone()
         assert row == ("other/catalog",)
     # The ledger itself refuses to hand a row to another catalog.
-    with psycopg.connect(cron_dsn) as conn, pytest.raises(ledger.ForeignRow):
+    with psycopg.connect(cron_dsn) as conn, pytest.raises(ForeignRow):
         (led,) = [j for j in ledger.read(conn, "other/catalog")[0] if j.jobname == name]
         ledger.record_job(conn, replace(led, source="mine/catalog"))
 
@@ -243,7 +247,7 @@ def migrate_like_0_1_0(db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn) -> d
         cron_db.execute(
             RECORD_JOB_0_1_0,
             [old, user, jobid, source, job.job_id, list(c.schedule_ids),
-             ledger.content_hash(c.schedule, c.command, c.database, user),
+             content_hash(c.schedule, c.command, c.database, user),
              c.schedule, c.command, c.database, c.active],
         )  # fmt: skip
         original = catalog.job(job.job_id)

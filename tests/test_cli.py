@@ -87,7 +87,8 @@ def test_inventory_json_is_versioned_and_complete(db: Conn, db_dsn: str) -> None
 def test_comments_survive_into_every_report(db: Conn, db_dsn: str) -> None:
     """The catalog's own comments (jobdesc, jstdesc, jscdesc) are kept apart from pgbridge's
     words and shown in the inventory and in the text and markdown plans."""
-    from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+    from bridge.devtools.pgagent_jobs import create_job
+    from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
     create_job(
         db,
@@ -265,7 +266,8 @@ def test_plan_formats_and_exit_codes(db: Conn, db_dsn: str, tmp_path: Path) -> N
 
 
 def test_plan_exit_zero_when_all_exact(db: Conn, db_dsn: str, cron_dsn: str) -> None:
-    from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+    from bridge.devtools.pgagent_jobs import create_job
+    from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
     create_job(
         db,

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bridge.cluster import CRON_DATABASE, LocalCluster, check_extensions, find_bindir
+from bridge.devtools.cluster import CRON_DATABASE, LocalCluster, check_extensions, find_bindir
 from bridge.errors import HarnessError
 
 

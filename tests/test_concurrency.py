@@ -11,9 +11,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bridge.migrate import LOCK_KEY, migrate
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.reverse import ExportResult, export
+from bridge.api import migrate
+from bridge.apply.session import LOCK_KEY
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.translate import ExportResult
+from bridge.exporter.writer import export
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -151,7 +154,7 @@ def test_cross_database_switch_waits_busy_under_idle_timeout(
         assert now is not None
     # a window that opens 6 s from now: the switch must wait in its open transaction
     low = (float(now[0]) + 6.0) % 60.0
-    module = importlib.import_module("bridge.migrate")  # the package re-exports migrate()
+    module = importlib.import_module("bridge.apply.switch")
     monkeypatch.setattr(module, "QUIET_WINDOW", (low, (low + 8.0) % 60.0))
     said: list[str] = []
     result = migrate(db_dsn, cron_dsn, apply=True, today=TODAY, progress=said.append)

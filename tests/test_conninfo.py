@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge import conninfo
+from bridge.pg import conninfo
 
 SECRET = "s3cr3t"
 

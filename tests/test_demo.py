@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-from bridge.demo import sample_jobs
+from bridge.devtools.demo import sample_jobs
 
 
 def test_demo_shows_every_sample_job_and_no_password() -> None:

@@ -15,13 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.catalog import read_catalog
-from bridge.exporter import make_export
-from bridge.migrate import migrate
-from bridge.model import CronJob, PgCronSide, Severity
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.render_export import export_sql, export_text
-from bridge.reverse import ExportResult, export
+from bridge.api import migrate
+from bridge.catalog.load import read_catalog
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.translate import ExportResult, make_export
+from bridge.exporter.writer import export
+from bridge.findings import Severity
+from bridge.model import CronJob, PgCronSide
+from bridge.report.export import export_sql, export_text
 from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
 
 from .catalogs import Conn

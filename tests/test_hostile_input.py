@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import snapshot
-from bridge.catalog import read_catalog
+from bridge.catalog import snapshot
+from bridge.catalog.load import read_catalog
 from bridge.cli import main
 from bridge.errors import SnapshotError
 
@@ -371,7 +371,7 @@ def test_random_mutations_never_crash(
 @pytest.mark.parametrize("odd", ["banana", "1.6x", ""])
 def test_live_server_odd_extension_version_gives_no_floor(odd: str) -> None:
     """What read_pgcron passes on from a live server's pg_extension.extversion."""
-    from bridge import pgcron_release
+    from bridge.catalog import release as pgcron_release
 
     evidence = pgcron_release.from_settings([], odd)
     assert evidence.low == (1, 0, 0)  # no floor from the version

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from bridge.api import plan as make_plan
-from bridge.cron_calls import create_statement
-from bridge.exporter import make_export
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
+from bridge.exporter.translate import make_export, replace_sql, writable
 from bridge.model import CronJob, PgCronSide
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job, job_sql
-from bridge.render_export import export_sql
-from bridge.reverse import replace_sql, writable
-from bridge.sqlquote import code, comment, dollar_quote, literal
+from bridge.pg.quoting import code, comment, dollar_quote, literal
+from bridge.planner.calls import create_statement
+from bridge.report.export import export_sql
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -262,8 +262,8 @@ def test_reports_show_control_sequences_escaped(db: Conn, db_dsn: str, cron_dsn:
     side = PgCronSide("postgres", "1.4", True, "1.4.2", jobs=(
         CronJob(1, name, "0 1 * * *", "SELECT 1", "localhost", 5432, "postgres", "postgres", True),
     ))  # fmt: skip
-    from bridge.render_export import export_text
-    from bridge.reverse import ExportResult
+    from bridge.exporter.translate import ExportResult
+    from bridge.report.export import export_text
 
     text = export_text(ExportResult(make_export(side, agent_zone="UTC"), False))
     assert _raw_controls(text) == set() and shown in text

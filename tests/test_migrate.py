@@ -13,18 +13,13 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import ConnectionFailed, PrivilegeError
-from bridge.migrate import (
-    LOCK_KEY,
-    MigrationLocked,
-    MigrationResult,
-    Selection,
-    activate,
-    migrate,
-    rollback,
-    verify,
-)
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.api import activate, migrate, rollback, verify
+from bridge.apply.results import MigrationResult
+from bridge.apply.selection import Selection
+from bridge.apply.session import LOCK_KEY
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.errors import ConnectionFailed, MigrationLocked, PrivilegeError
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
 from .catalogs import Conn, cron_name
 from .fix_db import TestServer
@@ -269,7 +264,7 @@ def test_verify_uses_the_options_of_the_migration(
             [ScheduleSpec("d", minutes=fs({7}))],
         ),
     )
-    from bridge.planner import PlanOptions
+    from bridge.planner.types import PlanOptions
 
     done = migrate(db_dsn, cron_dsn, apply=True, options=PlanOptions(split_steps=True), today=TODAY)
     assert done.count("create") == 2
@@ -412,7 +407,7 @@ def test_process_killed_at_each_phase_then_rerun_converges(
     script = textwrap.dedent(
         f"""
         import os, datetime
-        from bridge.migrate import migrate
+        from bridge.api import migrate
         def die(name):
             if name == {phase!r}:
                 os._exit(9)
@@ -500,7 +495,7 @@ def test_missing_step_database_is_manual_and_apply_errors_name_the_job(
     catalog: dict[str, int], db: Conn, db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:
     from bridge.errors import QueryFailed
-    from bridge.planner import PlanOptions
+    from bridge.planner.types import PlanOptions
 
     ghost = create_job(
         db,

@@ -12,16 +12,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge import snapshot
-from bridge.catalog import read_catalog
+from bridge.api import migrate
+from bridge.catalog import snapshot
+from bridge.catalog.load import read_catalog
+from bridge.catalog.release import choose, from_settings
 from bridge.cli import main
-from bridge.cluster import LocalCluster, find_bindir
-from bridge.exporter import make_export
-from bridge.migrate import migrate
-from bridge.model import Catalog, CronJob, PgCronSide, Severity
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.pgcron_release import choose, from_settings
-from bridge.planner import Plan, make_plan, target_from
+from bridge.devtools.cluster import LocalCluster, find_bindir
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.exporter.translate import make_export
+from bridge.findings import Severity
+from bridge.model import Catalog, CronJob, PgCronSide
+from bridge.planner.build import make_plan
+from bridge.planner.target import target_from
+from bridge.planner.types import Plan
 from bridge.schedule import (
     CronTarget,
     agent_fires_at,

@@ -11,12 +11,15 @@ from collections.abc import Callable
 import pytest
 from psycopg import conninfo as psycopg_conninfo
 
-from bridge.catalog import read_catalog
-from bridge.model import Severity
+from bridge.catalog.load import read_catalog
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.findings import Severity, reaches
 from bridge.naming import MAX_BYTES
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.planner import JobPlan, Plan, PlanOptions, Target, make_plan, reaches
-from bridge.render_plan import plan_json_text, plan_markdown, plan_sql, plan_text
+from bridge.planner.build import make_plan
+from bridge.planner.target import Target
+from bridge.planner.types import JobPlan, Plan, PlanOptions
+from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 
 from .catalogs import Conn
 from .fix_db import TestServer
@@ -691,14 +694,14 @@ def test_transaction_local_changes_do_not_leak(planned: Planner) -> None:
 def test_set_transaction_in_a_wrapper_fails_every_run(db: Conn, db_dsn: str, db_name: str) -> None:
     """Why such a step cannot be combined: the server rejects it inside the wrapper."""
     from bridge.model import OnError, Step, StepKind
-    from bridge.planner import _wrap
+    from bridge.planner.wrapper import wrap
 
     steps = [
         Step(i, 1, str(i), "", True, StepKind.SQL, code, "", db_name, OnError.FAIL)
         for i, code in enumerate(["SELECT 1", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"])
     ]
     proc = subprocess.run(
-        ["psql", "-X", "-q", "-d", db_dsn, "-c", _wrap(steps)],
+        ["psql", "-X", "-q", "-d", db_dsn, "-c", wrap(steps)],
         capture_output=True,
         text=True,
         check=False,
@@ -764,7 +767,7 @@ def test_frequent_jobs_say_runs_can_queue(
 def test_role_finding_knows_whether_the_applier_is_a_superuser(
     db: Conn, db_dsn: str, cron_dsn: str
 ) -> None:
-    from bridge.planner import target_from
+    from bridge.planner.target import target_from
 
     create_job(db, JobSpec("as role", [step("a", "SELECT 1")], [DAILY_0230]))
     catalog = read_catalog(db_dsn, cron_dsn)

@@ -8,12 +8,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from bridge.catalog import read_catalog
-from bridge.connect import connect, reading
+from bridge.catalog.load import read_catalog
+from bridge.catalog.pgagent import normalise_array, parse_bool_array, read_pgagent
+from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import CatalogNotFound, ConnectionFailed, PrivilegeError, UsageError
-from bridge.model import OnError, Severity, StepKind
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
-from bridge.read_pgagent import normalise_array, parse_bool_array, read_pgagent
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.findings import Severity
+from bridge.model import OnError, StepKind
+from bridge.pg.connect import connect, reading
 
 from .catalogs import SECRET, build_catalog
 

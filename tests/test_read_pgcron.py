@@ -7,11 +7,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from bridge.catalog import read_catalog
-from bridge.connect import reading
-from bridge.pgadmin_sql import JobSpec, create_job
-from bridge.pgcron_release import detected
-from bridge.read_pgcron import read_pgcron
+from bridge.catalog.load import read_catalog
+from bridge.catalog.pgcron import read_pgcron
+from bridge.catalog.release import detected
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec
+from bridge.pg.connect import reading
 from bridge.schedule import cron_version
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -129,7 +130,7 @@ def test_release_pinned_from_the_server(cron_db: Conn, cron_dsn: str, pg_cron_re
 
 @pytest.mark.pgcron_matrix
 def test_match_dom_and_dow_detected(cron_dsn: str, pg_cron_release: str) -> None:
-    from bridge.planner import target_from
+    from bridge.planner.target import target_from
 
     with reading(cron_dsn) as conn:
         side = read_pgcron(conn)

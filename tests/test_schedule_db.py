@@ -433,7 +433,8 @@ def dated_schedules(draw: st.DrawFn) -> AgentSchedule:
 def _planned(schedule: AgentSchedule, zone: str) -> tuple[str, list[str]]:
     """The planner's status and pg_cron expressions for a one-step job with this schedule."""
     from bridge.model import Catalog, Job, OnError, PgAgentCatalog, Step, StepKind
-    from bridge.planner import Target, make_plan
+    from bridge.planner.build import make_plan
+    from bridge.planner.target import Target
 
     step = Step(1, 1, "s", "", True, StepKind.SQL, "SELECT 1", "", "postgres", OnError.FAIL)
     job = Job(

@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bridge import snapshot
-from bridge.catalog import load_catalog, read_catalog
+from bridge.catalog import snapshot
+from bridge.catalog.load import load_catalog, read_catalog
 from bridge.errors import SnapshotError, UsageError
 
 from .catalogs import SECRET, Conn, build_catalog

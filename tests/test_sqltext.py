@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.sqltext import StatementKind as K
-from bridge.sqltext import analyse
+from bridge.planner.sqltext import StatementKind as K
+from bridge.planner.sqltext import analyse
 
 SPLITS = [
     ("SELECT 1", ["SELECT 1"]),
@@ -216,7 +216,7 @@ plain_statements = st.lists(
 @given(plain_statements, st.sampled_from([";", " ; ", ";\n\t"]), st.booleans())
 def test_fast_path_agrees_with_the_tokenizer(parts: list[str], sep: str, trailing: bool) -> None:
     # Text without quotes, comments or dollar signs skips sqlglot; both paths must agree exactly.
-    from bridge.sqltext import _analyse_plain, _analyse_tokens
+    from bridge.planner.sqltext import _analyse_plain, _analyse_tokens
 
     code = sep.join(parts) + (";" if trailing else "")
     assert _analyse_plain(code) == _analyse_tokens(code)

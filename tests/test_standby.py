@@ -14,10 +14,11 @@ import psycopg
 import pytest
 from psycopg import conninfo as ci
 
-from bridge.cluster import LocalCluster
+from bridge.api import migrate
+from bridge.devtools.cluster import LocalCluster
+from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import HarnessError
-from bridge.migrate import migrate
-from bridge.pgadmin_sql import JobSpec, ScheduleSpec, StepSpec, create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
 from .catalogs import Conn, build_catalog
 from .fix_db import TestServer

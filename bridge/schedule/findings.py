@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model import Severity
+from bridge.findings import Severity
 
 # pgAgent behaviour that differs from what the schedule says (pgagent.sql's pga_next_schedule).
 EMPTY_EVERY_2_MIN = "SCHED_EMPTY_EVERY_2_MIN"

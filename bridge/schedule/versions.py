@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -64,6 +64,11 @@ class CronVersion:
     def __str__(self) -> str:
         return self.name
 
+    def has_function(self, name: str) -> bool:
+        """Whether this release's SQL API has ``name`` ("cron.alter_job"): the release that
+        brought each function is written once, in the data."""
+        return self.release >= function_since(name)
+
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
@@ -109,6 +114,15 @@ def settings_table() -> tuple[CronSetting, ...]:
         CronSetting(str(s["name"]), _plain_release(str(s["since"])), str(s["capability"]))
         for s in _data()["settings"]
     )
+
+
+@cache
+def function_since(name: str) -> tuple[int, int, int]:
+    """The first release whose SQL API has the function ``name``."""
+    for f in _data()["functions"]:
+        if f["name"] == name:
+            return _plain_release(str(f["since"]))
+    raise KeyError(name)
 
 
 def extversion_floor(extversion: str) -> tuple[int, int, int]:

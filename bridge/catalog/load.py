@@ -1,0 +1,67 @@
+"""Getting a :class:`~bridge.model.Catalog`: from live servers or from a snapshot file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+from bridge.catalog import snapshot
+from bridge.catalog.pgagent import read_pgagent
+from bridge.catalog.pgcron import read_pgcron
+from bridge.catalog.timezones import check_zone
+from bridge.errors import UsageError
+from bridge.model import Catalog, PgCronSide
+from bridge.pg import conninfo
+from bridge.pg.connect import reading
+
+
+def read_catalog(
+    pgagent: str = "",
+    pgcron: str | None = None,
+    *,
+    timezone: str | None = None,
+    agent_role: str | None = None,
+) -> Catalog:
+    """Read both sides from live servers, each in one READ ONLY transaction.
+
+    ``pgagent`` is the DSN of the database holding pgAgent's catalog ("" = the ``PG*`` environment);
+    ``pgcron`` the database where pg_cron is installed (default: the same connection).
+    """
+    with reading(pgagent) as conn:
+        agent_side = read_pgagent(conn, timezone=timezone, agent_role=agent_role)
+        cron_side: PgCronSide | None = read_pgcron(conn) if pgcron is None else None
+    if pgcron is not None:
+        with reading(pgcron) as conn:
+            cron_side = read_pgcron(conn)
+    origin = conninfo.redact(pgagent) or "(PG* environment)"
+    if pgcron is not None:
+        origin += f" + pg_cron at {conninfo.redact(pgcron) or '(PG* environment)'}"
+    return Catalog(agent_side, cron_side, origin, dt.datetime.now(dt.timezone.utc))
+
+
+def load_catalog(
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    snapshot_path: str | Path | None = None,
+    timezone: str | None = None,
+    agent_role: str | None = None,
+) -> Catalog:
+    """A catalog from a snapshot (``snapshot_path``) or from live servers; never both."""
+    if snapshot_path is not None:
+        if pgagent is not None:
+            raise UsageError("--snapshot replaces --pgagent: give one or the other")
+        catalog = snapshot.load(snapshot_path)
+        if pgcron is not None:
+            with reading(pgcron) as conn:
+                catalog = replace(catalog, pgcron=read_pgcron(conn))
+        if timezone is not None and catalog.pgagent is not None:
+            agent = replace(
+                catalog.pgagent,
+                timezone=check_zone(timezone),
+                timezone_source="override (--timezone)",
+            )
+            catalog = replace(catalog, pgagent=agent)
+        return catalog
+    return read_catalog(pgagent or "", pgcron, timezone=timezone, agent_role=agent_role)

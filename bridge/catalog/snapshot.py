@@ -1,0 +1,155 @@
+"""Snapshots: the whole catalog (both sides) as a versioned JSON document, for offline analysis.
+
+A snapshot never holds a password: step connection strings are redacted when read, and the origin is
+a redacted DSN. ``load`` accepts exactly the format versions this release knows and says so otherwise.
+
+A snapshot is also an input anyone can edit, so ``load`` admits only what a catalog read from
+PostgreSQL could hold (no NUL, valid UTF-8, column ranges, years 1..9999, versions where versions
+belong) within sane limits of size and nesting, and names the first field that does not fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bridge._version import __version__
+from bridge.errors import SnapshotError
+from bridge.model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
+from bridge.pg import conninfo
+from bridge.schedule.versions import parse_release
+from bridge.serialize import from_jsonable, to_jsonable
+
+FORMAT = "pgbridge-snapshot"
+VERSION = 1
+
+#: Limits far above any real catalog (a snapshot nests about ten levels deep).
+MAX_BYTES = 512 * 2**20
+MAX_DEPTH = 32
+
+
+def dumps(catalog: Catalog) -> str:
+    """The snapshot document for ``catalog`` (stable key order, UTF-8 text)."""
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "pgbridge": __version__,
+        "written_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "catalog": to_jsonable(catalog),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def save(catalog: Catalog, path: str | Path) -> None:
+    try:
+        Path(path).write_text(dumps(catalog), encoding="utf-8")
+    except OSError as exc:
+        raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror or exc}") from None
+
+
+def _too_big(source: str, size: int) -> SnapshotError:
+    return SnapshotError(
+        f"{source} is {size / 2**20:.0f} MiB; pgbridge reads snapshots up to "
+        f"{MAX_BYTES // 2**20} MiB"
+    )
+
+
+def _too_deep(doc: Any) -> str | None:
+    """The path of the first value nested deeper than :data:`MAX_DEPTH` (iteratively)."""
+    todo: list[tuple[Any, str, int]] = [(doc, "$", 0)]
+    while todo:
+        value, path, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            todo += [(v, f"{path}.{k}", depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    return None
+
+
+def loads(text: str, *, source: str = "snapshot") -> Catalog:
+    if len(text) > MAX_BYTES:
+        raise _too_big(source, len(text))
+    try:
+        doc: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}): "
+            "write it again with 'pgbridge snapshot'"
+        ) from None
+    except RecursionError:
+        raise SnapshotError(
+            f"{source} is nested too deeply to be a pgbridge snapshot (more than "
+            f"{MAX_DEPTH} levels)"
+        ) from None
+    deep = _too_deep(doc)
+    if deep is not None:
+        raise SnapshotError(f"{source} is malformed: {deep}: nested more than {MAX_DEPTH} levels")
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SnapshotError(f'{source} is not a pgbridge snapshot (no "format": "{FORMAT}")')
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise SnapshotError(
+            f"{source} has snapshot format version {version!r}; this pgbridge reads "
+            f"version {VERSION}: write it again with this pgbridge's 'pgbridge snapshot'"
+        )
+    try:
+        catalog = from_jsonable(Catalog, doc.get("catalog"), "$.catalog")
+        return _checked(catalog)
+    except (ValueError, TypeError) as exc:
+        raise SnapshotError(f"{source} is malformed: {exc}") from None
+
+
+_LENGTHS = {
+    "minutes": MINUTES,
+    "hours": HOURS,
+    "weekdays": WEEKDAYS,
+    "monthdays": MONTHDAYS,
+    "months": MONTHS,
+}
+
+
+def _checked(catalog: Catalog) -> Catalog:
+    """What types alone do not guarantee: array lengths, versions, no secret in an edited file."""
+    side = catalog.pgcron
+    if side is not None and side.binary_at_least != "unknown":
+        try:
+            parse_release(side.binary_at_least)
+        except ValueError:
+            raise ValueError(
+                f"$.catalog.pgcron.binary_at_least: {side.binary_at_least!r} is not a pg_cron "
+                "release (MAJOR.MINOR.PATCH) or 'unknown'"
+            ) from None
+    if catalog.pgagent is None:
+        return replace(catalog, origin=conninfo.redact(catalog.origin))
+    jobs = []
+    for i, job in enumerate(catalog.pgagent.jobs):
+        for j, sched in enumerate(job.schedules):
+            for name, size in _LENGTHS.items():
+                got = len(getattr(sched, name))
+                if got != size:
+                    raise ValueError(
+                        f"$.catalog.pgagent.jobs[{i}].schedules[{j}].{name}: {got} values, "
+                        f"expected {size}"
+                    )
+        steps = tuple(replace(step, connstr=conninfo.redact(step.connstr)) for step in job.steps)
+        jobs.append(replace(job, steps=steps))
+    agent = replace(catalog.pgagent, jobs=tuple(jobs))
+    return replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin))
+
+
+def load(path: str | Path) -> Catalog:
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise _too_big(f"snapshot {path}", size)
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
+    return loads(text, source=f"snapshot {path}")

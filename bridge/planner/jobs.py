@@ -1,0 +1,234 @@
+"""One pgAgent job -> its plan: status, pg_cron jobs (named), and the findings about timing and roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bridge.findings import Severity, status_of
+from bridge.model import Catalog, Job
+from bridge.naming import catalog_tag, job_name
+from bridge.planner.expressions import cron_comparison, schedule_expressions
+from bridge.planner.steps import step_commands
+from bridge.planner.target import Target
+from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
+from bridge.planner.work import JobWork
+from bridge.schedule import (
+    describe_agent_schedule,
+    parse_cron,
+)
+from bridge.schedule.equivalence import DEFAULT_DAYS
+from bridge.schedule.slots import shortest_gap
+
+
+def plan_job(
+    job: Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
+) -> JobPlan:
+    """The plan for one pgAgent job."""
+    notes = tuple(
+        ScheduleNote(s.id, s.name, describe_agent_schedule(s), s.enabled, s.description)
+        for s in job.schedules
+    )
+    steps = tuple(StepNote(s.id, s.name, s.description) for s in job.steps if s.description)
+    return replace(
+        _plan_job(job, catalog, target, options, today),
+        schedules=notes,
+        comment=job.description,
+        steps=steps,
+    )
+
+
+def _plan_job(
+    job: Job, catalog: Catalog, target: Target, options: PlanOptions, today: dt.date
+) -> JobPlan:
+    work = JobWork(job)
+    for diag in job.diagnostics:
+        work.add(diag.code, diag.severity, diag.message, "")
+    for step in job.steps:
+        for diag in step.diagnostics:
+            if diag.code != "STEP_EMPTY_CODE":  # STEP_EMPTY says it with the consequence
+                work.add(diag.code, diag.severity, diag.message, "", step=step)
+    if not job.enabled:
+        if options.disabled == "skip":
+            work.add("JOB_DISABLED", Severity.INFO, "the job is disabled and left out", "")
+            return JobPlan(job.id, job.name, job.enabled, "skipped", (), tuple(work.findings))
+        work.add(
+            "JOB_DISABLED",
+            Severity.INFO,
+            "the job is disabled; its pg_cron jobs are created inactive",
+            "activate them with cron.alter_job when the time comes",
+        )
+    if job.host_agent:
+        work.add(
+            "JOB_HOST_PINNED",
+            Severity.WARNING,
+            f"the job runs only on the agent of host {job.host_agent!r}; pg_cron runs on the "
+            "primary server itself",
+            "make sure the job does not depend on that host",
+        )
+    if job.running:
+        work.add(
+            "JOB_RUNNING",
+            Severity.INFO,
+            f"pgAgent has claimed the job (agent {job.agent_id}): it is running now, or stuck",
+            "let it finish before the cutover",
+        )
+    made = step_commands(work, target, options, catalog)
+    expressions = schedule_expressions(work, catalog, target, options, today)
+    if made is None:
+        return JobPlan(job.id, job.name, job.enabled, "manual", (), tuple(work.findings))
+    commands = made
+    if not commands:
+        if job.steps and all(not s.enabled for s in job.steps):  # no steps: JOB_NO_STEPS
+            work.add(
+                "JOB_NOTHING_TO_RUN",
+                Severity.INFO,
+                "the job has no enabled step; pgAgent ran it as an empty success",
+                "",
+            )
+        return JobPlan(
+            job.id, job.name, job.enabled, status_of(work.findings, False), (), tuple(work.findings)
+        )
+    # One pg_cron job per distinct expression (a minute fires once, as in pgAgent); a suffix only
+    # when the job needs more than one.
+    by_expr: dict[str, tuple[bool, list[int]]] = {}
+    for expr, active, sched_id in expressions:
+        was_active, ids = by_expr.get(expr, (False, []))
+        by_expr[expr] = (was_active or active, [*ids, sched_id])
+    items = [
+        (expr, active, ids, cmd) for expr, (active, ids) in by_expr.items() for cmd in commands
+    ]
+    per_key: dict[int, int] = {}
+    for _, _, ids, _ in items:
+        per_key[ids[0]] = per_key.get(ids[0], 0) + 1
+    seen: dict[int, int] = {}
+    cron_jobs: list[CronJobPlan] = []
+    assert catalog.pgagent is not None
+    tag = catalog_tag(catalog.pgagent.identity)
+    for expr, active, ids, command in items:
+        key = ids[0]
+        seen[key] = seen.get(key, 0) + 1
+        if len(items) == 1:
+            name = job_name(job.id, job.name, catalog=tag)
+        else:
+            part = seen[key] if per_key[key] > 1 else None
+            name = job_name(job.id, job.name, catalog=tag, schedule_id=key, part=part)
+        cron_jobs.append(
+            CronJobPlan(
+                name=name,
+                schedule=expr,
+                command=command.text,
+                database=command.database,
+                username=command.username,
+                active=active and job.enabled,
+                schedule_ids=tuple(ids),
+                step_ids=command.step_ids,
+                wrapped=command.wrapped,
+            )
+        )
+    if not cron_jobs:
+        work.add(
+            "JOB_NOT_SCHEDULED",
+            Severity.INFO,
+            "the job has no schedule: pgAgent never runs it, and no pg_cron job is created"
+            if not job.schedules
+            else f"none of its {len(job.schedules)} schedule(s) gives a pg_cron job (the "
+            "schedule findings say why), so nothing is created",
+            "give the job a schedule in pgAgent first if it should run",
+        )
+    _timing_findings(work, cron_jobs, target, today)
+    _role_findings(work, cron_jobs, target, options)
+    if (
+        target.database
+        and any(c.database != target.database for c in cron_jobs)
+        and not target.cron_target().version.has_function("cron.schedule_in_database")
+    ):
+        work.add(
+            "TARGET_NO_SCHEDULE_IN_DATABASE",
+            Severity.ERROR,
+            f"pg_cron {target.release} has no cron.schedule_in_database (1.4+) for jobs in other "
+            "databases",
+            "upgrade pg_cron, or insert into cron.job as a superuser",
+        )
+    return JobPlan(
+        job.id, job.name, job.enabled, status_of(work.findings, bool(cron_jobs)), tuple(cron_jobs),
+        tuple(work.findings),
+    )  # fmt: skip
+
+
+#: Fire times this close (minutes) let a run outlast the interval: pg_cron then queues the next.
+QUEUE_GAP = 60
+
+
+def _timing_findings(
+    work: JobWork, cron_jobs: Sequence[CronJobPlan], target: Target, today: dt.date
+) -> None:
+    """Where pg_cron's independent, queueing runs can differ from pgAgent's one run at a time:
+    several pg_cron jobs that fire at one instant (computed, not assumed), and fire times so
+    close that a long run makes pg_cron queue the next one."""
+    active = sorted({c.schedule for c in cron_jobs if c.active})
+    cron = target.cron_target()
+    parsed = [parse_cron(e, cron.version) for e in active]
+    gap = shortest_gap([x for p in parsed for x in p.slots(and_logic=cron.and_logic)])
+    if gap is not None and gap <= QUEUE_GAP:
+        work.add(
+            "JOB_RUNS_CAN_QUEUE",
+            Severity.INFO,
+            f"its fire times come as little as {gap} minute(s) apart: a run that takes longer "
+            "makes pg_cron queue the next one and start it as soon as the last ends, where "
+            "pgAgent skipped the occurrences that fell due",
+            "guard the command with pg_try_advisory_lock (skip when held) if queued runs hurt",
+        )
+    first: dt.datetime | None = None
+    count = 0
+    for i, a in enumerate(active):
+        for b in active[i + 1 :]:
+            met = cron_comparison(a, b, cron, today)
+            count += met.both
+            if met.first_both is not None and (first is None or met.first_both < first):
+                first = met.first_both
+    if first is not None:
+        work.add(
+            "JOB_SEVERAL_CRON_JOBS",
+            Severity.WARNING,
+            f"the job becomes {len(active)} active pg_cron jobs whose schedules meet {count} "
+            f"time(s) in {DEFAULT_DAYS // 365} years (first at {first:%Y-%m-%d %H:%M} UTC): pg_cron "
+            "runs the job once per pg_cron job there, pgAgent ran it once",
+            "guard the command with pg_try_advisory_lock if a second run in the same minute "
+            "matters, or change a schedule so they never meet",
+        )
+
+
+def _role_findings(
+    work: JobWork, cron_jobs: Sequence[CronJobPlan], target: Target, options: PlanOptions
+) -> None:
+    roles = sorted({c.username for c in cron_jobs if c.username})
+    for role in roles:
+        # cron.schedule_in_database with any username needs superuser, even one's own (#390)
+        other = "" if role == target.applier else "; that role needs LOGIN and CONNECT"
+        if target.applier_superuser:
+            work.add(
+                "ROLE_RUN_AS",
+                Severity.INFO,
+                f"the pg_cron job runs as {role!r}; the applier {target.applier!r} is a superuser, "
+                f"as scheduling with a username requires (pg_cron #390){other}",
+                "" if not other else f"make sure {role!r} may log in and connect",
+            )
+            continue
+        work.add(
+            "ROLE_NEEDS_SUPERUSER",
+            Severity.WARNING,
+            f"the pg_cron job runs as {role!r}: scheduling with a username needs superuser "
+            f"(pg_cron #390){other}",
+            "apply the plan as a superuser, or leave the username out (no --run-as, no user in "
+            "the step's connection string)",
+        )
+    if not roles:
+        work.add(
+            "ROLE_APPLIER",
+            Severity.INFO,
+            "pgAgent ran the SQL as the agent's login role; the pg_cron job runs as the role that "
+            f"applies the plan ({target.applier or 'unknown until applied'})",
+            "use --run-as to choose the role",
+        )

@@ -1,0 +1,45 @@
+"""REPORT (pure): every result pgbridge returns, written in each format it offers.
+
+One table, :data:`FORMATS`: per kind of result, the formats and the function that writes each. The
+CLI asks :func:`render` and prints what it returns; adding a format is one entry here and one
+function in the kind's module (``plan``, ``inventory``, ``migration``, ``export``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Literal
+
+from bridge.report.export import export_json, export_sql, export_text
+from bridge.report.inventory import inventory_json, inventory_text
+from bridge.report.migration import run_json, run_text, verification_json, verification_lines
+from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
+
+Kind = Literal["inventory", "plan", "migrate", "activate", "rollback", "verify", "export"]
+
+
+def _runs(what: str) -> dict[str, Callable[[Any], str]]:
+    return {"text": lambda r: run_text(r, what), "json": run_json}
+
+
+FORMATS: dict[Kind, dict[str, Callable[[Any], str]]] = {
+    "inventory": {
+        "text": inventory_text,
+        "json": lambda c: json.dumps(inventory_json(c), indent=2, ensure_ascii=False) + "\n",
+    },
+    "plan": {"text": plan_text, "json": plan_json_text, "markdown": plan_markdown, "sql": plan_sql},
+    "migrate": _runs("migrate"),
+    "activate": _runs("activate"),
+    "rollback": _runs("rollback"),
+    "verify": {
+        "text": lambda v: "\n".join(verification_lines(v)) + "\n",
+        "json": verification_json,
+    },
+    "export": {"text": export_text, "json": export_json, "sql": lambda r: export_sql(r.plan)},
+}
+
+
+def render(kind: Kind, fmt: str, result: Any) -> str:
+    """``result`` (of a ``kind`` command) written in ``fmt``."""
+    return FORMATS[kind][fmt](result)

@@ -1,0 +1,85 @@
+"""Reports of migrate / activate / rollback / verify runs (text and JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from bridge.apply.results import MigrationResult, Verification
+from bridge.display import screen, shown
+from bridge.findings import Finding
+from bridge.report.plan import _finding_line, plan_text
+from bridge.serialize import to_jsonable
+
+FORMAT = "pgbridge-run"
+VERSION = 1
+
+_WORDS = {  # action -> (what, what happened to it)
+    "create": ("pg_cron job", "created"),
+    "update": ("pg_cron job", "updated in place"),
+    "unchanged": ("pg_cron job", "already as planned"),
+    "skip": ("pg_cron job", "left alone"),
+    "remove": ("pg_cron job", "removed (no longer planned)"),
+    "activate": ("pg_cron job", "activated"),
+    "deactivate": ("pg_cron job", "made inactive"),
+    "disable-pgagent": ("pgAgent job", "disabled"),
+    "restore-pgagent": ("pgAgent job", "restored to its enabled state"),
+    "unschedule": ("pg_cron job", "unscheduled"),
+}
+
+
+def _counted(action: str, n: int) -> str:
+    noun, verb = _WORDS.get(action, ("change", action))
+    return f"{n} {noun}{'' if n == 1 else 's'} {verb}"
+
+
+def verification_lines(v: Verification) -> list[str]:
+    head = f"verify: {v.checked} pg_cron jobs checked, " + (
+        "all match the plan" if v.ok else "DRIFT found"
+    )
+    return [head] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
+
+
+def _findings(found: tuple[Finding, ...]) -> list[str]:
+    return [f"  ! {_finding_line(f)}" for f in found]
+
+
+def run_text(result: MigrationResult, what: str) -> str:
+    """A run as text: a dry run shows the plan of the selected jobs; a real one what it did."""
+    out: list[str] = []
+    if not result.applied and result.plan is not None:
+        out += plan_text(result.plan).rstrip("\n").split("\n")  # already screened
+        planned = [j for j in result.plan.jobs if j.job_id in result.selected]
+        jobs = sum(len(j.cron_jobs) for j in planned)
+        out += [
+            "",
+            f"Dry run: nothing changed. {what} --apply would create or update {jobs} pg_cron "
+            f"jobs for {len(planned)} pgAgent jobs "
+            f"({', '.join(str(j.job_id) for j in planned) or 'none'}).",
+        ]
+        return screen(out)
+    counts = Counter(c.action for c in result.changes)
+    out.append(
+        f"{what}: "
+        + (", ".join(_counted(a, n) for a, n in sorted(counts.items())) or "nothing to do")
+    )
+    for change in result.changes:
+        if change.action == "unchanged":
+            continue
+        target = f" {change.cron_job}" if change.cron_job else ""
+        detail = f" ({change.detail})" if change.detail else ""
+        out.append(f"  {change.action}: pgAgent job {change.pgagent_job_id}{target}{detail}")
+    out += _findings(result.findings)
+    if result.verification is not None:
+        out += verification_lines(result.verification)
+    return screen(out)
+
+
+def run_json(result: MigrationResult) -> str:
+    doc = {"format": FORMAT, "version": VERSION, **to_jsonable(result)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def verification_json(v: Verification) -> str:
+    doc = {"format": FORMAT, "version": VERSION, "ok": v.ok, **to_jsonable(v)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
