@@ -28,8 +28,8 @@ from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_f
 from tests.catalogs import Conn
 from tests.commands import run_psql
 from tests.fix_db import TestServer
-from tests.test_schedule_db import _oracle
-from tests.test_schedule_support import cron_texts
+from tests.schedule.strategies import cron_texts
+from tests.schedule.test_db import _oracle
 
 UTC = dt.timezone.utc
 TODAY = dt.date(2026, 11, 21)
