@@ -1,5 +1,6 @@
 """croniter (with pg_cron's day rule: ``implement_cron_bug=True``) agrees with our matcher on the
-syntax both accept, and differs exactly where pg_cron.md section 6 says it does."""
+syntax both accept, and differs where pg_cron's parser (src/entry.c) reads the text otherwise:
+single-value and reversed ranges, and named ranges (``test_known_differences``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bridge.schedule import cron_fires_at, parse_cron
-from tests.test_schedule_support import cron_texts
+from tests.schedule.strategies import cron_texts
 
 UTC = dt.timezone.utc
 SINGLE_RANGE = re.compile(r"(?<![\d/])(\d+)-\1(?![\d])")
