@@ -143,7 +143,7 @@ CODES: dict[str, Code] = _table(
     (
         "SCHED_SHORT_MONTH_ERROR",
         "schedule",
-        (E,),
+        (W, E),
         "Day 29 or 30 with February among the months, or day 31 with a month of 30 days or fewer (no month ticked = all months)",
     ),
     (
@@ -304,6 +304,24 @@ CODES: dict[str, Code] = _table(
     ("STEP_DATABASE_MISSING", "plan", (E,), "Planned from a live server"),
     ("STEP_PASSWORD_DROPPED", "plan", (W,), "The step's connection string carried a password"),
     ("STEP_DATABASE_DEFAULTED", "plan", (W,), "The step's connection string names no database"),
+    (
+        "GUARD_USED",
+        "plan",
+        (I,),
+        "The command checks pgAgent's rule before the steps run (a guard), behind one superset entry",
+    ),
+    (
+        "GUARD_WRAPS_STEP",
+        "plan",
+        (I,),
+        "A single step runs inside the guard's `DO` block",
+    ),
+    (
+        "GUARD_NOT_USABLE",
+        "plan",
+        (I,),
+        "A guard would make the job exact, but its steps cannot run inside one",
+    ),
     (
         "STEPS_WRAPPED",
         "plan",
