@@ -44,7 +44,7 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert re.search(
         r"-> pgagent-[a-z]{6}-1-tutorial-heartbeat-row-every-minute: '\* \* \* \* \*' in app", out
     )
-    assert "STEP_BATCH" in out and "GUARD_USED" in out
+    assert "STEP_BATCH" in out and "JOB_GUARDED" in out
     assert "'Friday the 13th audit': exact on pg_cron 1.4.2 with a guard" in out
     assert "'Business-day report (holidays excepted)': exact on pg_cron 1.4.2 with a guard" in out
     assert "'Month-end audit mark': exact on pg_cron 1.4.2 with a guard" in out

@@ -234,11 +234,11 @@ def _explain_guards(plan: Plan, cluster: LocalCluster, echo: Callable[[str], Non
     echo("Guards (pgAgent's rule checked in the command, behind one superset entry):")
     for job in plan.jobs:
         codes = {f.code for f in job.findings}
-        if "GUARD_USED" in codes:
+        if "JOB_GUARDED" in codes:
             (cron,) = job.cron_jobs
             echo(f"  job {job.job_id} {job.job_name!r}: {job.status} on pg_cron {plan.target.release}"
                  f" with a guard, entry '{cron.schedule}'")  # fmt: skip
-        elif "GUARD_NOT_USABLE" in codes:
+        elif "JOB_GUARD_NOT_USABLE" in codes:
             echo(f"  job {job.job_id} {job.job_name!r}: {job.status}; no guard: its step cannot "
                  "run inside one")  # fmt: skip
     with psycopg.connect(cluster.dsn(APP_DB), autocommit=True) as conn:

@@ -45,6 +45,14 @@ _FULL = {
 }
 
 
+def guard_words(command: str) -> str | None:
+    """The guard's description when ``command`` is a pgbridge-guarded block, else None."""
+    head, _, rest = command.partition("\n")
+    if not (head.startswith("DO $") and head.endswith("$") and rest.startswith(GUARD_MARK)):
+        return None
+    return rest.partition("\n")[0][len(GUARD_MARK) :].lstrip(": ")
+
+
 @dataclass(frozen=True)
 class Guard:
     """A job's guard: ``sql`` (boolean, in ``$1``) and the same rule in plain words."""

@@ -89,7 +89,7 @@ def guard_job(
     blocker = _blocker(work, made, target)
     if blocker is not None:
         work.add(
-            "GUARD_NOT_USABLE",
+            "JOB_GUARD_NOT_USABLE",
             Severity.INFO,
             f"a guard would make this job exact (pg_cron entry {found.expression!r} and a check "
             f"of pgAgent's rule in the command), but it cannot be used: {blocker}",
@@ -104,7 +104,7 @@ def guard_job(
     work.findings[mark:] = [f for f in added if f.code not in RESOLVED]
     entry_runs, agent_runs = found.runs_per_year()
     work.add(
-        "GUARD_USED",
+        "JOB_GUARDED",
         Severity.INFO,
         f"guarded: pg_cron starts the command on {found.expression!r} (about {entry_runs:.0f} "
         f"times a year) and a guard runs the steps only at pgAgent's own fire times (at most "
@@ -117,7 +117,7 @@ def guard_job(
     )
     if len(steps) == 1:
         work.add(
-            "GUARD_WRAPS_STEP",
+            "STEP_WRAPPED_BY_GUARD",
             Severity.INFO,
             f"step {steps[0].name!r} runs inside the guard's DO block (its text verbatim, through "
             "EXECUTE, then COMMIT) instead of as the command itself",

@@ -38,7 +38,7 @@ def test_friday_13th_is_exact_with_a_guard(planned: Planner) -> None:
     assert job.status == "exact", job.findings
     (cron,) = job.cron_jobs
     assert cron.schedule == "15 4 13 * *" and cron.guard is not None and cron.wrapped
-    assert codes(job)["GUARD_USED"] is Severity.INFO and "GUARD_WRAPS_STEP" in codes(job)
+    assert codes(job)["JOB_GUARDED"] is Severity.INFO and "STEP_WRAPPED_BY_GUARD" in codes(job)
     assert "SCHED_DOM_DOW_AND_INEXACT" not in codes(job)
     assert cron.command.startswith("DO $pgbridge$\n" + GUARD_MARK)
     assert "EXECUTE $s1_$SELECT 1$s1_$;" in cron.command  # the step, verbatim
@@ -91,8 +91,8 @@ def test_overlapping_schedules_share_one_guarded_pg_cron_job(planned: Planner) -
 def test_steps_that_must_run_alone_keep_todays_result(planned: Planner) -> None:
     job, _ = planned(JobSpec("vacuum", [step("a", "VACUUM")], [HOLIDAYS]))
     assert job.status == "changed" and job.cron_jobs[0].guard is None
-    assert codes(job)["GUARD_NOT_USABLE"] is Severity.INFO
-    (why,) = [f.message for f in job.findings if f.code == "GUARD_NOT_USABLE"]
+    assert codes(job)["JOB_GUARD_NOT_USABLE"] is Severity.INFO
+    (why,) = [f.message for f in job.findings if f.code == "JOB_GUARD_NOT_USABLE"]
     assert "VACUUM" in why and "must run alone" in why
 
 
