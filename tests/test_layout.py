@@ -25,6 +25,7 @@ PURE = (
     "bridge.report.inventory",
     "bridge.report.export",
     "bridge.report.migration",
+    "bridge.report.fleet",
 )
 
 

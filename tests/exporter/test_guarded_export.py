@@ -10,7 +10,7 @@ from bridge.model import CronJob, OnError, Step, StepKind
 from bridge.planner.guard import guard_words, make_guard
 from bridge.planner.wrapper import wrap
 from bridge.schedule import AgentSchedule
-from tests.test_export import side_with
+from tests.exporter.test_export import side_with
 
 HOLIDAY = AgentSchedule(
     minutes=1, hours=1 << 7, weekdays=0b0111110, exceptions=((dt.date(2026, 12, 25), None),)

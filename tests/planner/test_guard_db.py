@@ -1,6 +1,6 @@
 """Guards judged by the real software: the guard's SQL, evaluated by the server at every candidate
 instant of its superset entry, against pgAgent's own ``pga_next_schedule()`` as a membership oracle
-(asked in the same zone, see ``tests/test_schedule_db.py``), over days with DST changes, a leap day
+(asked in the same zone, see ``tests/schedule/test_db.py``), over days with DST changes, a leap day
 and month ends. Instants off the entry are asked too: the oracle must say "no" there (the cover).
 """
 
@@ -29,8 +29,8 @@ from bridge.schedule import (
 )
 from bridge.schedule import findings as F
 from bridge.schedule.guard import superset
-from tests.test_schedule_db import FUTURE_DAYS, ORACLE_FN
-from tests.test_schedule_support import agent_schedules
+from tests.schedule.strategies import agent_schedules
+from tests.schedule.test_db import FUTURE_DAYS, ORACLE_FN
 
 UTC = dt.timezone.utc
 Conn = psycopg.Connection[Any]

@@ -17,9 +17,9 @@ from bridge.planner.guard import GUARD_MARK, SKIP_MESSAGE
 from bridge.planner.types import PlanOptions
 from bridge.report.plan import plan_json, plan_text
 from tests.catalogs import Conn
-from tests.test_planner import TODAY, Planner, codes, planned, step
+from tests.planner.test_plan import TODAY, Planner, codes, planned, planned_live, step
 
-__all__ = ["planned"]  # the fixture, used by name
+__all__ = ["planned", "planned_live"]  # the fixture, used by name
 fs = frozenset
 FRIDAY_13 = ScheduleSpec(
     "f13", minutes=fs({15}), hours=fs({4}), monthdays=fs({13}), weekdays=fs({5})
@@ -96,11 +96,11 @@ def test_steps_that_must_run_alone_keep_todays_result(planned: Planner) -> None:
     assert "VACUUM" in why and "must run alone" in why
 
 
-def test_the_time_zone_is_guarded_on_gmt(planned: Planner, db: Conn, db_name: str) -> None:
+def test_the_time_zone_is_guarded_on_gmt(planned_live: Planner, db: Conn, db_name: str) -> None:
     db.execute(f"ALTER DATABASE {db_name} SET timezone = 'America/New_York'")
     try:
         spec = ScheduleSpec("daily", minutes=fs({30}), hours=fs({2}))
-        job, _ = planned(JobSpec("ny", [step("a", "SELECT 1")], [spec]))
+        job, _ = planned_live(JobSpec("ny", [step("a", "SELECT 1")], [spec]))
     finally:
         db.execute(f"ALTER DATABASE {db_name} RESET timezone")
     assert job.status == "exact", job.findings
@@ -116,12 +116,12 @@ CREATE OR REPLACE FUNCTION shadow.now() RETURNS timestamptz LANGUAGE sql AS $$ S
 
 
 def test_the_guarded_command_skips_or_runs_in_the_real_server(
-    planned: Planner, db: Conn, db_dsn: str
+    planned_live: Planner, db: Conn, db_dsn: str
 ) -> None:
     """The command as pg_cron sends it (one simple query, psql -c does the same), with now()
     shadowed to choose the minute: a holiday raises the skip message, a workday runs the step."""
     db.execute("CREATE TABLE ran (at timestamptz DEFAULT pg_catalog.now())")
-    job, _ = planned(JobSpec("h", [step("a", "INSERT INTO ran DEFAULT VALUES", dbname=db.info.dbname)],
+    job, _ = planned_live(JobSpec("h", [step("a", "INSERT INTO ran DEFAULT VALUES", dbname=db.info.dbname)],
                              [HOLIDAYS]))  # fmt: skip
     (cron,) = job.cron_jobs
     for when, runs in (("2026-12-25 07:00+00", False), ("2026-12-28 07:00:41+00", True),
