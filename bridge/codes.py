@@ -346,6 +346,36 @@ CODES: dict[str, Code] = _table(
         "The job's fire times come at most an hour apart (the message gives the shortest gap)",
     ),
     (
+        "HISTORY_RUNS_OVERLAP",
+        "plan",
+        (W,),
+        "Logged runs lasted longer than the gap to the schedule's next fire time (pgAgent skipped occurrences pg_cron would queue)",
+    ),
+    (
+        "HISTORY_STUCK",
+        "plan",
+        (W,),
+        "A run is still marked running long after its usual duration, or the job is claimed by an agent that is gone",
+    ),
+    (
+        "HISTORY_FAILING",
+        "plan",
+        (W,),
+        "The job or one of its steps failed in at least a tenth of its logged runs",
+    ),
+    (
+        "HISTORY_NEVER_RAN",
+        "plan",
+        (I,),
+        "The schedules fired in the history window but the log has no run",
+    ),
+    (
+        "HISTORY_OFF_SCHEDULE",
+        "plan",
+        (I,),
+        "Logged runs started in minutes the schedules do not fire at",
+    ),
+    (
         "JOB_NOT_SCHEDULED",
         "plan",
         (I,),
