@@ -22,6 +22,7 @@ from bridge.apply.session import Phase, lock, read_catalogs, session
 from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
 from bridge.catalog import snapshot as snapshot_file
+from bridge.catalog.history import DEFAULT_DAYS as DEFAULT_HISTORY_DAYS
 from bridge.catalog.load import load_catalog
 from bridge.exporter.translate import ExportResult
 from bridge.exporter.writer import export
@@ -40,10 +41,17 @@ def inventory(
     snapshot: str | Path | None = None,
     timezone: str | None = None,
     agent_role: str | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> Catalog:
-    """Read both catalogs (live, or pgAgent's from a snapshot)."""
+    """Read both catalogs (live, or pgAgent's from a snapshot), with ``history_days`` of
+    pgAgent's run log summarised per job (0: the log is not read; a snapshot has its own)."""
     return load_catalog(
-        pgagent, pgcron, snapshot_path=snapshot, timezone=timezone, agent_role=agent_role
+        pgagent,
+        pgcron,
+        snapshot_path=snapshot,
+        timezone=timezone,
+        agent_role=agent_role,
+        history_days=history_days,
     )
 
 
@@ -70,6 +78,7 @@ def plan(
     cron_timezone: str | None = None,
     cron_database: str | None = None,
     today: dt.date | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> Plan:
     """The migration plan (dry run): what would be created in pg_cron, and every finding.
 
@@ -78,7 +87,12 @@ def plan(
     with ``target_release`` / ``cron_timezone`` / ``cron_database`` overriding what was detected.
     """
     catalog = source or inventory(
-        pgagent, pgcron, snapshot=snapshot, timezone=timezone, agent_role=agent_role
+        pgagent,
+        pgcron,
+        snapshot=snapshot,
+        timezone=timezone,
+        agent_role=agent_role,
+        history_days=history_days,
     )
     if target is None:
         side = catalog.pgcron

@@ -54,6 +54,14 @@ AGENT_ROLE = click.option(
     metavar="ROLE",
     help="pgAgent's login role, for its TimeZone setting when no agent is connected",
 )
+HISTORY_DAYS = click.option(
+    "--history-days",
+    type=click.IntRange(min=0),
+    default=90,
+    show_default=True,
+    metavar="N",
+    help="days of pgAgent's run log to summarise per job (0: do not read it)",
+)
 #: The pg_cron release a plan or an export is made for: one name in every command.
 RELEASE = click.option(
     "--target-pg-cron",
@@ -131,7 +139,7 @@ def _with(*options: Option) -> Callable[[F], F]:
     return decorate
 
 
-SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE)
+SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE, HISTORY_DAYS)
 TARGET = (RELEASE, CRON_TIMEZONE, CRON_DATABASE)
 PLANNING = (MODE, DISABLED, SQL_PART_OF_MIXED, SPLIT_STEPS, RUN_AS)
 LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json"))
@@ -171,6 +179,7 @@ def _inventory(kw: dict[str, Any]) -> Any:
         snapshot=kw["snapshot_path"],
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
+        history_days=kw["history_days"],
     )
 
 
@@ -234,6 +243,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         target_release=kw["target_pg_cron"],
         cron_timezone=kw["cron_timezone"],
         cron_database=kw["cron_database"],
+        history_days=kw["history_days"],
     )
     _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on)
 

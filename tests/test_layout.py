@@ -22,6 +22,8 @@ PURE = (
     "bridge.report.inventory",
     "bridge.report.export",
     "bridge.report.migration",
+    "bridge.planner.history",
+    "bridge.report.history",
 )
 
 

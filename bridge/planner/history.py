@@ -45,22 +45,6 @@ def seconds(value: float | None) -> str:
     return f"{total // 3600}h{total % 3600 // 60:02d}m"
 
 
-def history_line(history: JobHistory, days: int) -> str:
-    """One line per job: runs, failures, typical duration, the last run."""
-    if not history.runs:
-        return f"no run logged in the last {days} days"
-    last = ""
-    if history.last_start is not None:
-        word = STATUS_WORDS.get(history.last_status, history.last_status or "?")
-        last = f"; last {history.last_start:%Y-%m-%d %H:%M} UTC ({word})"
-    running = f", {history.running} marked running" if history.running else ""
-    return (
-        f"{history.runs} runs in {days} days, {history.failures} failed{running}; duration median "
-        f"{seconds(history.median_seconds)}, p95 {seconds(history.p95_seconds)}, max "
-        f"{seconds(history.max_seconds)}{last}"
-    )
-
-
 def _share(part: int, whole: int) -> str:
     return f"{part} of {whole} ({100 * part / whole:.0f}%)" if whole else str(part)
 

@@ -41,9 +41,18 @@ CASES = (
     Case(
         "healthy",
         tuple(Run(2, m, seconds=s) for m, s in ((0, 1), (10, 2), (20, 3), (30, 4))),
-        {"runs": 4, "succeeded": 4, "failed": 0, "median_seconds": 2.5, "max_seconds": 4.0,
-         "p95_seconds": pytest.approx(3.85), "over_gap": 0, "off_schedule": 0,
-         "last_status": "s", "gap_minutes": 10},
+        {
+            "runs": 4,
+            "succeeded": 4,
+            "failed": 0,
+            "median_seconds": 2.5,
+            "max_seconds": 4.0,
+            "p95_seconds": pytest.approx(3.85),
+            "over_gap": 0,
+            "off_schedule": 0,
+            "last_status": "s",
+            "gap_minutes": 10,
+        },
     ),
     Case(
         "failing",
