@@ -17,12 +17,14 @@ from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
 from bridge.apply.preflight import preflight
 from bridge.apply.reconcile import migrated_ids, reconcile
 from bridge.apply.results import Change, MigrationResult, Verification
+from bridge.apply.runs import check_runs
 from bridge.apply.selection import Selection, check_known, is_chosen, select
 from bridge.apply.session import Phase, lock, read_catalogs, session
 from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
 from bridge.catalog import snapshot as snapshot_file
 from bridge.catalog.history import DEFAULT_DAYS as DEFAULT_HISTORY_DAYS
+from bridge.catalog.history import read_history
 from bridge.catalog.load import load_catalog
 from bridge.exporter.translate import ExportResult
 from bridge.exporter.writer import export
@@ -227,15 +229,32 @@ def activate(
 
 
 def verify(
-    pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    today: dt.date | None = None,
+    runs: bool = False,
+    since: dt.datetime | None = None,
 ) -> Verification:
-    """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
+    """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied.
+
+    With ``runs``, also compare each migrated pg_cron job's runs (``cron.job_run_details``) since
+    it took over, or since ``since``, with its schedule's fire times and pgAgent's durations.
+    """
     with session(pgagent, pgcron, None, read_only=True) as run:
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
         catalog = read_catalogs(run, pgagent, pgcron)
-        return check(run, catalog, today)
+        result = check(run, catalog, today)
+        if not runs:
+            return result
+        assert catalog.pgagent is not None and catalog.pgcron is not None
+        agent = read_history(run.source, catalog.pgagent)
+        run.source.rollback()
+        target = target_from(catalog.pgcron, applier=catalog.pgcron.reader)
+        checks, found = check_runs(run, agent, target, since)
+        return replace(result, findings=(*result.findings, *found), runs=tuple(checks))
 
 
 def rollback(

@@ -10,6 +10,7 @@ option is declared once, below, and listed by the commands that take it.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -318,11 +319,26 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(PGAGENT, PGCRON, format_option("text", "json"))
+@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"))
+@click.option(
+    "--runs", is_flag=True, help="also compare pg_cron's runs with the schedules' fire times"
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    metavar="UTC-TIME",
+    help="with --runs: compare from this instant (UTC) instead of the migration",
+)
 @click.pass_context
-def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
-    """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
-    result = api.verify(pgagent, pgcron)
+def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
+    """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift.
+
+    With --runs, also check pg_cron's run log: exit 1 when a fire time was missed or a run failed.
+    """
+    if kw["since"] is not None and not kw["runs"]:
+        raise click.UsageError("--since only means something with --runs")
+    since = kw["since"].replace(tzinfo=dt.timezone.utc) if kw["since"] is not None else None
+    result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since)
     _finish(ctx, "verify", fmt, result, result.findings, "error")
 
 

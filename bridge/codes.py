@@ -493,6 +493,42 @@ CODES: dict[str, Code] = _table(
         "pgAgent was running a cut-over job when `activate` came",
     ),
     (
+        "VERIFY_RUNS_MISSED",
+        "apply",
+        (E,),
+        "A migrated pg_cron job did not run at fire times of its schedule (verify --runs)",
+    ),
+    (
+        "VERIFY_RUNS_FAILED",
+        "apply",
+        (E,),
+        "Runs of a migrated pg_cron job failed (verify --runs)",
+    ),
+    (
+        "VERIFY_RUNS_EXTRA",
+        "apply",
+        (W,),
+        "A migrated pg_cron job ran at no fire time of its schedule (verify --runs)",
+    ),
+    (
+        "VERIFY_RUNS_SLOWER",
+        "apply",
+        (I,),
+        "pg_cron's runs take much longer than pgAgent's did (verify --runs)",
+    ),
+    (
+        "VERIFY_RUNS_NO_EVIDENCE",
+        "apply",
+        (W,),
+        "pg_cron's run log cannot show whether the job ran: cron.log_run off, or no details kept",
+    ),
+    (
+        "VERIFY_RUNS_PARTIAL",
+        "apply",
+        (I,),
+        "pg_cron's run log covers only part of the window, or the job is too young to have fired",
+    ),
+    (
         "VERIFY_CRON_JOB_MISSING",
         "apply",
         (E,),

@@ -24,6 +24,7 @@ PURE = (
     "bridge.report.migration",
     "bridge.planner.history",
     "bridge.report.history",
+    "bridge.report.runs",
 )
 
 
