@@ -46,9 +46,9 @@ SELECT d.jobid, d.start_time, d.status, left(coalesce(d.return_message, ''), 500
 
 _DURATIONS = """
 SELECT d.jobid,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.end_time - d.start_time)),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM d.end_time - d.start_time)),
-       max(extract(epoch FROM d.end_time - d.start_time))::float8
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', d.end_time - d.start_time)),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY date_part('epoch', d.end_time - d.start_time)),
+       max(date_part('epoch', d.end_time - d.start_time))
   FROM cron.job_run_details d
   JOIN unnest(%(ids)s::int8[], %(since)s::timestamptz[]) AS w(jobid, since) ON w.jobid = d.jobid
  WHERE d.start_time >= w.since AND d.start_time < %(until)s AND d.end_time IS NOT NULL

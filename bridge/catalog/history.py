@@ -15,7 +15,6 @@ Statuses (pgagent.sql, ``pga_joblog.jlgstatus``): ``r`` running, ``s`` success, 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -35,21 +34,45 @@ FIRST_OFF = 3
 #: Longest error output kept per step (masked), in characters.
 ERROR_CHARS = 500
 
-#: The schedules' fire rule, per candidate minute ``{t}`` (a wall-clock timestamp in the agent's
-#: zone): the slot's masks (bit n = value n), "last day", and the schedule's validity window.
+#: The schedules' fire rule, for the wall-clock fields of a candidate minute (suffix ``{k}``,
+#: computed once per run in :data:`_WALLS`): the slot's masks (bit n = value n), "last day", and
+#: the schedule's validity window.
 _MATCH = """(
-    (s.minutes >> extract(minute FROM {t})::int) & 1 = 1
-    AND (s.hours >> extract(hour FROM {t})::int) & 1 = 1
-    AND (s.months >> extract(month FROM {t})::int) & 1 = 1
-    AND (s.weekdays >> extract(dow FROM {t})::int) & 1 = 1
-    AND ((s.days >> extract(day FROM {t})::int) & 1 = 1
-         OR (s.last AND extract(day FROM {t} + interval '1 day') = 1))
+    (s.minutes >> r.mi{k}) & 1 = 1 AND (s.hours >> r.h{k}) & 1 = 1
+    AND (s.months >> r.mo{k}) & 1 = 1 AND (s.weekdays >> r.dw{k}) & 1 = 1
+    AND ((s.days >> r.d{k}) & 1 = 1 OR (s.last AND r.last{k}))
     AND (s.start IS NULL OR r.start >= s.start) AND (s.stop IS NULL OR r.start <= s.stop))"""
 
-_ON_SCHEDULE = "EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({a} OR {b}))".format(
-    a=_MATCH.format(t="r.wall"),
-    b=_MATCH.format(t=f"r.wall - interval '{LATE_MINUTES} minute'"),
-)
+_ON_SCHEDULE = f"EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({_MATCH.format(k=0)} OR {_MATCH.format(k=1)}))"
+
+
+def _fields(k: int) -> str:
+    """Wall-clock fields of minute ``m{k}`` (minutes since 1970-01-01 00:00 wall time): integer
+    arithmetic where it can (1970-01-01 was a Thursday), ``date_part`` for the calendar."""
+    m, day = f"m{k}", f"(m{k} / 1440)::int"
+    date = f"(date '1970-01-01' + {day})"
+    return (
+        f"({m} %% 60)::int AS mi{k}, ({m} / 60 %% 24)::int AS h{k}, ({day} + 4) %% 7 AS dw{k}, "
+        f"date_part('day', {date})::int AS d{k}, date_part('month', {date})::int AS mo{k}, "
+        f"date_part('day', {date} + 1) = 1 AS last{k}"
+    )
+
+
+#: Each run's start as wall-clock fields in the agent's zone: its minute (0) and the minute
+#: before (1), so that a start up to a minute late still counts as that fire's. ``OFFSET 0``
+#: keeps each level computed once per run (not once per run and schedule).
+_WALLS = f"""
+runs AS (
+  SELECT w.jobid, w.start, {_fields(0)}, {_fields(1)}
+    FROM (SELECT l.jobid, l.start, l.m0, l.m0 - {LATE_MINUTES} AS m1
+            FROM (SELECT jlgjobid AS jobid, jlgstart AS start,
+                         floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m0
+                    FROM pgagent.pga_joblog
+                   WHERE jlgstart >= %(since)s AND jlgstart < %(until)s
+                  OFFSET 0) AS l
+          OFFSET 0) AS w
+  OFFSET 0
+)"""
 
 _SCHED = """
 sched AS MATERIALIZED (
@@ -62,65 +85,53 @@ sched AS MATERIALIZED (
 _RUNS = """
 runs AS (
   SELECT l.jlgid AS id, l.jlgjobid AS jobid, l.jlgstatus AS status, l.jlgstart AS start,
-         extract(epoch FROM l.jlgduration)::float8 AS secs,
-         date_trunc('minute', l.jlgstart AT TIME ZONE %(tz)s) AS wall
+         date_part('epoch', l.jlgduration) AS secs
     FROM pgagent.pga_joblog l
    WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
 )"""
 
 JOBS = f"""
-WITH {_SCHED},
-gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
-{_RUNS},
-marked AS (
-  SELECT r.*, {_ON_SCHEDULE} AS on_schedule FROM runs r
-)
-SELECT m.jobid, count(*), count(*) FILTER (WHERE status = 's'),
+WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
+{_RUNS}
+SELECT r.jobid, count(*), count(*) FILTER (WHERE status = 's'),
        count(*) FILTER (WHERE status = 'f'), count(*) FILTER (WHERE status = 'i'),
        count(*) FILTER (WHERE status = 'd'), count(*) FILTER (WHERE status = 'r'),
-       max(start), (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = max(m.id)),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) FILTER (WHERE status <> 'r'),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY secs) FILTER (WHERE status <> 'r'),
+       max(start), (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = max(r.id)),
+       percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE status <> 'r'),
        max(secs) FILTER (WHERE status <> 'r'),
        min(start) FILTER (WHERE status = 'r'),
-       min(g.minutes),
        count(*) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60),
-       max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60),
-       count(*) FILTER (WHERE NOT on_schedule)
-  FROM marked m LEFT JOIN gaps g ON g.jobid = m.jobid
- GROUP BY m.jobid
+       max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60)
+  FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
+ GROUP BY r.jobid
 """
 
-#: The first few off-schedule starts, only for the jobs that have some (by ``pga_joblog``'s
-#: index on ``jlgjobid``).
+#: Runs at no fire time, per job: how many and the first few. The test is an anti-join (one hash
+#: of the schedules, by job), so it costs one pass over the window whatever the number of jobs.
 OFF_SCHEDULE = f"""
-WITH {_SCHED}
-SELECT j.jobid, f.start
-  FROM unnest(%(jobs)s::int[]) AS j(jobid)
- CROSS JOIN LATERAL (
-   SELECT r.start FROM (
-     SELECT l.jlgjobid AS jobid, l.jlgstart AS start,
-            date_trunc('minute', l.jlgstart AT TIME ZONE %(tz)s) AS wall
-       FROM pgagent.pga_joblog l
-      WHERE l.jlgjobid = j.jobid AND l.jlgstart >= %(since)s AND l.jlgstart < %(until)s) r
-    WHERE NOT {_ON_SCHEDULE}
-    ORDER BY r.start LIMIT {FIRST_OFF}) f
- ORDER BY j.jobid, f.start
+WITH {_SCHED},
+{_WALLS}
+SELECT jobid, count(*), array_agg(start ORDER BY start) FILTER (WHERE n <= {FIRST_OFF})
+  FROM (SELECT r.jobid, r.start, row_number() OVER (PARTITION BY r.jobid ORDER BY r.start) AS n
+          FROM runs r
+         WHERE NOT {_ON_SCHEDULE}) AS off
+ GROUP BY jobid
 """
 
+#: Step runs are windowed by their own start (a step starts after its job run): the job comes
+#: from ``pga_jobstep``, so the step log is read without joining the (larger) job log.
 STEPS = """
-SELECT l.jlgjobid, s.jsljstid, count(*), count(*) FILTER (WHERE s.jslstatus IN ('f', 'i'))
-  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_joblog l ON l.jlgid = s.jsljlgid
- WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
- GROUP BY l.jlgjobid, s.jsljstid
+SELECT j.jstjobid, s.jsljstid, count(*), count(*) FILTER (WHERE s.jslstatus IN ('f', 'i'))
+  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_jobstep j ON j.jstid = s.jsljstid
+ WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s
+ GROUP BY j.jstjobid, s.jsljstid
 """
 
 LAST_ERRORS = f"""
-SELECT DISTINCT ON (l.jlgjobid, s.jsljstid) l.jlgjobid, s.jsljstid,
-       left(coalesce(s.jsloutput, ''), {ERROR_CHARS})
-  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_joblog l ON l.jlgid = s.jsljlgid
- WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s AND s.jslstatus IN ('f', 'i')
- ORDER BY l.jlgjobid, s.jsljstid, s.jslstart DESC, s.jslid DESC
+SELECT DISTINCT ON (s.jsljstid) j.jstjobid, s.jsljstid, left(coalesce(s.jsloutput, ''), {ERROR_CHARS})
+  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_jobstep j ON j.jstid = s.jsljstid
+ WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s AND s.jslstatus IN ('f', 'i')
+ ORDER BY s.jsljstid, s.jslstart DESC, s.jslid DESC
 """
 
 #: Jobs claimed (``jobagentid``) by an agent whose backend is gone: a registered pid counts only
@@ -192,8 +203,9 @@ def read_history(
     params |= {"g_job": list(job_gaps), "g_min": list(job_gaps.values())}
 
     figures: dict[int, dict[str, Any]] = {}
-    for (jobid, runs, ok, failed, internal, aborted, running, last, last_status, median, p95,
-         longest, running_since, _gap, over, over_max, off) in conn.execute(JOBS, params):  # fmt: skip
+    for (jobid, runs, ok, failed, internal, aborted, running, last, last_status, quantiles,
+         longest, running_since, over, over_max) in conn.execute(JOBS, params):  # fmt: skip
+        median, p95 = quantiles or (None, None)
         figures[jobid] = {
             "runs": runs,
             "succeeded": ok,
@@ -209,13 +221,10 @@ def read_history(
             "running_since": running_since and running_since.astimezone(dt.timezone.utc),
             "over_gap": over,
             "over_gap_max_seconds": over_max,
-            "off_schedule": off,
         }
-    off_jobs = sorted(j for j, f in figures.items() if f["off_schedule"])
-    firsts: dict[int, list[dt.datetime]] = defaultdict(list)
-    if off_jobs:
-        for jobid, start in conn.execute(OFF_SCHEDULE, params | {"jobs": off_jobs}):
-            firsts[jobid].append(start.astimezone(dt.timezone.utc))
+    for jobid, off, first in conn.execute(OFF_SCHEDULE, params):
+        figures[jobid]["off_schedule"] = off
+        figures[jobid]["off_schedule_first"] = tuple(t.astimezone(dt.timezone.utc) for t in first)
     window = {"since": since, "until": until}
     step_runs: dict[tuple[int, int], tuple[int, int]] = {
         (jobid, stepid): (runs, fails) for jobid, stepid, runs, fails in conn.execute(STEPS, window)
@@ -236,7 +245,6 @@ def read_history(
             until=until,
             **f,
             gap_minutes=job_gaps.get(job.id),
-            off_schedule_first=tuple(firsts.get(job.id, ())),
             claimed_by_gone_agent=job.id in gone,
             steps=steps,
         )
