@@ -17,18 +17,17 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_plan import CountingCursor, load  # noqa: E402
+from bench_plan import CountingCursor, load
 
-from bridge.catalog.history import read_history  # noqa: E402
-from bridge.catalog.pgagent import read_pgagent  # noqa: E402
-from bridge.devtools.cluster import local_cluster  # noqa: E402
+from bridge.catalog.history import read_history
+from bridge.catalog.pgagent import read_pgagent
+from bridge.devtools.cluster import local_cluster
 
 LOG = """
 INSERT INTO pgagent.pga_joblog (jlgjobid, jlgstatus, jlgstart, jlgduration)

@@ -1,0 +1,58 @@
+"""``verify --runs`` against the real pg_cron scheduler (slow: it waits for real runs)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from bridge import api
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+@pytest.mark.slow
+def test_verify_runs_reports_exactly_the_failed_run(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """An every-minute job migrated to pg_cron fails on its second run only (a sequence is not
+    rolled back); after four finished runs, verify --runs reports one failure and nothing missed."""
+    db.execute("CREATE SEQUENCE tick")
+    job = create_job(
+        db,
+        JobSpec(
+            "every minute",
+            [StepSpec("a", "SELECT CASE WHEN nextval('tick') = 2 THEN 1 / 0 END", dbname=db_name)],
+            [ScheduleSpec("m", minutes=frozenset(range(60)))],
+        ),
+    )
+    result = api.migrate(db_dsn, cron_dsn, apply=True)
+    (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
+    assert cron.schedule == "* * * * *"
+    deadline = time.monotonic() + 330
+    done = 0
+    while time.monotonic() < deadline:
+        row = cron_db.execute(
+            "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) "
+            "WHERE j.jobname = %s AND d.status IN ('succeeded', 'failed') "
+            "AND d.start_time < now() - interval '2 minutes'",
+            [cron.name],
+        ).fetchone()
+        done = int(row[0]) if row else 0
+        if done >= 4:
+            break
+        time.sleep(5)
+    assert done >= 4, f"pg_cron finished only {done} runs in time"
+    v = api.verify(db_dsn, cron_dsn, runs=True)
+    (c,) = [c for c in v.runs if c.pgagent_job_id == job]
+    assert c.evidence == ""
+    assert (c.missed, c.extra, c.failed) == (0, 0, 1)
+    assert c.expected == c.ran >= 4
+    assert "division by zero" in c.failures[0].message
+    codes = {f.code for f in v.findings if f.job_id == job}
+    assert codes == {"VERIFY_RUNS_FAILED"}
+    assert not v.ok
