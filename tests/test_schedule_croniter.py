@@ -1,5 +1,6 @@
 """croniter (with pg_cron's day rule: ``implement_cron_bug=True``) agrees with our matcher on the
-syntax both accept, and differs exactly where pg_cron.md section 6 says it does."""
+syntax both accept, and differs where pg_cron's parser (src/entry.c) reads the text otherwise:
+single-value and reversed ranges, and named ranges (``test_known_differences``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The schedule engine against the real software: pgAgent 4.2's ``pga_next_schedule`` as a
-membership oracle (pgagent.md 2.13) and the real pg_cron's parser.
+membership oracle and the real pg_cron's parser.
 
 Oracle: with the session TimeZone set, ``pga_next_schedule(jscid, t, end, arrays...)`` returns
 ``t`` itself exactly when ``t`` is a fire time (asked from one *wall-clock* minute before ``t``

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.schedule import (
+    DEFAULT_DAYS,
+    AgentSchedule,
     agent_fireset,
     compare,
     cron_fireset,
     fire_instants,
     parse_cron,
 )
+from bridge.schedule.fireset import FireSet, compare_by_minute
 from tests.test_schedule_support import (
     DST_ZONES,
     INTERESTING_DAYS,
@@ -94,8 +98,96 @@ def test_compare_counts_and_first_differences(schedule, texts, agent_zone, cron_
     assert result.equal == (a == b)
 
 
+@st.composite
+def firesets(draw: st.DrawFn) -> FireSet:
+    """A pgAgent job (one or two schedules, with exceptions and windows) or pg_cron entries of a
+    release (1.4.2; 1.6.1, which reads tomorrow's date; 1.6.7 with ``$``), in one of the zones."""
+    zone = draw(st.sampled_from(ZONES))
+    if draw(st.booleans()):
+        schedules = tuple(draw(st.lists(agent_schedules(), min_size=1, max_size=2)))
+        mode = draw(st.sampled_from(["actual", "configured"]))
+        body = draw(st.sampled_from(["4.2", "<=4.0"]))
+        return agent_fireset(schedules, zone, mode=mode, body=body)  # type: ignore[arg-type]
+    release = draw(st.sampled_from(["1.4.2", "1.6.1", "1.6.7"]))
+    texts = draw(st.lists(cron_texts(last_day=release != "1.4.2"), min_size=1, max_size=3))
+    return cron_fireset(
+        [parse_cron(t, release) for t in texts], zone, and_logic=draw(st.booleans())
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    firesets(),
+    firesets(),
+    st.sampled_from(INTERESTING_DAYS),
+    st.integers(0, 40),
+    st.integers(1, 90),
+)
+def test_analytic_compare_equals_day_by_day_compare(left, right, day, back, days):
+    """The day-class comparison (DST days grouped by shape, counted by bitsets) gives the very
+    Comparison that evaluating every day minute by minute gives: totals, one-side-only counts,
+    shared counts and the first instant of each."""
+    since = _since(day, back)
+    assert compare(left, right, since, days) == compare_by_minute(left, right, since, days)
+
+
+FULL_HORIZON = [
+    # (agent schedule, agent zone, pg_cron entries, release, cron zone)
+    (
+        AgentSchedule(minutes=1 << 30, hours=1 << 2, monthdays=1 << 29),
+        "Europe/Berlin",
+        ["30 2 29 * *"],
+        "1.6.7",
+        "Europe/Berlin",
+    ),
+    (
+        AgentSchedule(minutes=1 << 30, hours=(1 << 1) | (1 << 23), last_day=True),
+        "America/New_York",
+        ["30 1,23 $ * *"],
+        "1.6.7",
+        "America/New_York",
+    ),
+    (
+        AgentSchedule(minutes=1 << 30, hours=(1 << 0) | (1 << 23), last_day=True),
+        "Europe/Berlin",
+        ["30 0,23 $ * *"],
+        "1.6.7",
+        "Europe/Berlin",
+    ),
+    (
+        AgentSchedule(minutes=(1 << 0) | (1 << 45), hours=(1 << 1) | (1 << 2), weekdays=1),
+        "Australia/Lord_Howe",
+        ["0,45 14,15 * * 6"],
+        "1.4.2",
+        "UTC",
+    ),
+    (
+        AgentSchedule(minutes=1, hours=1, monthdays=1 << 1, months=1 << 9),
+        "America/Santiago",
+        ["0 0 1 9 *"],
+        "1.6.1",
+        "America/Santiago",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schedule", "agent_zone", "texts", "release", "cron_zone"), FULL_HORIZON)
+def test_analytic_compare_equals_day_by_day_over_full_horizon(
+    schedule, agent_zone, texts, release, cron_zone
+):
+    """Over the whole 28-year proof horizon, where every DST day of a shape is counted at once."""
+    left = agent_fireset(schedule, agent_zone)
+    right = cron_fireset([parse_cron(t, release) for t in texts], cron_zone)
+    since = dt.date(2024, 1, 1)
+    result = compare(left, right, since, DEFAULT_DAYS)
+    assert result == compare_by_minute(left, right, since, DEFAULT_DAYS)
+    assert result.left_total > 0
+
+
 def test_new_york_fall_back_pgagent_once_pg_cron_twice():
-    """pgagent.md 2.7: daily 01:30 runs once at 01:30 EST; pg_cron runs both 01:30s."""
+    """Daily 01:30 runs once at 01:30 EST under pgAgent (PostgreSQL reads an ambiguous local time
+    as the later, standard-time instant: pga_next_schedule builds it with a timestamptz cast);
+    pg_cron's ShouldRunTask (src/pg_cron.c) matches each minute's local wall time: both 01:30s."""
     from bridge.schedule import AgentSchedule
 
     schedule = AgentSchedule(minutes=1 << 30, hours=1 << 1)

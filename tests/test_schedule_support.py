@@ -1,4 +1,4 @@
-"""Shared hypothesis strategies and brute-force references for the schedule tests (no tests here).
+"""Shared hypothesis strategies and brute-force oracles for the schedule tests (no tests here).
 
 The brute-force helpers walk every minute with the per-instant rules (``agent_fires_at``,
 ``cron_fires_at``), which share no code with the analytic engine they are held against.

@@ -1,6 +1,6 @@
 """pgAgent schedules: the five bitmasks, start/end and exceptions, with pgAgent 4.2's real rule.
 
-Matching follows ``pga_next_schedule`` (pgagent.md section 2): all-false = any, weekday AND
+Matching follows ``pga_next_schedule`` (pgagent.sql): all-false = any, weekday AND
 month-day, "last day" only when it is the only month-day, start/end inclusive to the minute,
 exceptions on local wall time, ambiguous wall times at the later instant, gap times skipped.
 "Actual" mode adds the bugs that change what really runs (empty schedule every 2 minutes, last
@@ -32,7 +32,8 @@ from bridge.schedule.slots import Slot, time_pattern
 from bridge.schedule.zones import day_number, minute_number, zone
 
 Mode = Literal["actual", "configured"]
-#: Which ``pga_next_schedule`` body decides (pgagent.md 1.8).
+#: Which ``pga_next_schedule`` body decides: 4.2 (minute search start, pgagent d36435f), 4.1
+#: (leap-year fix of "last day", 943add8), or the original body up to 4.0.
 Body = Literal["4.2", "4.1", "<=4.0"]
 Exception_ = tuple["dt.date | None", "dt.time | None"]
 
@@ -242,7 +243,8 @@ _LONGEST = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def short_month_traps(schedule: AgentSchedule) -> list[str]:
-    """Dates pgAgent's next-run search would build that do not exist (pgagent.md 2.5).
+    """Dates pgAgent's next-run search would build that do not exist (``pga_next_schedule``
+    casts the text ``Y-M-D H:M`` it assembles to timestamptz, which raises for them).
 
     Two paths of ``pga_next_schedule`` assemble a date without checking it exists: the search in
     a selected month finds any selected day (Apr 31); and once the current day is past every
@@ -271,7 +273,8 @@ def short_month_traps(schedule: AgentSchedule) -> list[str]:
 def agent_findings(
     schedule: AgentSchedule | model.Schedule, *, body: Body = "4.2"
 ) -> list[Finding]:
-    """pgAgent bugs and traps this schedule runs into (pgagent.md 2.2-2.10)."""
+    """pgAgent bugs and traps this schedule runs into (``pga_next_schedule`` in pgagent.sql;
+    the empty schedule is pgagent #37)."""
     schedule = as_agent(schedule)
     out: list[Finding] = []
     if schedule.is_empty:

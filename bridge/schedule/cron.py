@@ -101,8 +101,11 @@ class _Reader:
         self.pushed.append(ch)
 
 
+_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _alnum(ch: str) -> bool:
-    return len(ch) == 1 and ch.isascii() and ch.isalnum()
+    return ch in _ALNUM
 
 
 class _Parser:

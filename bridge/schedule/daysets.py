@@ -6,17 +6,23 @@ bitset per value the days of a slot over the whole horizon are a few big-int ORs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from bridge.schedule.masks import ALL_DAYS, ALL_MONTHS, ALL_WEEKDAYS, values_of
 from bridge.schedule.slots import Slot
 from bridge.schedule.zones import date_of
 
+_MEMO_SIZE = 4096
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class DayTable:
-    """Per-value day bitsets for days ``[first, first + count)``."""
+    """Per-value day bitsets for days ``[first, first + count)``.
+
+    Compared and hashed by identity: :func:`day_table` returns one object per horizon. The days
+    of a slot are remembered (slots recur: in both sides of a proof, in the proof made again).
+    """
 
     first: int
     count: int
@@ -25,13 +31,24 @@ class DayTable:
     by_dow: tuple[int, ...]  # index 0..6, 0 = Sunday
     last: int  # last day of its month
     leap_feb_last: int  # 29 February
+    _memo: dict[tuple[Slot, bool, int], int] = field(default_factory=dict, init=False, repr=False)
 
-    @property
+    @cached_property
     def all(self) -> int:
         return (1 << self.count) - 1
 
-    def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False) -> int:
-        """Days on which ``slot`` fires."""
+    def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False, later: int = 1) -> int:
+        """Days on which ``slot`` fires. "Last day" means the day ``later`` days on is the 1st
+        (1: the month's last day; pg_cron's ``$`` next to a clock change may look 0 or 2 on)."""
+        key = (slot, skip_leap_feb_last, later)
+        days = self._memo.get(key)
+        if days is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            days = self._memo[key] = self._slot_days(slot, skip_leap_feb_last, later)
+        return days
+
+    def _slot_days(self, slot: Slot, skip_leap_feb_last: bool, later: int) -> int:
         if slot.empty:
             return 0
         months = self.all if slot.months == ALL_MONTHS else _union(self.by_month, slot.months)
@@ -41,8 +58,14 @@ class DayTable:
         else:
             days = _union(self.by_dom, slot.days)
             if slot.last:
-                days |= self.last & ~self.leap_feb_last if skip_leap_feb_last else self.last
+                last = self.last if later == 1 else self.firsts_after(later)
+                days |= last & ~self.leap_feb_last if skip_leap_feb_last else last
         return months & weekdays & days
+
+    def firsts_after(self, later: int) -> int:
+        """Days ``d`` such that day ``d + later`` is the 1st of a month."""
+        firsts = self.by_dom[1]
+        return (firsts >> later if later >= 0 else firsts << -later) & self.all
 
     def day_matches(self, slot: Slot, day: int, *, last: bool | None = None) -> bool:
         """Does ``slot`` match local ``day``? ``last`` overrides the is-last-day test."""

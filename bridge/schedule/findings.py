@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bridge.findings import Severity
 
-# pgAgent behaviour that differs from what the schedule says (pgagent.md section 2).
+# pgAgent behaviour that differs from what the schedule says (pgagent.sql's pga_next_schedule).
 EMPTY_EVERY_2_MIN = "SCHED_EMPTY_EVERY_2_MIN"
 LAST_DAY_IGNORED = "SCHED_LAST_DAY_IGNORED"
 SHORT_MONTH_ERROR = "SCHED_SHORT_MONTH_ERROR"

@@ -1,9 +1,14 @@
 """Sets of fire instants described analytically, and their exact comparison over a horizon.
 
-A :class:`FireSet` is a union of slots evaluated in a zone with a scheduler's DST rule. Days on
-which both zones keep one offset all day (almost all of them) are compared as day bitsets per class
-of wall minutes; the handful of days near a DST transition, an exception, a start or an end are
-evaluated minute-exactly from the zone's offset periods. Nothing loops over minutes.
+A :class:`FireSet` is a union of slots evaluated in a zone with a scheduler's DST rule. Local days
+are grouped by how their wall minutes become instants (one offset all day; the zone's spring-forward
+day; its fall-back day; for pg_cron's ``$``, the day whose "24 hours later" crosses a change): the
+group is a property of the zone, computed once per horizon, and every day of a group maps a slot's
+wall minutes to instants the same way. So each side is a short list of (UTC day bitset, minute
+pattern) pairs over the whole horizon, compared per class of UTC minutes with big-int day bitsets,
+DST days included. Only the days next to a dated feature (an exception, a start, an end), which no
+other day shares, are evaluated minute-exactly from the zone's offset periods. Nothing loops over
+minutes, nor over the days of the horizon.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bridge.schedule.daysets import DayTable, day_table
 from bridge.schedule.masks import lowest, span
@@ -83,8 +89,74 @@ def _bit_span(first: int, stop: int) -> int:
     return span(first, stop - 1) if stop > first else 0
 
 
+#: How one local day's wall minutes become instants: pieces ``(first, stop, offset, later)``, wall
+#: minutes ``[first, stop)`` at UTC offset ``offset`` whose "24 hours later" is on local day + later.
+Shape = tuple[tuple[int, int, int, int], ...]
+
+
+def _pieces(
+    tl: Timeline, day: int, first: int, stop: int, offset: int
+) -> Iterator[tuple[int, int, int]]:
+    """Split wall minutes ``[first, stop)`` of ``day`` by the local day 24 hours later (pg_cron's
+    ``$`` asks whether that day is the 1st): ``(first, stop, later day - day)``."""
+    base = day * DAY - offset
+    cur, end = base + first, base + stop
+    while cur < end:
+        later = cur + DAY
+        later_offset = tl.offset_at(later)
+        later_day = (later + later_offset) // DAY
+        boundary = (later_day + 1) * DAY - later_offset
+        change = tl.next_change(later)
+        if change is not None:
+            boundary = min(boundary, change)
+        piece_end = min(end, boundary - DAY)
+        yield cur - base, piece_end - base, later_day - day
+        cur = piece_end
+
+
+def _shape(tl: Timeline, day: int, later_only: bool, by_24h: bool) -> Shape:
+    segments = tl.segments(day, later_only)
+    if not by_24h:
+        return tuple((a, b, offset, 1) for a, b, offset in segments)
+    return tuple(
+        (a, b, offset, later)
+        for first, stop, offset in segments
+        for a, b, later in _pieces(tl, day, first, stop, offset)
+    )
+
+
+@lru_cache(maxsize=256)
+def _day_shapes(
+    tl: Timeline, first: int, count: int, later_only: bool, by_24h: bool
+) -> tuple[tuple[Shape, int], ...]:
+    """Local days ``[first, first + count)`` grouped by shape, as (shape, day bits from ``first``).
+
+    A property of the zone and the horizon, not of a schedule: computed once. Days inside one
+    offset period (with ``by_24h``: and the next day too) share the plain shape; only the few days
+    next to a clock change are looked at one by one.
+    """
+    stop = first + count
+    groups: dict[Shape, int] = {}
+    plain = 0
+    for d0, d1, offset in tl.uniform_days(later_only):
+        a, b = max(d0, first), min(d1 - 1 if by_24h else d1, stop)
+        if a < b:
+            bits = _bit_span(a - first, b - first)
+            key: Shape = ((0, DAY, offset, 1),)
+            groups[key] = groups.get(key, 0) | bits
+            plain |= bits
+    rest = _bit_span(0, count) & ~plain
+    while rest:
+        i = lowest(rest)
+        rest &= rest - 1
+        key = _shape(tl, first + i, later_only, by_24h)
+        groups[key] = groups.get(key, 0) | (1 << i)
+    return tuple(groups.items())
+
+
 class _Side:
-    """A fire set prepared for one horizon: its timeline, special days and regular pairs."""
+    """A fire set prepared for one horizon: its timeline, its dated days, its (days, minutes)
+    pairs."""
 
     def __init__(self, fires: FireSet, table: DayTable) -> None:
         self.fires = fires
@@ -92,17 +164,6 @@ class _Side:
         stop = table.first + table.count
         self.timeline: Timeline = timeline(fires.zone, table.first, stop)
         special = 0
-        # "24 hours later" (pg_cron's `$`, the 1.6.0 shift) also reaches the day before a change
-        reach = (
-            1
-            if fires.shift
-            or (fires.last_by_24h and any(s.last for c in fires.components for s in c.slots))
-            else 0
-        )
-        for day in self.timeline.transition_days():
-            for near in range(day - reach, day + reach + 1):
-                if table.first <= near < stop:
-                    special |= 1 << (near - table.first)
         for comp in fires.components:
             for day, _ in comp.date_exceptions:
                 if table.first <= day < stop:
@@ -113,6 +174,7 @@ class _Side:
                     for near in (day - 1, day, day + 1):
                         if table.first <= near < stop:
                             special |= 1 << (near - table.first)
+        #: local days next to a dated feature: only these are evaluated minute-exactly
         self.special_local = special
         self.shifts = sorted({fires.shift - offset for offset in self.timeline.offsets})
 
@@ -120,6 +182,8 @@ class _Side:
         return (minute + self.timeline.offset_at(minute)) // DAY
 
     def special_utc(self) -> int:
+        if not self.special_local:
+            return 0
         out = 0
         for s in self.shifts:
             q = s // DAY
@@ -128,6 +192,8 @@ class _Side:
 
     def allowed_days(self, comp: Component) -> int:
         """Local days strictly inside the component's validity window."""
+        if comp.start is None and comp.end is None:
+            return self.table.all
         first, stop = 0, self.table.count
         if comp.start is not None:
             first = max(first, self.local_day(comp.start) - self.table.first + 1)
@@ -135,38 +201,42 @@ class _Side:
             stop = min(stop, self.local_day(comp.end) - self.table.first)
         return _bit_span(first, stop)
 
-    def pairs(self, regular_utc: int) -> list[tuple[int, int]]:
-        """(UTC day bitset, wall-minute pattern of the UTC day) for the regular days."""
-        table = self.table
-        out: list[tuple[int, int]] = []
-        by_offset: dict[int, int] = {}  # the days of all periods with one offset, together
-        for d0, d1, offset in self.timeline.uniform_days(self.fires.later_only):
-            by_offset[offset] = by_offset.get(offset, 0) | _bit_span(
-                max(d0, table.first) - table.first,
-                min(d1, table.first + table.count) - table.first,
-            )
-        uniform = [(bits, offset) for offset, bits in by_offset.items()]
-        for comp in self.fires.components:
-            allowed = self.allowed_days(comp) & ~self.special_local
+    def pairs(self, regular_utc: int) -> dict[int, int]:
+        """Wall-minute pattern of a UTC day -> the regular UTC days on which exactly it fires
+        (from every local day that is not next to a dated feature, DST days included)."""
+        table, fires = self.table, self.fires
+        out: dict[int, int] = {}
+        for comp in fires.components:
+            allowed = self.allowed_days(comp)
+            if self.special_local:
+                allowed &= ~self.special_local
             for slot in comp.slots:
-                days = table.slot_days(slot, skip_leap_feb_last=comp.skip_leap_feb_last) & allowed
-                if not days:
-                    continue
                 pattern = time_pattern(slot.minutes, slot.hours) & ~comp.time_exceptions
-                if not pattern:
+                if slot.empty or not pattern or not allowed:
                     continue
-                for bits, offset in uniform:
-                    local = days & bits
-                    if not local:
-                        continue
-                    q, r = divmod(self.fires.shift - offset, DAY)
-                    low = (pattern << r) & FULL_DAY
-                    high = pattern >> (DAY - r) if r else 0
-                    if low:
-                        out.append((_shift(local, q) & regular_utc, low))
-                    if high:
-                        out.append((_shift(local, q + 1) & regular_utc, high))
-        return [(d, p) for d, p in out if d]
+                by_24h = fires.last_by_24h and slot.last
+                shapes = _day_shapes(
+                    self.timeline, table.first, table.count, fires.later_only, by_24h
+                )
+                by_later: dict[int, int] = {}
+                for shape, bits in shapes:
+                    for first, stop, offset, later in shape:
+                        if later not in by_later:
+                            by_later[later] = allowed & table.slot_days(
+                                slot, skip_leap_feb_last=comp.skip_leap_feb_last, later=later
+                            )
+                        local = by_later[later] & bits
+                        piece = pattern if stop - first == DAY else pattern & _bit_span(first, stop)
+                        if not local or not piece:
+                            continue
+                        q, r = divmod(fires.shift - offset, DAY)
+                        low = (piece << r) & FULL_DAY
+                        high = piece >> (DAY - r) if r else 0
+                        for part, by in ((low, q), (high, q + 1)):
+                            days = _shift(local, by) & regular_utc if part else 0
+                            if days:
+                                out[part] = out.get(part, 0) | days
+        return out
 
     def day_pattern(self, comp: Component, day: int, last: bool | None) -> int:
         pattern = 0
@@ -187,26 +257,9 @@ class _Side:
                 pattern &= ~mask
         return pattern
 
-    def pieces(
-        self, day: int, first: int, stop: int, offset: int
-    ) -> Iterator[tuple[int, int, bool]]:
-        """Split wall minutes ``[first, stop)`` of ``day`` by whether 24 hours later is the 1st."""
-        base = day * DAY - offset
-        cur, end = base + first, base + stop
-        while cur < end:
-            later = cur + DAY
-            later_offset = self.timeline.offset_at(later)
-            later_day = (later + later_offset) // DAY
-            boundary = (later_day + 1) * DAY - later_offset
-            change = self.timeline.next_change(later)
-            if change is not None:
-                boundary = min(boundary, change)
-            piece_end = min(end, boundary - DAY)
-            yield cur - base, piece_end - base, date_of(later_day).day == 1
-            cur = piece_end
-
     def window(self, w0: int, w1: int) -> int:
-        """Fire instants in epoch minutes ``[w0, w1)`` as bits relative to ``w0``."""
+        """Fire instants in epoch minutes ``[w0, w1)`` as bits relative to ``w0``, evaluated
+        day by day (the days next to dated features, previews, and the tests' slow oracle)."""
         out = 0
         fires = self.fires
         needs_pieces = fires.last_by_24h and any(s.last for c in fires.components for s in c.slots)
@@ -218,9 +271,9 @@ class _Side:
                 parts: list[tuple[int, int, int, bool | None]]
                 if needs_pieces:
                     parts = [
-                        (a, b, o, last)
+                        (a, b, o, date_of(day + later).day == 1)
                         for first, stop, o in segments
-                        for a, b, last in self.pieces(day, first, stop, o)
+                        for a, b, later in _pieces(self.timeline, day, first, stop, o)
                     ]
                 else:
                     parts = [(a, b, o, None) for a, b, o in segments]
@@ -247,41 +300,69 @@ def _runs(bits: int) -> Iterator[tuple[int, int]]:
         bits &= ~_bit_span(a, b)
 
 
-def _low(bits: int) -> int | None:
-    return lowest(bits) if bits else None
+class _Tally:
+    """Totals, one-side-only and shared counts, and the first instant of each."""
 
+    def __init__(self) -> None:
+        self.totals = [0, 0]
+        self.only = [0, 0, 0]  # left only, right only, both
+        self.firsts: list[int | None] = [None, None, None]
 
-_KEY_MARGIN = 3  # days each side of a run whose calendar and clock changes decide its instants
+    def add(self, which: int, count: int, first: int) -> None:
+        self.only[which] += count
+        current = self.firsts[which]
+        if current is None or first < current:
+            self.firsts[which] = first
 
+    def bits(self, left: int, right: int, origin: int, stride: int = 1, size: int = 1) -> None:
+        """Add, for each set bit ``i`` of a side, ``size`` instants from ``origin + i * stride``
+        (one minute a bit; or a class of ``size`` minutes a day, ``stride`` a day)."""
+        same = left == right  # the usual case, and the cheapest
+        n_left = left.bit_count()
+        n_right = n_left if same else right.bit_count()
+        both = left if same else left & right
+        n_both = n_left if same else both.bit_count()
+        self.totals[0] += n_left * size
+        self.totals[1] += n_right * size
+        if n_left > n_both:
+            self.add(0, (n_left - n_both) * size, origin + lowest(left & ~both) * stride)
+        if n_right > n_both:
+            self.add(1, (n_right - n_both) * size, origin + lowest(right & ~both) * stride)
+        if n_both:
+            self.add(2, n_both * size, origin + lowest(both) * stride)
 
-def _run_key(sides: tuple[_Side, _Side], w0: int, w1: int) -> tuple[object, ...] | None:
-    """What the instants of both sides in ``[w0, w1)`` depend on, relative to ``w0``; None when a
-    dated feature (exception, start, end) is near, which only that run has."""
-    lo, hi = w0 - _KEY_MARGIN * DAY, w1 + _KEY_MARGIN * DAY
-    first_day, stop_day = lo // DAY, hi // DAY + 1
-    for side in sides:
-        for comp in side.fires.components:
-            if any(first_day <= d < stop_day for d, _ in comp.date_exceptions):
-                return None
-            if any(e is not None and lo <= e < hi for e in (comp.start, comp.end)):
-                return None
-    active = tuple(
-        (comp.start is None or comp.start < lo, comp.end is None or comp.end >= hi)
-        for side in sides
-        for comp in side.fires.components
-    )
-    calendar = tuple(
-        (d.month, d.day, d.weekday(), d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0))
-        for d in map(date_of, range(first_day, stop_day))
-    )
-    clocks = tuple(
-        (
-            side.timeline.offset_at(lo),
-            *[(p.start - w0, p.offset) for p in side.timeline.changes_in(lo, hi)],
+    def comparison(self, h0: int, days: int) -> Comparison:
+        firsts = [None if f is None else instant_of(f) for f in self.firsts]
+        return Comparison(
+            since=instant_of(h0 * DAY),
+            until=instant_of((h0 + days) * DAY),
+            left_total=self.totals[0],
+            right_total=self.totals[1],
+            left_only=self.only[0],
+            right_only=self.only[1],
+            first_left_only=firsts[0],
+            first_right_only=firsts[1],
+            both=self.only[2],
+            first_both=firsts[2],
         )
-        for side in sides
-    )
-    return (w1 - w0, active, calendar, clocks)
+
+
+def _classes(patterns: list[int]) -> list[int]:
+    """The atoms of the minute patterns: classes of minutes every pattern contains or misses."""
+    union = 0
+    for p in patterns:
+        union |= p
+    parts = [union] if union else []
+    for p in patterns:
+        refined: list[int] = []
+        for c in parts:
+            x = c & p
+            if x and x != c:
+                refined += (x, c ^ x)
+            else:
+                refined.append(c)
+        parts = refined
+    return parts
 
 
 def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
@@ -293,80 +374,37 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
     special = (sides[0].special_utc() | sides[1].special_utc()) & horizon
     regular = horizon & ~special
     pairs = (sides[0].pairs(regular), sides[1].pairs(regular))
-
-    totals = [0, 0]
-    only = [0, 0, 0]  # left only, right only, both
-    firsts: list[int | None] = [None, None, None]
-
-    def note(which: int, minute: int) -> None:
-        current = firsts[which]
-        if current is None or minute < current:
-            firsts[which] = minute
-
-    # regular days: classes of wall minutes that every pattern either contains or misses
-    classes = [p for _, p in pairs[0] + pairs[1]]
-    union = 0
-    for p in classes:
-        union |= p
-    parts = [union] if union else []
-    for p in classes:
-        parts = [x for c in parts for x in (c & p, c & ~p) if x]
+    tally = _Tally()
     utc0 = table.first
-    for cls in parts:
+    # regular days: per class of UTC minutes, the days each side fires on, as day bitsets
+    for cls in _classes([*pairs[0], *pairs[1]]):
         rep = lowest(cls)
-        size = cls.bit_count()
         days_of = [0, 0]
         for k in (0, 1):
-            for bits, p in pairs[k]:
-                if (p >> rep) & 1:
-                    days_of[k] |= bits
-        for k in (0, 1):
-            totals[k] += days_of[k].bit_count() * size
-            diff = days_of[k] & ~days_of[1 - k]
-            if diff:
-                only[k] += diff.bit_count() * size
-                note(k, (utc0 + lowest(diff)) * DAY + rep)
-        shared = days_of[0] & days_of[1]
-        if shared:
-            only[2] += shared.bit_count() * size
-            note(2, (utc0 + lowest(shared)) * DAY + rep)
-    # special days, minute-exactly; a run of DST days that looks like one already compared (same
-    # calendar and same clock changes around it, no dated feature near) gives the same counts
-    seen: dict[tuple[object, ...], tuple[tuple[int, int, int | None], ...]] = {}
+            for pattern, bits in pairs[k].items():
+                if (pattern >> rep) & 1:
+                    days_of[k] = days_of[k] | bits if days_of[k] else bits
+        tally.bits(
+            days_of[0], days_of[1], origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count()
+        )
+    # days next to a dated feature, minute-exactly
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
-        key = _run_key(sides, w0, w1)
-        counted = seen.get(key) if key is not None else None
-        if counted is None:
-            got = (sides[0].window(w0, w1), sides[1].window(w0, w1))
-            parts3 = (got[0] & ~got[1], got[1] & ~got[0], got[0] & got[1])
-            counted = tuple(
-                (total, bits.bit_count(), _low(bits))
-                for total, bits in zip(
-                    (got[0].bit_count(), got[1].bit_count(), 0), parts3, strict=True
-                )
-            )
-            if key is not None:
-                seen[key] = counted
-        for k, (total, count, low) in enumerate(counted):
-            if k < 2:
-                totals[k] += total
-            if count:
-                only[k] += count
-                assert low is not None
-                note(k, w0 + low)
-    return Comparison(
-        since=instant_of(h0 * DAY),
-        until=instant_of((h0 + days) * DAY),
-        left_total=totals[0],
-        right_total=totals[1],
-        left_only=only[0],
-        right_only=only[1],
-        first_left_only=None if firsts[0] is None else instant_of(firsts[0]),
-        first_right_only=None if firsts[1] is None else instant_of(firsts[1]),
-        both=only[2],
-        first_both=None if firsts[2] is None else instant_of(firsts[2]),
-    )
+        tally.bits(sides[0].window(w0, w1), sides[1].window(w0, w1), w0)
+    return tally.comparison(h0, days)
+
+
+def compare_by_minute(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
+    """:func:`compare` from every instant of both sides, evaluated day by day: the slow,
+    straightforward oracle the analytic comparison is tested against."""
+    h0 = day_number(since)
+    table = day_table(h0 - _MARGIN, days + 2 * _MARGIN)
+    sides = (_Side(left, table), _Side(right, table))
+    tally = _Tally()
+    for first in range(h0, h0 + days, 7):  # a week at a time keeps the bitsets small
+        w0, w1 = first * DAY, min(first + 7, h0 + days) * DAY
+        tally.bits(sides[0].window(w0, w1), sides[1].window(w0, w1), w0)
+    return tally.comparison(h0, days)
 
 
 def fire_instants(fires: FireSet, since: dt.date, days: int) -> list[dt.datetime]:

@@ -43,35 +43,35 @@ def _digits(value: int) -> int:
 @lru_cache(maxsize=8192)
 def _runs(values: tuple[int, ...]) -> tuple[Run, ...]:
     n = len(values)
-    # cost[i] = (elements, characters) of the best cover of values[i:]; pick[i] = (stop, step)
-    # of its first segment, where step 0 means "plain values"
-    cost: list[tuple[int, int]] = [(0, 0)] * (n + 1)
-    pick: list[tuple[int, int]] = [(n, 0)] * (n + 1)
+    # best cover of values[i:]: elems[i] elements, chars[i] characters (compared in that order);
+    # its first segment ends before stops[i], a run of step steps[i] (0 means plain values)
+    elems, chars = [0] * (n + 1), [0] * (n + 1)
+    stops, steps = [n] * (n + 1), [0] * (n + 1)
     width = [_digits(v) + 1 for v in values]
     for i in range(n - 1, -1, -1):
-        best = (len(values) + 1, 0)
-        step = 0
-        plain = 0
-        for j in range(i, n):
-            plain += width[j]
-            if j == i + 1:
-                step = values[j] - values[i]
-            elif j > i + 1 and values[j] - values[j - 1] != step:
-                break
-            rest = cost[j + 1]
-            if j == i or (step > 1 and j - i < 3):
-                # "1,3,5" reads better than "1-5/2": steps only from four values on
-                candidate, choice = (j - i + 1 + rest[0], plain + rest[1]), (j + 1, 0)
-            else:
-                chars = width[i] + width[j] + (_digits(step) + 1 if step > 1 else 0)
-                candidate, choice = (1 + rest[0], chars + rest[1]), (j + 1, step)
-            if candidate < best:
-                best, pick[i] = candidate, choice
-        cost[i] = best
+        wi = width[i]
+        best_e, best_c, best_stop, best_step = 1 + elems[i + 1], wi + chars[i + 1], i + 1, 0
+        if i + 1 < n:
+            step = values[i + 1] - values[i]
+            step_width = _digits(step) + 1 if step > 1 else 0
+            plain, prev = wi, values[i]
+            for j in range(i + 1, n):
+                if values[j] - prev != step:
+                    break
+                prev = values[j]
+                plain += width[j]
+                if step > 1 and j - i < 3:
+                    # "1,3,5" reads better than "1-5/2": steps only from four values on
+                    e, c, s = j - i + 1 + elems[j + 1], plain + chars[j + 1], 0
+                else:
+                    e, c, s = 1 + elems[j + 1], wi + width[j] + step_width + chars[j + 1], step
+                if e < best_e or (e == best_e and c < best_c):
+                    best_e, best_c, best_stop, best_step = e, c, j + 1, s
+        elems[i], chars[i], stops[i], steps[i] = best_e, best_c, best_stop, best_step
     out: list[Run] = []
     i = 0
     while i < n:
-        stop, step = pick[i]
+        stop, step = stops[i], steps[i]
         if step:
             out.append(Run(values[i], values[stop - 1], step))
         else:

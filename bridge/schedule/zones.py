@@ -70,17 +70,11 @@ class Timeline:
     def starts(self) -> list[int]:
         return [p.start for p in self.periods]
 
-    def changes_in(self, lo: int, hi: int) -> tuple[Period, ...]:
-        """The periods that start inside ``(lo, hi)``."""
-        return self.periods[
-            bisect.bisect_right(self.starts, lo) : bisect.bisect_left(self.starts, hi)
-        ]
-
     @property
     def fixed(self) -> bool:
         return len(self.periods) == 1
 
-    @property
+    @cached_property
     def offsets(self) -> frozenset[int]:
         return frozenset(p.offset for p in self.periods)
 
@@ -121,14 +115,6 @@ class Timeline:
             out.append((-(-first // DAY), last // DAY, offset))
         return out
 
-    def transition_days(self) -> list[int]:
-        """Local days whose wall clock jumps (in either direction)."""
-        days: set[int] = set()
-        for period in self.periods[1:]:
-            days.add((period.start + period.offset) // DAY)
-            days.add((period.start + self.offset_at(period.start - 1)) // DAY)
-        return sorted(days)
-
 
 @lru_cache(maxsize=4096)
 def _segments(timeline: Timeline, day: int, later_only: bool) -> list[tuple[int, int, int]]:
@@ -147,10 +133,19 @@ def _offset(tz: ZoneInfo, minute: int) -> int:
     return int(offset.total_seconds() // 60)
 
 
+#: Names the tz database defines as one fixed offset (its ``etcetera`` file and the ``backward``
+#: links to it), so there is nothing to look for.
+_FIXED = frozenset(
+    ("UTC", "GMT", "UCT", "Zulu", "Universal", "Greenwich", "GMT0", "GMT+0", "GMT-0")
+)
+
+
 @lru_cache(maxsize=4096)
 def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
     """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``."""
     tz = zone(name)
+    if name in _FIXED or name.startswith("Etc/"):
+        return ()
     out: list[tuple[int, int]] = []
     probe, current = first, _offset(tz, first)
     while probe < stop:
