@@ -19,14 +19,14 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 def test_verify_runs_reports_exactly_the_failed_run(
     db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
 ) -> None:
-    """An every-minute job migrated to pg_cron fails on its second run only (a sequence is not
-    rolled back); after three finished runs (the last two minutes are not judged), verify --runs reports one failure and nothing missed."""
-    db.execute("CREATE SEQUENCE tick")
+    """An every-minute job migrated to pg_cron fails in every third minute (a division by zero
+    the planner cannot fold: it depends on now()); after three judged runs (the last two minutes
+    are not judged), verify --runs reports exactly those failures and nothing missed."""
     job = create_job(
         db,
         JobSpec(
             "every minute",
-            [StepSpec("a", "SELECT CASE WHEN nextval('tick') = 2 THEN 1 / 0 END", dbname=db_name)],
+            [StepSpec("a", "SELECT 1 / (date_part('minute', now())::int % 3 - 1)", dbname=db_name)],
             [ScheduleSpec("m", minutes=frozenset(range(60)))],
         ),
     )
@@ -50,8 +50,14 @@ def test_verify_runs_reports_exactly_the_failed_run(
     v = api.verify(db_dsn, cron_dsn, runs=True)
     (c,) = [c for c in v.runs if c.pgagent_job_id == job]
     assert c.evidence == ""
-    assert (c.missed, c.extra, c.failed) == (0, 0, 1)
-    assert c.expected == c.ran >= 3
+    starts = cron_db.execute(
+        "SELECT d.start_time FROM cron.job_run_details d JOIN cron.job j USING (jobid) "
+        "WHERE j.jobname = %s AND d.start_time >= %s AND d.start_time < %s",
+        [cron.name, c.since, c.until],
+    ).fetchall()
+    failing = sum(1 for (start,) in starts if start.minute % 3 == 1)
+    assert failing >= 1 and (c.missed, c.extra, c.failed) == (0, 0, failing)
+    assert c.expected == c.ran == len(starts) >= 3
     assert "division by zero" in c.failures[0].message
     codes = {f.code for f in v.findings if f.job_id == job}
     assert codes == {"VERIFY_RUNS_FAILED"}
