@@ -38,35 +38,19 @@ if TYPE_CHECKING:
     from bridge.planner.target import Target
     from bridge.planner.types import Plan, PlanOptions
 
-#: Where each public name lives.
-_PUBLIC = {
+#: Where the public names that are not commands of :mod:`bridge.api` live.
+_HOME = {
     "BridgeError": "bridge.errors",
     "Target": "bridge.planner.target",
     "Plan": "bridge.planner.types",
     "PlanOptions": "bridge.planner.types",
-    **{
-        name: "bridge.api"
-        for name in (
-            "ExportResult",
-            "MigrationResult",
-            "Selection",
-            "Verification",
-            "activate",
-            "export",
-            "inventory",
-            "migrate",
-            "plan",
-            "rollback",
-            "verify",
-        )
-    },
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
+    if name not in __all__:
         raise AttributeError(f"module 'bridge' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    value = getattr(importlib.import_module(_HOME.get(name, "bridge.api")), name)
     globals()[name] = value
     return value
 

@@ -8,7 +8,9 @@ holds pgAgent's catalog, ``pgcron`` the database where pg_cron is installed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,14 +28,20 @@ from bridge.catalog import snapshot as snapshot_file
 from bridge.catalog.history import DEFAULT_DAYS as DEFAULT_HISTORY_DAYS
 from bridge.catalog.history import read_history
 from bridge.catalog.load import load_catalog
+from bridge.errors import BridgeError, UsageError
 from bridge.exporter.translate import ExportResult
 from bridge.exporter.writer import export
 from bridge.findings import Severity
 from bridge.model import Catalog
+from bridge.pg import conninfo
 from bridge.planner import calls as cron_calls
 from bridge.planner.build import make_plan
 from bridge.planner.target import Target, pgcron_missing, target_from
 from bridge.planner.types import Plan, PlanOptions
+from bridge.report.fleet import Fleet, Member, merge
+from bridge.report.fleet import Kind as FleetKind
+from bridge.report.inventory import inventory_json
+from bridge.report.plan import plan_json
 
 
 def inventory(
@@ -111,6 +119,76 @@ def plan(
     if missing is not None:  # a --pgcron named on purpose that holds no pg_cron
         result = replace(result, findings=(*result.findings, missing))
     return result
+
+
+def fleet_servers(path: str | Path) -> list[str]:
+    """The servers a fleet file names: one connection string (conninfo, URI, or ``service=NAME``
+    resolved through ``pg_service.conf`` as libpq does) per line; blank lines and lines that
+    start with ``#`` are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the fleet file {str(path)!r}: {exc}") from None
+    servers = [line.strip() for line in text.splitlines()]
+    servers = [s for s in servers if s and not s.startswith("#")]
+    if not servers:
+        raise UsageError(f"the fleet file {str(path)!r} names no server")
+    return servers
+
+
+def fleet(
+    servers: Sequence[str],
+    kind: FleetKind = "plan",
+    options: PlanOptions | None = None,
+    *,
+    jobs: int = 4,
+    timezone: str | None = None,
+    agent_role: str | None = None,
+    target_release: str | None = None,
+    cron_timezone: str | None = None,
+    cron_database: str | None = None,
+    today: dt.date | None = None,
+) -> Fleet:
+    """Plan (or inventory) every server of a fleet, ``jobs`` at a time: each server's document,
+    or the one line saying why it could not be read (an unreachable server never stops the
+    others). Each server is read as ``plan --pgagent SERVER`` reads it."""
+
+    def one(server: str) -> Member:
+        name = conninfo.redact(server) or "(PG* environment)"
+        try:
+            if kind == "inventory":
+                catalog = inventory(server, timezone=timezone, agent_role=agent_role)
+                return Member(name, inventory_json(catalog))
+            result = plan(
+                None,
+                None,
+                options,
+                pgagent=server,
+                timezone=timezone,
+                agent_role=agent_role,
+                target_release=target_release,
+                cron_timezone=cron_timezone,
+                cron_database=cron_database,
+                today=today,
+            )
+            return Member(name, plan_json(result))
+        except BridgeError as exc:
+            return Member(name, error=str(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return Fleet(kind, tuple(pool.map(one, servers)))
+
+
+def merge_reports(paths: Sequence[str | Path]) -> Fleet:
+    """One fleet report from per-server JSON reports (plans or inventories, or fleets) written
+    anywhere, e.g. by one pgbridge run per server from existing orchestration."""
+    documents = []
+    for path in paths:
+        try:
+            documents.append((str(path), json.loads(Path(path).read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read the report {str(path)!r}: {exc}") from None
+    return merge(documents)
 
 
 def migrate(
@@ -311,6 +389,7 @@ def rollback(
 
 __all__ = [
     "ExportResult",
+    "Fleet",
     "MigrationResult",
     "Plan",
     "PlanOptions",
@@ -319,7 +398,10 @@ __all__ = [
     "Verification",
     "activate",
     "export",
+    "fleet",
+    "fleet_servers",
     "inventory",
+    "merge_reports",
     "migrate",
     "plan",
     "rollback",

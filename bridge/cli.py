@@ -121,6 +121,21 @@ FAIL_ON = click.option(
 )
 
 
+FLEET = click.option(
+    "--fleet",
+    metavar="FILE",
+    help="plan every server a file names (one connection string or service=NAME per line)",
+)
+PARALLEL = click.option(
+    "--jobs",
+    "parallel",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="with --fleet: servers read at the same time",
+)
+
+
 def format_option(*formats: str) -> Option:
     """``--format`` with the formats a command's report has (the first is the default)."""
     return click.option(
@@ -160,6 +175,29 @@ def _run_findings(result: api.MigrationResult) -> list[Finding]:
     """What a writing run found, its verification included."""
     verified = result.verification.findings if result.verification is not None else ()
     return [*result.findings, *verified]
+
+
+def _finish_fleet(ctx: click.Context, fmt: str, fleet: api.Fleet, fail_on: str) -> None:
+    """A fleet report: exit 2 when a server could not be read, else the --fail-on rule."""
+    if fmt == "sql":
+        raise click.UsageError("--format sql is for one server: use text, json or markdown")
+    click.echo(render("fleet", fmt, fleet), nl=False)
+    missing = fleet.unreadable
+    if missing:
+        click.echo(
+            f"pgbridge: error: {len(missing)} of {len(fleet.members)} servers could not be read "
+            "(the report says why)",
+            err=True,
+        )
+        ctx.exit(2)
+    if reaches(fleet.severities(), fail_on):
+        ctx.exit(1)
+
+
+def _no_single_source(kw: dict[str, Any]) -> None:
+    given = [f"--{n.replace('_path', '')}" for n in ("pgagent", "pgcron", "snapshot_path") if kw[n]]
+    if given:
+        raise click.UsageError(f"--fleet names the servers: leave out {', '.join(given)}")
 
 
 def _plan_options(kw: dict[str, Any]) -> api.PlanOptions:
@@ -215,23 +253,58 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@_with(*SOURCE, format_option("text", "json"))
+@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"))
 @click.pass_context
 def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
-    """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side."""
+    """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side.
+
+    With --fleet, every server the file names, and a roll-up (exit 2 if one could not be read).
+    """
+    if kw["fleet"]:
+        _no_single_source(kw)
+        servers = api.fleet_servers(kw["fleet"])
+        result = api.fleet(
+            servers,
+            "inventory",
+            jobs=kw["parallel"],
+            timezone=kw["timezone"],
+            agent_role=kw["agent_role"],
+        )
+        _finish_fleet(ctx, fmt, result, "never")
+        return
+    if fmt == "markdown":
+        raise click.UsageError("--format markdown is for a --fleet inventory: use text or json")
     _finish(ctx, "inventory", fmt, _inventory(kw), (), "never")
 
 
 @cli.command()
-@_with(*SOURCE, *TARGET, *PLANNING, format_option("text", "json", "markdown", "sql"), FAIL_ON)
+@_with(*SOURCE, *TARGET, *PLANNING, FLEET, PARALLEL)
+@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON)
 @click.pass_context
 def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
 
+    With --fleet, every server the file names (--jobs at a time), one report and a roll-up.
+
     Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or connection
-    errors.
+    errors (with --fleet: a server that could not be read).
     """
     options = _plan_options(kw)
+    if kw["fleet"]:
+        _no_single_source(kw)
+        result_fleet = api.fleet(
+            api.fleet_servers(kw["fleet"]),
+            "plan",
+            options,
+            jobs=kw["parallel"],
+            timezone=kw["timezone"],
+            agent_role=kw["agent_role"],
+            target_release=kw["target_pg_cron"],
+            cron_timezone=kw["cron_timezone"],
+            cron_database=kw["cron_database"],
+        )
+        _finish_fleet(ctx, fmt, result_fleet, fail_on)
+        return
     result = api.plan(
         None,
         None,
@@ -418,6 +491,24 @@ def snapshot_cmd(output: str, **kw: Any) -> None:
         return
     jobs = len(catalog.pgagent.jobs) if catalog.pgagent else 0
     click.echo(f"wrote {output}: {jobs} pgAgent jobs", err=True)
+
+
+@cli.group()
+def report() -> None:
+    """Work with JSON reports written earlier (by runs on other machines)."""
+
+
+@report.command(name="merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_with(format_option("text", "json", "markdown"), FAIL_ON)
+@click.pass_context
+def report_merge(ctx: click.Context, /, files: tuple[str, ...], fmt: str, fail_on: str) -> None:
+    """Merge per-server JSON reports (plan, inventory or fleet) into one fleet report.
+
+    Exit codes as plan --fleet: 2 when a merged fleet holds a server that was not read, else 1
+    when a finding reaches --fail-on.
+    """
+    _finish_fleet(ctx, fmt, api.merge_reports(files), fail_on)
 
 
 @cli.command()

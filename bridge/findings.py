@@ -64,12 +64,13 @@ def count_statuses(statuses: Iterable[Status]) -> dict[str, int]:
     return out
 
 
-def reaches(findings: Iterable[Finding], level: str) -> bool:
-    """True when a finding is at least ``level`` (error/warning/info); ``never`` is never reached."""
+def reaches(findings: Iterable[Finding | Severity], level: str) -> bool:
+    """True when a finding (or a bare severity) is at least ``level`` (error/warning/info);
+    ``never`` is never reached. The one ``--fail-on`` rule of every command."""
     if level == "never":
         return False
     bar = Severity(level).rank
-    return any(f.severity.rank >= bar for f in findings)
+    return any((f if isinstance(f, Severity) else f.severity).rank >= bar for f in findings)
 
 
 def status_of(findings: Iterable[Finding], creates: bool) -> Status:

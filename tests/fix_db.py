@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -351,3 +351,24 @@ def ledger_gone(cron_db: psycopg.Connection[tuple[object, ...]]) -> Iterator[Non
     cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
     yield
     cron_db.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
+
+
+NewCatalog = Callable[[], tuple[str, str]]
+
+
+@pytest.fixture
+def new_catalog(pg_server: TestServer) -> Iterator[NewCatalog]:
+    """Make databases with an empty pgAgent catalog: (name, superuser DSN); dropped afterwards."""
+    made: list[str] = []
+
+    def make() -> tuple[str, str]:
+        name = f"pgbridge_c_{uuid.uuid4().hex[:12]}"
+        with pg_server.connect("postgres") as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        made.append(name)
+        return name, pg_server.dsn(name)
+
+    yield make
+    with pg_server.connect("postgres") as conn:
+        for name in made:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -25,6 +25,7 @@ PURE = (
     "bridge.planner.history",
     "bridge.report.history",
     "bridge.report.runs",
+    "bridge.report.fleet",
 )
 
 

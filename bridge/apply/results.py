@@ -88,7 +88,7 @@ class Verification:
 
 @dataclass(frozen=True)
 class MigrationResult:
-    """What :func:`migrate`, :func:`activate` or :func:`rollback` did."""
+    """What :func:`bridge.api.migrate`, :func:`~bridge.api.activate` or :func:`~bridge.api.rollback` did."""
 
     plan: Plan | None
     applied: bool

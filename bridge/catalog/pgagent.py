@@ -10,38 +10,34 @@ infinite timestamps, unknown kinds, passwords in ``jstconnstr``) and records eac
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
+from bridge.catalog.pgagent_rows import (
+    as_utc,
+    diagnostic,
+    fingerprint,
+    read_schema_version,
+    schedule_from_row,
+    step_from_row,
+)
 from bridge.catalog.server import read_server, system_identifier
 from bridge.catalog.timezones import resolve_agent_timezone
 from bridge.errors import CatalogNotFound, PrivilegeError
 from bridge.findings import Severity
 from bridge.model import (
-    HOURS,
-    MINUTES,
-    MONTHDAYS,
-    MONTHS,
-    WEEKDAYS,
     Agent,
     Diagnostic,
     Job,
     JobClass,
-    OnError,
     PgAgentCatalog,
     Schedule,
     ScheduleException,
     Step,
-    StepKind,
 )
 from bridge.naming import catalog_identity
-from bridge.pg import conninfo
 from bridge.pg.connect import Connection
 
-UTC = dt.timezone.utc
 TABLES = (
     "pga_jobclass",
     "pga_jobagent",
@@ -120,268 +116,6 @@ SELECT jexid, jexscid,
   FROM pgagent.pga_exception ORDER BY jexscid, jexid
 """
 
-_RETURNS = re.compile(r"(?i)\b(?:RETURN|SELECT)\s+(\d+)")
-_DIMS = re.compile(r"^\[(-?\d+):(-?\d+)\]=")
-
-
-def _diag(code: str, severity: Severity, message: str) -> Diagnostic:
-    return Diagnostic(code, severity, message)
-
-
-def parse_bool_array(text: str | None) -> tuple[int, list[bool | None]] | None:
-    """Parse PostgreSQL's text form of a one-dimensional ``bool[]`` (``[0:2]={t,f,NULL}``).
-
-    Returns (lower bound, elements) or None for NULL and for shapes pgAgent cannot index (2-D).
-    """
-    if text is None:
-        return None
-    if text.startswith("{") and "{" not in text[1:] and "N" not in text and '"' not in text:
-        return 1, [v == "t" for v in text[1:-1].split(",")] if len(text) > 2 else []  # common case
-    lower = 1
-    match = _DIMS.match(text)
-    if match:
-        lower = int(match.group(1))
-        text = text[match.end() :]
-    inner = text.strip()
-    if not (inner.startswith("{") and inner.endswith("}")) or "{" in inner[1:-1]:
-        return None
-    body = inner[1:-1].strip()
-    if not body:
-        return lower, []
-    values: list[bool | None] = []
-    for item in body.split(","):
-        token = item.strip().strip('"').lower()
-        values.append(None if token == "null" else token in ("t", "true"))
-    return lower, values
-
-
-def normalise_array(
-    text: str | None, size: int, field: str
-) -> tuple[tuple[bool, ...], list[Diagnostic]]:
-    """pgAgent's reading of an array: subscript ``s`` (1..size) is ``arr[s]``; NULL or absent = false.
-
-    Irregular arrays are reported: pgAgent's "nothing selected = any" test compares the whole array
-    with ``'{f,...}'``, which a NULL element, other bounds or another length defeat.
-    """
-    parsed = parse_bool_array(text)
-    diags: list[Diagnostic] = []
-    if parsed is None:
-        diags.append(
-            _diag(
-                "CATALOG_ARRAY_UNREADABLE",
-                Severity.ERROR,
-                f"{field} is NULL or not a one-dimensional array ({text!r}); read as nothing selected",
-            )
-        )
-        return (False,) * size, diags
-    lower, values = parsed
-    by_subscript = {lower + i: v for i, v in enumerate(values)}
-    normal = tuple(bool(by_subscript.get(s)) for s in range(1, size + 1))
-    if lower != 1 or len(values) != size:
-        diags.append(
-            _diag(
-                "CATALOG_ARRAY_SHAPE",
-                Severity.WARNING,
-                f"{field} has subscripts {lower}..{lower + len(values) - 1}, expected 1..{size}; "
-                "read by subscript as pgAgent does (out-of-range elements ignored, missing = false)",
-            )
-        )
-    if any(v is None for v in values):
-        diags.append(
-            _diag(
-                "CATALOG_ARRAY_NULLS",
-                Severity.WARNING,
-                f"{field} contains NULL elements; read as false (pgAgent's own 'any' test is "
-                "defeated by NULLs, so the running agent may not fire this field as a wildcard)",
-            )
-        )
-    return normal, diags
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.astimezone(UTC) if value is not None else None
-
-
-def _bound(
-    value: dt.datetime | None, beyond: bool | None, positive: bool | None
-) -> dt.datetime | None:
-    if beyond:  # infinite, or outside the years Python can hold
-        return (
-            dt.datetime.max.replace(tzinfo=UTC) if positive else dt.datetime.min.replace(tzinfo=UTC)
-        )
-    return _utc(value)
-
-
-def fingerprint(prosrc: str | None) -> str:
-    """Which ``pga_next_schedule`` body is installed: pgagent.sql's function differs between
-    releases (4.2 compares ``date_part('MINUTE', runafter)``, 4.1 reads the year, up to 4.0
-    ``pga_is_leap_year`` is fed the day)."""
-    if not prosrc:
-        return "unknown"
-    if "date_part(''MINUTE'', runafter)" in prosrc or "date_part('MINUTE', runafter)" in prosrc:
-        return "4.2"
-    if (
-        "pga_is_leap_year(date_part(''DAY''" in prosrc
-        or "pga_is_leap_year(date_part('DAY'" in prosrc
-    ):
-        return "<=4.0"
-    if "'YEAR', runafter" in prosrc or "''YEAR'', runafter" in prosrc:
-        return "4.1"
-    return "unknown"
-
-
-def _schema_version(
-    version_src: str | None, extversion: str | None, diags: list[Diagnostic]
-) -> int | None:
-    """pgAgent's schema version, read from the body of ``pgagent_schema_version()``.
-
-    The function is not called: reading must not run code that lives in the catalog it reads.
-    """
-    match = _RETURNS.search(version_src or "")
-    if match:
-        version: int | None = int(match.group(1))
-    elif extversion:
-        version = int(extversion.split(".")[0])
-        diags.append(
-            _diag(
-                "CATALOG_VERSION_UNREADABLE",
-                Severity.INFO,
-                "pgagent_schema_version() has an unexpected body; version taken from the "
-                f"extension ({extversion})",
-            )
-        )
-    else:
-        version = None
-    if version is None:
-        diags.append(
-            _diag(
-                "CATALOG_VERSION_UNSUPPORTED",
-                Severity.WARNING,
-                "pgagent_schema_version() is missing (pgAgent before 3.0); read as 3.x",
-            )
-        )
-    elif version not in (3, 4):
-        diags.append(
-            _diag(
-                "CATALOG_VERSION_UNSUPPORTED",
-                Severity.WARNING,
-                f"pgAgent schema version {version} is outside 3..4; read as 4.x",
-            )
-        )
-    return version
-
-
-def _read_step(row: Sequence[Any]) -> Step:
-    jstid, jobid, name, desc, enabled, kind, code, connstr, dbname, onerror = row
-    diags: list[Diagnostic] = []
-    try:
-        step_kind = StepKind(kind)
-    except ValueError:
-        step_kind = StepKind.UNKNOWN
-        diags.append(
-            _diag(
-                "STEP_KIND_UNKNOWN",
-                Severity.ERROR,
-                f"step kind {kind!r} is neither 's' (SQL) nor 'b' (batch); pgAgent stops the job here",
-            )
-        )
-    try:
-        policy = OnError(onerror)
-    except ValueError:
-        policy = OnError.UNKNOWN
-        diags.append(
-            _diag(
-                "STEP_ONERROR_UNKNOWN", Severity.WARNING, f"on-error policy {onerror!r} is unknown"
-            )
-        )
-    code = code or ""
-    if not code.strip():
-        diags.append(
-            _diag(
-                "STEP_EMPTY_CODE",
-                Severity.WARNING,
-                "the step has no code; pgAgent runs it as an empty query, which fails",
-            )
-        )
-    connstr = connstr or ""
-    had_password = bool(connstr) and conninfo.has_password(connstr)
-    if had_password:
-        diags.append(
-            _diag(
-                "STEP_CONNSTR_PASSWORD",
-                Severity.WARNING,
-                "the step's connection string holds a password; pgbridge masked it and never "
-                "stores or prints it (pg_cron keeps no credentials: use ~/.pgpass)",
-            )
-        )
-    if connstr:
-        try:
-            conninfo.parse(connstr)
-        except ValueError as exc:
-            diags.append(
-                _diag(
-                    "STEP_CONNSTR_MALFORMED", Severity.ERROR, f"connection string unparsable: {exc}"
-                )
-            )
-    return Step(
-        id=jstid,
-        job_id=jobid,
-        name=name,
-        description=desc or "",
-        enabled=bool(enabled),
-        kind=step_kind,
-        code=code,
-        connstr=conninfo.redact(connstr),
-        dbname=dbname or "",
-        on_error=policy,
-        connstr_had_password=had_password,
-        diagnostics=tuple(diags),
-    )
-
-
-def _read_schedule(row: Sequence[Any], exceptions: tuple[ScheduleException, ...]) -> Schedule:
-    (jscid, jobid, name, desc, enabled, start, start_inf, start_pos, end, end_inf, end_pos,
-     *arrays) = row  # fmt: skip
-    diags: list[Diagnostic] = []
-    normal: list[tuple[bool, ...]] = []
-    for text, size, field in zip(
-        arrays,
-        (MINUTES, HOURS, WEEKDAYS, MONTHDAYS, MONTHS),
-        ("jscminutes", "jschours", "jscweekdays", "jscmonthdays", "jscmonths"),
-        strict=True,
-    ):
-        values, found = normalise_array(text, size, field)
-        normal.append(values)
-        diags += found
-    start_at = _bound(start, start_inf, start_pos)
-    if start_at is None:
-        diags.append(
-            _diag(
-                "CATALOG_NULL_START",
-                Severity.ERROR,
-                "jscstart is NULL: pgAgent computes no next run for this schedule, so it never fires",
-            )
-        )
-    end_at = _bound(end, end_inf, end_pos)
-    if end_at is not None and end_at == dt.datetime.max.replace(tzinfo=UTC):
-        end_at = None  # 'infinity' end = no end
-    return Schedule(
-        id=jscid,
-        job_id=jobid,
-        name=name,
-        description=desc or "",
-        enabled=bool(enabled),
-        start=start_at,
-        end=end_at,
-        minutes=normal[0],
-        hours=normal[1],
-        weekdays=normal[2],
-        monthdays=normal[3],
-        months=normal[4],
-        exceptions=exceptions,
-        diagnostics=tuple(diags),
-    )
-
 
 def identity(conn: Connection) -> str:
     """The identity of the pgAgent catalog in ``conn``'s database (``PgAgentCatalog.identity``),
@@ -424,7 +158,7 @@ def read_pgagent(
             f"GRANT SELECT ON ALL TABLES IN SCHEMA pgagent TO {user}"
         )
     catalog_diags: list[Diagnostic] = []
-    schema_version = _schema_version(version_src, extversion, catalog_diags)
+    schema_version = read_schema_version(version_src, extversion, catalog_diags)
 
     classes = tuple(
         JobClass(i, n)
@@ -438,7 +172,7 @@ def read_pgagent(
         + ", s.usename FROM pgagent.pga_jobagent a LEFT JOIN pg_stat_activity s"
         " ON s.pid = a.jagpid AND s.backend_start <= a.jaglogintime ORDER BY a.jagpid"
     ).fetchall()
-    agents = tuple(Agent(pid, station, _utc(login)) for pid, station, login, _ in agent_rows)
+    agents = tuple(Agent(pid, station, as_utc(login)) for pid, station, login, _ in agent_rows)
     live_roles = sorted({str(r[3]) for r in agent_rows if r[3] is not None})
     if agent_role is None and len(live_roles) == 1:
         agent_role = live_roles[0]
@@ -453,7 +187,7 @@ def read_pgagent(
             else "no pgAgent daemon is connected"
         )
         catalog_diags.append(
-            _diag(
+            diagnostic(
                 "TIMEZONE_AGENT_ROLE_UNKNOWN",
                 Severity.INFO,
                 f"{why}, so no role's TimeZone setting was considered; pass --agent-role or "
@@ -466,7 +200,7 @@ def read_pgagent(
     for jexid, scid, date, has_date, time_text in conn.execute(EXCEPTIONS):
         if has_date and date is None:
             exc_diags[scid].append(
-                _diag(
+                diagnostic(
                     "EXCEPTION_DATE_OUT_OF_RANGE",
                     Severity.INFO,
                     f"exception {jexid} has an infinite or out-of-range date, which matches no "
@@ -480,7 +214,7 @@ def read_pgagent(
                 time = dt.time.fromisoformat(time_text)
             except ValueError:  # '24:00:00' is a valid PostgreSQL time but no candidate minute
                 exc_diags[scid].append(
-                    _diag(
+                    diagnostic(
                         "EXCEPTION_TIME_NEVER_MATCHES",
                         Severity.INFO,
                         f"exception {jexid} has time {time_text}, which no pgAgent candidate "
@@ -492,7 +226,7 @@ def read_pgagent(
 
     schedules: dict[int, list[Schedule]] = defaultdict(list)
     for row in conn.execute(SCHEDULES):
-        sched = _read_schedule(row, tuple(exceptions.get(row[0], ())))
+        sched = schedule_from_row(row, tuple(exceptions.get(row[0], ())))
         if exc_diags.get(sched.id):
             sched = replace(sched, diagnostics=sched.diagnostics + tuple(exc_diags[sched.id]))
         schedules[sched.job_id].append(sched)
@@ -500,7 +234,7 @@ def read_pgagent(
     steps: dict[int, list[Step]] = defaultdict(list)
     step_sql = STEPS.format(connstr="jstconnstr" if has_connstr else "''::text")
     for row in conn.execute(step_sql):
-        step = _read_step(row)
+        step = step_from_row(row)
         steps[step.job_id].append(step)
 
     class_names = {c.id: c.name for c in classes}
@@ -510,7 +244,7 @@ def read_pgagent(
         diags: list[Diagnostic] = []
         if not steps.get(jobid):
             diags.append(
-                _diag(
+                diagnostic(
                     "JOB_NO_STEPS",
                     Severity.WARNING,
                     "the job has no steps; pgAgent logs it as succeeded without doing anything",
@@ -524,11 +258,11 @@ def read_pgagent(
                 job_class=class_names.get(jclid, f"class {jclid}"),
                 host_agent=host or "",
                 enabled=bool(enabled),
-                created=_utc(created),
-                changed=_utc(changed),
+                created=as_utc(created),
+                changed=as_utc(changed),
                 agent_id=agentid,
-                next_run=_utc(nextrun),
-                last_run=_utc(lastrun),
+                next_run=as_utc(nextrun),
+                last_run=as_utc(lastrun),
                 steps=tuple(steps.get(jobid, ())),
                 schedules=tuple(schedules.get(jobid, ())),
                 diagnostics=tuple(diags),

@@ -40,6 +40,13 @@ class StepSpec:
     enabled: bool = True
     description: str = ""
 
+    def place(self) -> tuple[str, str]:
+        """(``jstconnstr``, ``jstdbname``) as pgAdmin stores them: a batch step has neither, a
+        remote step only the connection string, a local one only the database."""
+        if self.kind == "b":
+            return "", ""
+        return (self.connstr, "") if self.connstr else ("", self.dbname)
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -73,12 +80,7 @@ class JobSpec:
 
 
 def _step_sql(step: StepSpec) -> str:
-    if step.kind == "b":
-        connstr, dbname = "", ""
-    elif step.connstr:
-        connstr, dbname = step.connstr, ""
-    else:
-        connstr, dbname = "", step.dbname
+    connstr, dbname = step.place()
     return (
         "INSERT INTO pgagent.pga_jobstep (jstjobid, jstname, jstenabled, jstkind, jstconnstr, "
         "jstdbname, jstonerror, jstcode, jstdesc) VALUES (jid, "

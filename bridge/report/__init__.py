@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from bridge.report.export import export_json, export_sql, export_text
+from bridge.report.fleet import fleet_json, fleet_markdown, fleet_text
 from bridge.report.inventory import inventory_json, inventory_text
 from bridge.report.migration import run_json, run_text, verification_json, verification_lines
 from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 from bridge.report.runs import verification_markdown
 
-Kind = Literal["inventory", "plan", "migrate", "activate", "rollback", "verify", "export"]
+Kind = Literal["inventory", "plan", "migrate", "activate", "rollback", "verify", "export", "fleet"]
 
 
 def _runs(what: str) -> dict[str, Callable[[Any], str]]:
@@ -39,6 +40,7 @@ FORMATS: dict[Kind, dict[str, Callable[[Any], str]]] = {
         "markdown": verification_markdown,
     },
     "export": {"text": export_text, "json": export_json, "sql": lambda r: export_sql(r.plan)},
+    "fleet": {"text": fleet_text, "json": fleet_json, "markdown": fleet_markdown},
 }
 
 

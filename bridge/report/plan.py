@@ -1,9 +1,9 @@
-"""The dry-run report of a :class:`~bridge.planner.Plan`: text, JSON, Markdown and a psql script.
+"""The dry-run report of a :class:`~bridge.planner.types.Plan`: text, JSON, Markdown and a psql script.
 
 Pure functions from a plan to text. The SQL script is what ``--format sql`` prints: a reviewable
 psql script with the exact ``cron.schedule`` / ``cron.schedule_in_database`` calls, every value
 quoted (names and schedules as literals, commands dollar-quoted byte for byte), and the findings as
-comments, all written by :mod:`bridge.sqlquote`. Text and Markdown reports go through
+comments, all written by :mod:`bridge.pg.quoting`. Text and Markdown reports go through
 :func:`bridge.display.screen`, so names reach a terminal escaped.
 """
 

@@ -36,7 +36,7 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule import findings as F
-from tests.test_schedule_support import agent_schedules
+from tests.schedule.strategies import agent_schedules
 
 UTC = dt.timezone.utc
 Conn = psycopg.Connection[Any]
@@ -269,7 +269,7 @@ def _random_schedule(rng: random.Random) -> AgentSchedule:
 def test_parser_agrees_with_real_pg_cron_on_the_corpus(cron_db: Conn, pg_cron_release: str) -> None:
     release = pg_cron_release
     corpus = json.loads(
-        (Path(__file__).parent.parent / "mappings" / "cron_parser_corpus.json").read_text()
+        (Path(__file__).resolve().parents[2] / "mappings" / "cron_parser_corpus.json").read_text()
     )["cases"]
     texts = [case["text"] for case in corpus]
     texts += ["0 5 * * *" + " " * 991, "0 5 * * *" + " " * 990, "0 0 29 2 *", "0 0 1-31/40 * *"]

@@ -56,7 +56,7 @@ def sample(option: click.Option) -> list[str]:
         return []
     if isinstance(option.type, click.Choice):
         return [str(option.type.choices[0])]
-    if isinstance(option.type, click.FloatRange | click.types.FloatParamType):
+    if isinstance(option.type, click.FloatRange | click.IntRange | click.types.FloatParamType):
         return ["1"]
     return ["x"]
 

@@ -17,10 +17,9 @@ from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.exporter.translate import ExportResult
 from bridge.exporter.writer import export
-
-from .catalogs import Conn
-from .fix_db import TestServer
-from .test_cli import run
+from tests.catalogs import Conn
+from tests.commands import run
+from tests.fix_db import TestServer
 
 TODAY = dt.date(2026, 11, 21)
 

@@ -9,15 +9,15 @@ import psycopg
 import pytest
 
 from bridge.catalog.load import read_catalog
-from bridge.catalog.pgagent import normalise_array, parse_bool_array, read_pgagent
+from bridge.catalog.pgagent import read_pgagent
+from bridge.catalog.pgagent_rows import normalise_array, parse_bool_array
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import CatalogNotFound, ConnectionFailed, PrivilegeError, UsageError
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.findings import Severity
 from bridge.model import OnError, StepKind
 from bridge.pg.connect import connect, reading
-
-from .catalogs import SECRET, build_catalog
+from tests.catalogs import SECRET, build_catalog
 
 UTC = dt.timezone.utc
 Conn = psycopg.Connection[tuple[Any, ...]]

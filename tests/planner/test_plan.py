@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -20,9 +19,10 @@ from bridge.planner.build import make_plan
 from bridge.planner.target import Target
 from bridge.planner.types import JobPlan, Plan, PlanOptions
 from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
-
-from .catalogs import Conn
-from .fix_db import TestServer
+from tests.catalogs import Conn
+from tests.commands import apply_with_psql, run_psql
+from tests.factories import catalog_of
+from tests.fix_db import TestServer
 
 TODAY = dt.date(2026, 11, 21)
 fs = frozenset
@@ -37,8 +37,23 @@ Planner = Callable[..., tuple[JobPlan, Plan]]
 
 
 @pytest.fixture
-def planned(db: Conn, db_dsn: str, db_name: str) -> Planner:
-    """Create one job the way pgAdmin does, read the catalog back, plan it."""
+def planned() -> Planner:
+    """Plan one job built in memory (the planner is pure; tests/factories.py is proved equal to
+    what the reader reads from a real catalog)."""
+
+    def run(
+        spec: JobSpec, options: PlanOptions | None = None, tgt: Target | None = None
+    ) -> tuple[JobPlan, Plan]:
+        plan = make_plan(catalog_of(spec), tgt or target(), options, today=TODAY)
+        (job,) = plan.jobs
+        return job, plan
+
+    return run
+
+
+@pytest.fixture
+def planned_live(db: Conn, db_dsn: str, db_name: str) -> Planner:
+    """Create one job the way pgAdmin does in a real catalog, read the catalog back, plan it."""
 
     def run(
         spec: JobSpec, options: PlanOptions | None = None, tgt: Target | None = None
@@ -211,10 +226,10 @@ def test_step_findings(
     assert codes(job)[code] is severity
 
 
-def test_local_connstr_maps_database_and_role(planned: Planner, pg_server: TestServer) -> None:
+def test_local_connstr_maps_database_and_role(planned_live: Planner, pg_server: TestServer) -> None:
     port = dataclasses.replace(pg_server).dsn("x")  # the server's own host and port
     params = psycopg_conninfo.conninfo_to_dict(port)
-    job, _ = planned(
+    job, _ = planned_live(
         JobSpec(
             "j",
             [
@@ -253,14 +268,14 @@ def test_local_connstr_maps_database_and_role(planned: Planner, pg_server: TestS
     ],
 )
 def test_same_server_means_same_host_and_port(
-    planned: Planner, pg_server: TestServer, connstr: str, local: bool | str | None
+    planned_live: Planner, pg_server: TestServer, connstr: str, local: bool | str | None
 ) -> None:
     params = psycopg_conninfo.conninfo_to_dict(pg_server.dsn("x"))
     port = int(str(params["port"]))
     text = connstr.format(port=port, other=port + 1, host=params.get("host", ""))
     if local is None:
         local = port == 5432
-    job, _ = planned(JobSpec("where", [StepSpec("s", "SELECT 1", connstr=text)], [DAILY_0230]))
+    job, _ = planned_live(JobSpec("where", [StepSpec("s", "SELECT 1", connstr=text)], [DAILY_0230]))
     if local is True:
         assert [c.database for c in job.cron_jobs] == ["sales"] and job.status == "exact"
         return
@@ -283,16 +298,12 @@ def test_step_database_must_exist_on_the_server(planned: Planner) -> None:
     assert job.status == "exact"
 
 
-def test_offline_catalog_without_server_cannot_place_connstr_steps(db: Conn, db_dsn: str) -> None:
-    create_job(
-        db,
-        JobSpec(
-            "old", [StepSpec("s", "SELECT 1", connstr="host=localhost dbname=x")], [DAILY_0230]
-        ),
+def test_offline_catalog_without_server_cannot_place_connstr_steps() -> None:
+    catalog = catalog_of(
+        JobSpec("old", [StepSpec("s", "SELECT 1", connstr="host=localhost dbname=x")], [DAILY_0230])
     )
-    catalog = read_catalog(db_dsn)
-    assert catalog.pgagent is not None and catalog.pgagent.server is not None
-    old = dataclasses.replace(
+    assert catalog.pgagent is not None
+    old = dataclasses.replace(  # a snapshot from a pgbridge that did not record the server
         catalog, pgagent=dataclasses.replace(catalog.pgagent, server=None), pgcron=None
     )
     (job,) = make_plan(old, target(), today=TODAY).jobs
@@ -458,18 +469,6 @@ def test_plans_are_deterministic_and_names_fit(db: Conn, db_dsn: str) -> None:
     assert doc["summary"]["exact"] == 3
 
 
-def apply_with_psql(plan: Plan, cron_dsn: str) -> None:
-    """Run the plan's SQL script with psql, as a DBA would; fail with psql's message."""
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
-        input=plan_sql(plan),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-
-
 def test_sql_script_creates_exactly_the_planned_jobs(
     db: Conn, db_dsn: str, db_name: str, pg_server: TestServer, cron_db: Conn, cron_dsn: str
 ) -> None:
@@ -539,12 +538,7 @@ def test_wrapped_command_keeps_pgagent_step_semantics(db: Conn, db_dsn: str, db_
     plan = make_plan(read_catalog(db_dsn), target(), today=TODAY)
     (cron,) = plan.jobs[0].cron_jobs
     # pg_cron sends the command as one simple query; psql -c does the same.
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-d", db_dsn, "-c", cron.command],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_psql(db_dsn, command=cron.command)
     assert proc.returncode != 0 and "duplicate key" in proc.stderr  # step 4 stops the job
     assert "step 2 failed" in proc.stderr  # step 2's failure was ignored, with a warning
     rows = [r[0] for r in db.execute("SELECT step FROM log ORDER BY step")]
@@ -553,7 +547,7 @@ def test_wrapped_command_keeps_pgagent_step_semantics(db: Conn, db_dsn: str, db_
 
 
 def test_time_zone_exceptions_and_roles_are_findings(
-    planned: Planner, db: Conn, db_name: str
+    planned: Planner, planned_live: Planner, db: Conn, db_name: str
 ) -> None:
     holidays = ScheduleSpec(
         "weekdays 07:00",
@@ -567,10 +561,10 @@ def test_time_zone_exceptions_and_roles_are_findings(
     assert job.status == "changed"
     db.execute(f"ALTER DATABASE {db_name} SET timezone = 'America/New_York'")
     try:
-        job, plan = planned(JobSpec("ny", [step("a", "SELECT 1")], [DAILY_0230]))
+        job, plan = planned_live(JobSpec("ny", [step("a", "SELECT 1")], [DAILY_0230]))
     finally:
         db.execute(f"ALTER DATABASE {db_name} RESET timezone")
-    assert plan.agent_timezone == "America/New_York"
+    assert plan.agent_timezone == "America/New_York"  # read from the database's setting
     assert codes(job)["SCHED_TZ_DST_MISMATCH"] is Severity.ERROR  # GMT target, DST source
     (cron,) = job.cron_jobs
     assert cron.schedule in ("30 7 * * *", "30 6 * * *")  # the zone's usual offset, shown anyway
@@ -613,10 +607,7 @@ def test_sql_script_for_pg_cron_before_1_4_creates_inactive_jobs(
     )
     script = plan_sql(plan)
     assert "\\gset" in script and "SELECT cron.alter_job" not in script
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cron_dsn, "-f", "-"],
-        input=script, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = run_psql(cron_dsn, script=script, stop_on_error=True)
     assert proc.returncode == 0, proc.stderr
     row = cron_db.execute(
         "SELECT schedule, command, active FROM cron.job WHERE jobname LIKE 'pgagent-%-old-target'"
@@ -671,12 +662,7 @@ def test_wrapped_steps_that_leak_session_state_are_changed(
     assert "'1 prepare'" in finding.message and leak in finding.message
     assert "--split-steps" in finding.remedy
     (cron,) = job.cron_jobs
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-d", db_dsn, "-c", cron.command],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_psql(db_dsn, command=cron.command)
     assert proc.returncode == 0, proc.stderr
     assert [r[0] for r in db.execute("SELECT v FROM log")] == ["leaked"]
 
@@ -700,12 +686,7 @@ def test_set_transaction_in_a_wrapper_fails_every_run(db: Conn, db_dsn: str, db_
         Step(i, 1, str(i), "", True, StepKind.SQL, code, "", db_name, OnError.FAIL)
         for i, code in enumerate(["SELECT 1", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"])
     ]
-    proc = subprocess.run(
-        ["psql", "-X", "-q", "-d", db_dsn, "-c", wrap(steps)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_psql(db_dsn, command=wrap(steps))
     assert proc.returncode != 0 and "must be called before any query" in proc.stderr
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import pty
-import shutil
 import subprocess
 import sys
 import uuid
@@ -27,9 +26,9 @@ from bridge.model import CronJob, PgCronSide
 from bridge.pg.quoting import code, comment, dollar_quote, literal
 from bridge.planner.calls import create_statement
 from bridge.report.export import export_sql
-
-from .catalogs import Conn
-from .fix_db import TestServer
+from tests.catalogs import Conn
+from tests.commands import run_psql
+from tests.fix_db import TestServer
 
 PWNED = Path(f"/tmp/pgbridge-pwned-{uuid.uuid4().hex[:8]}")
 SHELL = f"\\! touch {PWNED}"
@@ -118,14 +117,10 @@ def statements(log: str) -> list[str]:
 def run_script(server: TestServer, dsn: str, script: str) -> list[str]:
     """Run ``script`` with psql, logging every statement; returns the statements the server got."""
     before = len(_log_text(server))
-    proc = subprocess.run(
-        [shutil.which("psql") or "psql", "-X", "-q", "-d", dsn, "-f", "-"],
-        input=script.encode(),
-        capture_output=True,
-        env={**os.environ, "PGOPTIONS": "-c log_statement=all", "PGCLIENTENCODING": "SJIS"},
-        check=False,
+    proc = run_psql(
+        dsn, script=script, env={"PGOPTIONS": "-c log_statement=all", "PGCLIENTENCODING": "SJIS"}
     )
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0, proc.stderr
     return statements(_log_text(server)[before:])
 
 

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bridge.schedule import cron_fires_at, parse_cron
-from tests.test_schedule_support import cron_texts
+from tests.schedule.strategies import cron_texts
 
 UTC = dt.timezone.utc
 SINGLE_RANGE = re.compile(r"(?<![\d/])(\d+)-\1(?![\d])")

@@ -19,10 +19,9 @@ from bridge.devtools.cluster import LocalCluster
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import HarnessError
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
-
-from .catalogs import Conn, build_catalog
-from .fix_db import TestServer
-from .test_cli import run
+from tests.catalogs import Conn, build_catalog
+from tests.commands import run
+from tests.fix_db import TestServer
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ from bridge.devtools.cluster import LocalCluster
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import HarnessError, PrivilegeError
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
-
-from .catalogs import Conn
-from .fix_db import TestServer
-from .test_cli import run
+from tests.catalogs import Conn
+from tests.commands import run
+from tests.fix_db import TestServer
 
 fs = frozenset
 

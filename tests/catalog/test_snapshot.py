@@ -11,8 +11,7 @@ import pytest
 from bridge.catalog import snapshot
 from bridge.catalog.load import load_catalog, read_catalog
 from bridge.errors import SnapshotError, UsageError
-
-from .catalogs import SECRET, Conn, build_catalog
+from tests.catalogs import SECRET, Conn, build_catalog
 
 
 def with_password(dsn: str) -> str:

@@ -36,11 +36,10 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule.versions import newest_release, probes, release_name, settings_table
-
-from .catalogs import Conn
-from .fix_db import MATRIX_AGENT_ZONE, MATRIX_CRON_ZONE, Servers, TestServer, matrix
-from .pgcron_tree import server_tree
-from .test_planner import apply_with_psql
+from tests.catalogs import Conn
+from tests.commands import apply_with_psql
+from tests.fix_db import MATRIX_AGENT_ZONE, MATRIX_CRON_ZONE, Servers, TestServer, matrix
+from tests.pgcron_tree import server_tree
 
 TODAY = dt.date(2026, 11, 21)
 fs = frozenset

@@ -25,11 +25,11 @@ from bridge.findings import Severity
 from bridge.model import CronJob, PgCronSide
 from bridge.report.export import export_sql, export_text
 from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
-
-from .catalogs import Conn
-from .fix_db import TestServer
-from .test_schedule_db import _oracle
-from .test_schedule_support import cron_texts
+from tests.catalogs import Conn
+from tests.commands import run_psql
+from tests.fix_db import TestServer
+from tests.schedule.strategies import cron_texts
+from tests.schedule.test_db import _oracle
 
 UTC = dt.timezone.utc
 TODAY = dt.date(2026, 11, 21)
@@ -205,12 +205,8 @@ def test_sql_script_creates_the_jobs(
         [db_name],
     )
     script = export_sql(export(cron_dsn, pgagent=db_dsn, select=("pgbridge-export-sql",)).plan)
-    psql = shutil.which("psql") or "psql"
     for _ in range(2):  # twice: no duplicate
-        proc = subprocess.run(
-            [psql, "-X", "-q", "-d", db_dsn, "-f", "-"], input=script, capture_output=True,
-            text=True, check=False,
-        )  # fmt: skip
+        proc = run_psql(db_dsn, script=script)
         assert proc.returncode == 0, proc.stderr
     schedules = exported_schedules(db_dsn, "pgbridge-export-sql")
     assert len(schedules) == 2  # pg_cron ORs days 1-7 and Mondays: two pgAgent schedules
@@ -391,10 +387,7 @@ def test_cli_export(
 def test_sql_script_comments_cannot_be_escaped(db: Conn, db_dsn: str) -> None:
     evil = "x\nDELETE FROM pgagent.pga_jobclass; --"
     script = export_sql(make_export(side_with(cron(9, "0 1 * * *", name=evil)), agent_zone="UTC"))
-    proc = subprocess.run(
-        [shutil.which("psql") or "psql", "-X", "-q", "-d", db_dsn, "-f", "-"],
-        input=script, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = run_psql(db_dsn, script=script)
     assert proc.returncode == 0, proc.stderr
     classes = db.execute("SELECT count(*) FROM pgagent.pga_jobclass").fetchone()
     assert classes == (5,)  # nothing in a job's name ran as SQL

@@ -23,7 +23,7 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule.fireset import FireSet, compare_by_minute
-from tests.test_schedule_support import (
+from tests.schedule.strategies import (
     DST_ZONES,
     INTERESTING_DAYS,
     ZONES,

@@ -30,7 +30,7 @@ from bridge.schedule import (
 from bridge.schedule.masks import mask_of
 
 TABLE = json.loads(
-    (Path(__file__).parent.parent / "mappings" / "golden_schedules.json").read_text()
+    (Path(__file__).resolve().parents[2] / "mappings" / "golden_schedules.json").read_text()
 )
 SINCE = dt.date(2024, 1, 1)
 DAYS = DEFAULT_DAYS

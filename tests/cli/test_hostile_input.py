@@ -22,9 +22,8 @@ from bridge.catalog import snapshot
 from bridge.catalog.load import read_catalog
 from bridge.cli import main
 from bridge.errors import SnapshotError
-
-from .catalogs import build_catalog
-from .fix_db import TEMPLATE_DB, TestServer
+from tests.catalogs import build_catalog
+from tests.fix_db import TEMPLATE_DB, TestServer
 
 Doc = dict[str, Any]
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -29,31 +27,11 @@ from bridge.exporter.writer import export
 from bridge.naming import catalog_identity, catalog_tag, content_hash, job_name, prefix
 from bridge.planner.types import PlanOptions
 from bridge.serialize import to_jsonable
-
-from .catalogs import Conn
-from .fix_db import TEMPLATE_DB, TestServer
+from tests.catalogs import Conn
+from tests.fix_db import NewCatalog, TestServer
 
 fs = frozenset
 TODAY = dt.date(2026, 11, 21)
-NewCatalog = Callable[[], tuple[str, str]]
-
-
-@pytest.fixture
-def new_catalog(pg_server: TestServer) -> Iterator[NewCatalog]:
-    """Make databases with an empty pgAgent catalog: (name, superuser DSN); dropped afterwards."""
-    made: list[str] = []
-
-    def make() -> tuple[str, str]:
-        name = f"pgbridge_c_{uuid.uuid4().hex[:12]}"
-        with pg_server.connect("postgres") as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-        made.append(name)
-        return name, pg_server.dsn(name)
-
-    yield make
-    with pg_server.connect("postgres") as conn:
-        for name in made:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def sample_jobs(conn: Conn, dbname: str) -> dict[str, int]:

@@ -20,9 +20,8 @@ from bridge.apply.session import LOCK_KEY
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import ConnectionFailed, MigrationLocked, PrivilegeError
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
-
-from .catalogs import Conn, cron_name
-from .fix_db import TestServer
+from tests.catalogs import Conn, cron_name
+from tests.fix_db import TestServer
 
 fs = frozenset
 TODAY = dt.date(2026, 11, 21)

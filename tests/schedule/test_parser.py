@@ -12,7 +12,7 @@ from bridge.schedule.cron import CronSchedule
 from bridge.schedule.masks import mask_of
 
 CORPUS = json.loads(
-    (Path(__file__).parent.parent / "mappings" / "cron_parser_corpus.json").read_text()
+    (Path(__file__).resolve().parents[2] / "mappings" / "cron_parser_corpus.json").read_text()
 )["cases"]
 CASES = [
     pytest.param(case["text"], release, expected, id=f"{release}:{case['text']!r}")

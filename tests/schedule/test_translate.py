@@ -23,7 +23,7 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule import findings as F
-from tests.test_schedule_support import agent_schedules, cron_texts
+from tests.schedule.strategies import agent_schedules, cron_texts
 
 SINCE = dt.date(2024, 1, 1)
 DAYS = DEFAULT_DAYS

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,20 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from .catalogs import SECRET, Conn, build_catalog
-from .fix_db import TestServer
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-        check=False,
-    )
+from tests.catalogs import SECRET, Conn, build_catalog
+from tests.commands import run
+from tests.fix_db import TestServer
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
