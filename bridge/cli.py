@@ -93,6 +93,11 @@ SQL_PART_OF_MIXED = click.option(
 SPLIT_STEPS = click.option(
     "--split-steps", is_flag=True, help="give steps that cannot share a command own jobs"
 )
+NO_GUARDS = click.option(
+    "--no-guards",
+    is_flag=True,
+    help="never guard a command with pgAgent's rule (entries as cron alone can say them)",
+)
 RUN_AS = click.option(
     "--run-as", metavar="ROLE", help="role the pg_cron jobs run as (default: the applier)"
 )
@@ -157,7 +162,7 @@ def _with(*options: Option) -> Callable[[F], F]:
 
 SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE, HISTORY_DAYS)
 TARGET = (RELEASE, CRON_TIMEZONE, CRON_DATABASE)
-PLANNING = (MODE, DISABLED, SQL_PART_OF_MIXED, SPLIT_STEPS, RUN_AS)
+PLANNING = (MODE, DISABLED, SQL_PART_OF_MIXED, SPLIT_STEPS, NO_GUARDS, RUN_AS)
 LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json"))
 
 
@@ -207,6 +212,7 @@ def _plan_options(kw: dict[str, Any]) -> api.PlanOptions:
         disabled=kw.pop("disabled"),
         sql_part_of_mixed=kw.pop("sql_part_of_mixed"),
         split_steps=kw.pop("split_steps"),
+        guards=not kw.pop("no_guards"),
         run_as=kw.pop("run_as"),
     )
 

@@ -143,7 +143,7 @@ CODES: dict[str, Code] = _table(
     (
         "SCHED_SHORT_MONTH_ERROR",
         "schedule",
-        (E,),
+        (E, W),
         "Day 29 or 30 with February among the months, or day 31 with a month of 30 days or fewer (no month ticked = all months)",
     ),
     (
@@ -304,6 +304,24 @@ CODES: dict[str, Code] = _table(
     ("STEP_DATABASE_MISSING", "plan", (E,), "Planned from a live server"),
     ("STEP_PASSWORD_DROPPED", "plan", (W,), "The step's connection string carried a password"),
     ("STEP_DATABASE_DEFAULTED", "plan", (W,), "The step's connection string names no database"),
+    (
+        "JOB_GUARDED",
+        "plan",
+        (I,),
+        "The command checks pgAgent's rule before the steps run (a guard), behind one superset entry",
+    ),
+    (
+        "STEP_WRAPPED_BY_GUARD",
+        "plan",
+        (I,),
+        "A single step runs inside the guard's `DO` block",
+    ),
+    (
+        "JOB_GUARD_NOT_USABLE",
+        "plan",
+        (I,),
+        "A guard would make the job exact, but its steps cannot run inside one",
+    ),
     (
         "STEPS_WRAPPED",
         "plan",
@@ -644,6 +662,12 @@ CODES: dict[str, Code] = _table(
         "The pg_cron job runs on another node (`nodename`/`nodeport`)",
     ),
     ("EXPORT_ROLE", "export", (I,), "pg_cron ran the command as its `username`"),
+    (
+        "EXPORT_GUARDED_COMMAND",
+        "export",
+        (E,),
+        "A native pg_cron job's command starts with a pgbridge guard",
+    ),
     (
         "EXPORT_BOTH_SCHEDULERS",
         "export",

@@ -20,6 +20,7 @@ from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec, job_sql
 from bridge.exporter.writer import export
 from bridge.planner.build import make_plan
 from bridge.planner.target import target_from
+from bridge.planner.types import Plan
 from bridge.report.export import export_text
 from bridge.report.inventory import inventory_text
 from bridge.report.migration import run_text
@@ -149,6 +150,17 @@ def sample_jobs() -> list[JobSpec]:
             [ScheduleSpec("last day 23:30", minutes=fs({30}), hours=fs({23}), monthdays=fs({32}))],
         ),
         JobSpec(
+            "Month-end audit mark",
+            [
+                StepSpec(
+                    "mark",
+                    "INSERT INTO public.audit_log (at, what) VALUES (now(), 'month end');",
+                    dbname=APP_DB,
+                )
+            ],
+            [ScheduleSpec("last day 23:45", minutes=fs({45}), hours=fs({23}), monthdays=fs({32}))],
+        ),
+        JobSpec(
             "Friday the 13th audit",
             [StepSpec("audit", "SELECT public.audit_everything();", dbname=APP_DB)],
             [
@@ -216,6 +228,29 @@ def load_demo(cluster: LocalCluster) -> None:
                 conn.execute(job_sql(job).encode())
 
 
+def _explain_guards(plan: Plan, cluster: LocalCluster, echo: Callable[[str], None]) -> None:
+    """Which jobs a guard makes exact on this pg_cron, and, for a step that cannot sit inside a
+    guard, what the real server says when it is wrapped."""
+    echo("Guards (pgAgent's rule checked in the command, behind one superset entry):")
+    for job in plan.jobs:
+        codes = {f.code for f in job.findings}
+        if "JOB_GUARDED" in codes:
+            (cron,) = job.cron_jobs
+            echo(f"  job {job.job_id} {job.job_name!r}: {job.status} on pg_cron {plan.target.release}"
+                 f" with a guard, entry '{cron.schedule}'")  # fmt: skip
+        elif "JOB_GUARD_NOT_USABLE" in codes:
+            echo(f"  job {job.job_id} {job.job_name!r}: {job.status}; no guard: its step cannot "
+                 "run inside one")  # fmt: skip
+    with psycopg.connect(cluster.dsn(APP_DB), autocommit=True) as conn:
+        try:  # the guard runs steps through EXECUTE, as the month-end CALL would be
+            conn.execute("DO $$BEGIN EXECUTE 'CALL public.close_month()'; END$$")
+            said = "it runs (a guard could be used)"
+        except psycopg.Error as exc:
+            said = f"ERROR: {str(exc).splitlines()[0]} (so no guard for it)"
+    echo(f"  the real server, asked to run the month-end CALL inside a guard's block: {said}")
+    echo("")
+
+
 def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
     """Start a cluster, load the samples, show what pgbridge reads; stop unless ``keep``."""
     cluster = LocalCluster()
@@ -236,7 +271,9 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         target = target_from(
             catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None
         )
-        echo(plan_text(make_plan(catalog, target)))
+        plan = make_plan(catalog, target)
+        echo(plan_text(plan))
+        _explain_guards(plan, cluster, echo)
         echo("(--format sql prints the psql script that creates these pg_cron jobs; json and")
         echo(" markdown are there for tools and change tickets.)")
         echo("")

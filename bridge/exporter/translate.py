@@ -25,6 +25,7 @@ from bridge.naming import catalog_tag, content_hash
 from bridge.pg import conninfo
 from bridge.pg.conninfo import LOCAL_HOSTS
 from bridge.pg.quoting import literal
+from bridge.planner.guard import guard_words
 from bridge.planner.target import Target, target_from
 from bridge.schedule import (
     AgentSchedule,
@@ -175,6 +176,20 @@ def _translate(cron: CronJob, source: CronTarget, agent_zone: str, inactive: boo
     def add(code: str, severity: Severity, message: str, remedy: str = "") -> None:
         found.append(_finding(code, severity, message, remedy, cron.id))
 
+    guarded = guard_words(cron.command)
+    if guarded is not None:
+        add(
+            "EXPORT_GUARDED_COMMAND",
+            Severity.ERROR,
+            f"the command starts with a pgbridge guard ({guarded}); its schedule is a superset "
+            "and the guard decides when the steps run, so exporting it as step code would be "
+            "wrong; nothing is exported for it",
+            "export it with the pgAgent catalog it was migrated from (its ledger gives the "
+            "original job back), or recreate the pgAgent job from the guard's description",
+        )
+        return ExportedJob(
+            key, (cron.id,), _status(found, None), "translated", None, tuple(found), name=name
+        )
     try:
         result = cron_to_agent(cron.schedule, source=source, agent_zone=agent_zone)
     except CronSyntaxError as exc:

@@ -26,6 +26,7 @@ from bridge.schedule import (
 )
 from bridge.schedule.equivalence import DEFAULT_DAYS
 from bridge.schedule.findings import NEVER_FIRES
+from bridge.schedule.guard import fold_time_exceptions
 
 #: The latest start whose analysis window (and the zone margins around it) stays in year 9999.
 LAST_START = dt.date.max - dt.timedelta(days=DEFAULT_DAYS + 7)
@@ -132,8 +133,9 @@ def _union(
 
 
 def _relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
-    """The schedule as it matters from ``since`` on: a start before then changes nothing."""
-    agent = AgentSchedule.from_model(sched)
+    """The schedule as it matters from ``since`` on: a start before then changes nothing, and
+    time-only exceptions that remove whole hour or minute columns are taken out of the fields."""
+    agent = fold_time_exceptions(AgentSchedule.from_model(sched))
     if agent.start is not None and agent.start.date() <= since:
         agent = replace(agent, start=None)
     return agent

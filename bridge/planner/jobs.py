@@ -10,6 +10,7 @@ from bridge.findings import Severity, status_of
 from bridge.model import Catalog, Job
 from bridge.naming import catalog_tag, job_name
 from bridge.planner.expressions import cron_comparison, schedule_expressions
+from bridge.planner.guarded import guard_job
 from bridge.planner.steps import step_commands
 from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
@@ -75,7 +76,12 @@ def _plan_job(
             "let it finish before the cutover",
         )
     made = step_commands(work, target, options, catalog)
+    mark = len(work.findings)
     expressions = schedule_expressions(work, catalog, target, options, today)
+    guarded = guard_job(work, mark, made, expressions, catalog, target, options, today)
+    if guarded is not None:
+        made = [guarded.command]
+        expressions = [(guarded.expression, True, i) for i in guarded.schedule_ids]
     if made is None:
         return JobPlan(job.id, job.name, job.enabled, "manual", (), tuple(work.findings))
     commands = made
@@ -125,6 +131,7 @@ def _plan_job(
                 schedule_ids=tuple(ids),
                 step_ids=command.step_ids,
                 wrapped=command.wrapped,
+                guard=None if guarded is None else guarded.guard,
             )
         )
     if not cron_jobs:

@@ -24,7 +24,7 @@ class Command:
     wrapped: bool = False
 
 
-_NOT_COMBINABLE = {
+NOT_COMBINABLE = {
     StatementKind.RUN_ALONE: "must run alone, outside a transaction block",
     StatementKind.TRANSACTION_CONTROL: "controls the transaction itself",
     StatementKind.CALL: "may commit, which fails inside a wrapper",
@@ -269,9 +269,9 @@ def step_commands(
         )
     for step, sql, _, _ in usable:
         for stmt in sql.statements:
-            if stmt.kind in _NOT_COMBINABLE:
+            if stmt.kind in NOT_COMBINABLE:
                 blockers.append(
-                    f"step {step.name!r} runs {stmt.keyword}, which {_NOT_COMBINABLE[stmt.kind]}"
+                    f"step {step.name!r} runs {stmt.keyword}, which {NOT_COMBINABLE[stmt.kind]}"
                 )
                 break
     if target.background_workers:

@@ -9,6 +9,7 @@ from typing import Literal
 from bridge.findings import Finding, Status, count_statuses
 from bridge.model import JobHistory
 from bridge.pg.conninfo import LOCAL_HOSTS
+from bridge.planner.guard import Guard
 from bridge.planner.target import Target
 from bridge.schedule import (
     Mode,
@@ -36,6 +37,8 @@ class PlanOptions:
     local_port: str | None = None
     #: First day of the equivalence horizon (default: today, UTC).
     since: dt.date | None = None
+    #: Guard the command with pgAgent's rule where cron alone is not exact (``--no-guards``).
+    guards: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class CronJobPlan:
     step_ids: tuple[int, ...]
     #: True when several steps were wrapped into one DO block.
     wrapped: bool = False
+    #: pgAgent's rule checked by the command before the steps run (None: no guard).
+    guard: Guard | None = None
 
     def in_cron_database(self, target: Target) -> bool:
         return self.database == target.database and self.username is None

@@ -91,6 +91,8 @@ def plan_text(plan: Plan) -> str:
         for c in job.cron_jobs:
             first = c.command.strip().splitlines()[0] if c.command.strip() else ""
             out.append(f"  -> {c.name}: '{c.schedule}' {_cron_where(c)}: {first[:60]}")
+            if c.guard is not None:
+                out.append(f"     guard: {_one_line(c.guard.description)}")
         if job.status == "manual" and job.cron_jobs:
             out.append("     (manual: not created unless asked)")
         out += [f"  ! {_finding_line(f)}" for f in job.findings]

@@ -303,7 +303,7 @@ def agent_findings(
     short = short_month_traps(schedule)
     if short:
         out.append(
-            F.error(
+            F.warning(  # pgAgent fails; pg_cron runs what was configured where the day exists
                 F.SHORT_MONTH_ERROR,
                 f"pgAgent would build {', '.join(short)}: it raises 'date/time field value out "
                 "of range' when its next-run search reaches a month without the day (also when "

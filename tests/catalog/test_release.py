@@ -25,7 +25,7 @@ from bridge.findings import Severity
 from bridge.model import Catalog, CronJob, PgCronSide
 from bridge.planner.build import make_plan
 from bridge.planner.target import target_from
-from bridge.planner.types import Plan
+from bridge.planner.types import Plan, PlanOptions
 from bridge.schedule import (
     CronTarget,
     agent_fires_at,
@@ -42,6 +42,7 @@ from tests.fix_db import MATRIX_AGENT_ZONE, MATRIX_CRON_ZONE, Servers, TestServe
 from tests.pgcron_tree import server_tree
 
 TODAY = dt.date(2026, 11, 21)
+NO_GUARDS = PlanOptions(guards=False)  # these tests judge the entries cron alone can say
 fs = frozenset
 
 
@@ -92,7 +93,7 @@ def test_day_restricted_jobs_plan_exact_on_the_real_server(
     assert side is not None
     catalog = read_catalog(db_dsn, cron_dsn, timezone=side.timezone)
     target = target_from(catalog.pgcron, database="postgres")
-    plan = make_plan(catalog, target, today=TODAY)
+    plan = make_plan(catalog, target, NO_GUARDS, today=TODAY)
     version = cron_version(pg_cron_release)
     assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in _codes(plan)
     assert "TARGET_RELEASE_RANGE" not in _codes(plan)
@@ -144,7 +145,7 @@ def test_plans_with_another_cron_timezone_are_honest(
     jobs = _catalog_of_day_restricted_jobs(db)
     catalog = read_catalog(db_dsn, cron_dsn, timezone=MATRIX_AGENT_ZONE)
     target = target_from(catalog.pgcron, database="postgres")
-    plan = make_plan(catalog, target, today=TODAY)
+    plan = make_plan(catalog, target, NO_GUARDS, today=TODAY)
     assert "SCHED_TARGET_DATE_OFF_BY_ONE" not in _codes(plan)
     assert catalog.pgagent is not None and len(plan.jobs) == len(jobs)
     agent_zone, cron = catalog.pgagent.timezone, target.cron_target()
@@ -227,11 +228,13 @@ def test_newer_release_plans_normally_with_one_finding(
     else:
         catalog = snapshot.loads(snapshot.dumps(offline(side)))
         target = target_from(catalog.pgcron)
-    plan = make_plan(catalog, target, today=TODAY)
+    plan = make_plan(catalog, target, NO_GUARDS, today=TODAY)
     newer = [f for f in plan.all_findings() if f.code == "TARGET_RELEASE_NEWER"]
     assert len(newer) == 1 and newer[0].job_id == 0
     assert "1.6.8" in newer[0].message
-    baseline = make_plan(catalog, dataclasses.replace(target, release="1.6.8"), today=TODAY)
+    baseline = make_plan(
+        catalog, dataclasses.replace(target, release="1.6.8"), NO_GUARDS, today=TODAY
+    )
     assert [(j.status, j.cron_jobs) for j in plan.jobs] == [
         (j.status, j.cron_jobs) for j in baseline.jobs
     ]
@@ -263,7 +266,7 @@ def test_an_open_range_is_planned_for_the_likeliest_release_with_one_finding(
     catalog = offline(side)
     target = target_from(side)
     assert (target.release, target.other_releases) == ("1.6.5", ("1.6.1", "1.6.2"))
-    plan = make_plan(catalog, target, today=TODAY)
+    plan = make_plan(catalog, target, NO_GUARDS, today=TODAY)
     (found,) = [f for f in plan.all_findings() if f.code == "TARGET_RELEASE_RANGE"]
     assert found.severity is Severity.WARNING and found.job_id == 0
     # Mondays would run a day early; Friday the 13th stays manual, with one more error

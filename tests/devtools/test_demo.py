@@ -44,14 +44,18 @@ def test_demo_shows_every_sample_job_and_no_password() -> None:
     assert re.search(
         r"-> pgagent-[a-z]{6}-1-tutorial-heartbeat-row-every-minute: '\* \* \* \* \*' in app", out
     )
-    assert "STEP_BATCH" in out and "SCHED_DOM_DOW_AND_INEXACT" in out
+    assert "STEP_BATCH" in out and "JOB_GUARDED" in out
+    assert "'Friday the 13th audit': exact on pg_cron 1.4.2 with a guard" in out
+    assert "'Business-day report (holidays excepted)': exact on pg_cron 1.4.2 with a guard" in out
+    assert "'Month-end audit mark': exact on pg_cron 1.4.2 with a guard" in out
+    assert "month-end CALL inside a guard's block: ERROR: invalid transaction termination" in out
     # ... and the migration itself, verified
-    assert "migrate: 6 pg_cron jobs created, 6 pgAgent jobs disabled" in out
+    assert "migrate: 8 pg_cron jobs created, 8 pgAgent jobs disabled" in out
     assert "all match the plan" in out
     assert re.search(r"pgagent-[a-z]{6}-5-nightly-etl", out.split("cron.job now holds:")[1])
     # ... and ends with the reverse export of the migrated jobs
     export = out.split("$ pgbridge export")[1]
-    assert "6 pgAgent jobs from pg_cron" in export and "; ledger)" in export
+    assert "8 pgAgent jobs from pg_cron" in export and "; ledger)" in export
     assert "EXPORT_FROM_LEDGER" in export
     assert set(glob.glob(pattern)) == before  # the throwaway cluster is gone
     os.rmdir(tmp)

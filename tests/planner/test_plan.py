@@ -376,7 +376,7 @@ def test_schedule_windows(planned: Planner) -> None:
     job, _ = planned(JobSpec("ended", [step("a", "SELECT 1")], [ended]))
     assert job.status == "skipped" and "SCHEDULE_ENDED" in codes(job)
     later = ScheduleSpec("later", start="2027-03-01 00:00:00+00", minutes=fs({1}), hours=fs({1}))
-    job, _ = planned(JobSpec("later", [step("a", "SELECT 1")], [later]))
+    job, _ = planned(JobSpec("later", [step("a", "SELECT 1")], [later]), PlanOptions(guards=False))
     assert codes(job)["SCHEDULE_STARTS_LATER"] is Severity.WARNING and job.status == "changed"
 
 
@@ -430,7 +430,11 @@ def test_schedule_semantics_reach_the_plan(
     expressions: list[str] | None,
     code: str | None,
 ) -> None:
-    job, _ = planned(JobSpec("s", [step("a", "SELECT 1")], [schedule]), tgt=target(release))
+    job, _ = planned(
+        JobSpec("s", [step("a", "SELECT 1")], [schedule]),
+        PlanOptions(guards=False),
+        target(release),
+    )
     assert job.status == status
     if expressions is not None:
         assert [c.schedule for c in job.cron_jobs] == expressions
@@ -556,12 +560,16 @@ def test_time_zone_exceptions_and_roles_are_findings(
         weekdays=fs(range(1, 6)),
         exceptions=((dt.date(2026, 12, 25), None),),
     )
-    job, _ = planned(JobSpec("holidays", [step("a", "SELECT 1")], [holidays]))
+    job, _ = planned(
+        JobSpec("holidays", [step("a", "SELECT 1")], [holidays]), PlanOptions(guards=False)
+    )
     assert codes(job)["SCHED_EXCEPTIONS_NOT_REPRESENTABLE"] is Severity.WARNING
     assert job.status == "changed"
     db.execute(f"ALTER DATABASE {db_name} SET timezone = 'America/New_York'")
     try:
-        job, plan = planned_live(JobSpec("ny", [step("a", "SELECT 1")], [DAILY_0230]))
+        job, plan = planned_live(
+            JobSpec("ny", [step("a", "SELECT 1")], [DAILY_0230]), PlanOptions(guards=False)
+        )
     finally:
         db.execute(f"ALTER DATABASE {db_name} RESET timezone")
     assert plan.agent_timezone == "America/New_York"  # read from the database's setting
