@@ -138,6 +138,7 @@ def main() -> None:
     with local_cluster() as cluster:
         with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
             conn.execute("CREATE DATABASE bench")
+            conn.execute("CREATE DATABASE app")  # where the steps run: planning checks it exists
         with psycopg.connect(cluster.dsn("bench"), autocommit=True) as conn:
             t0 = time.perf_counter()
             steps, schedules, exceptions = load(conn, jobs)

@@ -6,12 +6,13 @@ bitset per value the days of a slot over the whole horizon are a few big-int ORs
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from bridge.schedule.masks import ALL_DAYS, ALL_MONTHS, ALL_WEEKDAYS, values_of
 from bridge.schedule.slots import Slot
-from bridge.schedule.zones import date_of
+from bridge.schedule.zones import EPOCH_ORDINAL, date_of
 
 _MEMO_SIZE = 4096
 
@@ -88,20 +89,68 @@ def _union(table: tuple[int, ...], mask: int) -> int:
     return out
 
 
-@lru_cache(maxsize=64)
+def _bits(indices: list[int], count: int) -> int:
+    """The set of ``indices`` (all below ``count``) as an int bitset, built in linear time."""
+    buf = bytearray((count + 7) // 8)
+    for i in indices:
+        buf[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buf, "little")
+
+
+#: Day tables are cut from wider ones aligned on blocks of this many days, so horizons that start
+#: or end on other days (each schedule's own dated features) share the work.
+_BLOCK = 4096
+_FIRST_DAY = dt.date.min.toordinal() - EPOCH_ORDINAL
+_LAST_DAY = dt.date.max.toordinal() - EPOCH_ORDINAL
+
+
+@lru_cache(maxsize=256)
 def day_table(first: int, count: int) -> DayTable:
-    by_month = [0] * 13
-    by_dom = [0] * 32
-    by_dow = [0] * 7
-    last = leap = 0
+    # within the calendar: the table also reads the day after its last one
+    lo = max(first - first % _BLOCK, _FIRST_DAY)
+    hi = min(first + count + (-(first + count)) % _BLOCK, _LAST_DAY)
+    base = _built(lo, hi - lo)
+    shift, keep = first - lo, (1 << count) - 1
+
+    def cut(v: int) -> int:
+        return (v >> shift) & keep
+
+    return DayTable(
+        first,
+        count,
+        tuple(cut(v) for v in base.by_month),
+        tuple(cut(v) for v in base.by_dom),
+        tuple(cut(v) for v in base.by_dow),
+        cut(base.last),
+        cut(base.leap_feb_last),
+    )
+
+
+@lru_cache(maxsize=16)
+def _built(first: int, count: int) -> DayTable:
+    by_month: list[list[int]] = [[] for _ in range(13)]
+    by_dom: list[list[int]] = [[] for _ in range(32)]
+    by_dow: list[list[int]] = [[] for _ in range(7)]
+    last: list[int] = []
+    leap: list[int] = []
+    one = dt.timedelta(days=1)
+    d = date_of(first)
     for i in range(count):
-        d = date_of(first + i)
-        bit = 1 << i
-        by_month[d.month] |= bit
-        by_dom[d.day] |= bit
-        by_dow[d.isoweekday() % 7] |= bit
-        if date_of(first + i + 1).day == 1:
-            last |= bit
+        nxt = d + one
+        by_month[d.month].append(i)
+        by_dom[d.day].append(i)
+        by_dow[d.isoweekday() % 7].append(i)
+        if nxt.day == 1:
+            last.append(i)
             if d.month == 2 and d.day == 29:
-                leap |= bit
-    return DayTable(first, count, tuple(by_month), tuple(by_dom), tuple(by_dow), last, leap)
+                leap.append(i)
+        d = nxt
+    return DayTable(
+        first,
+        count,
+        tuple(_bits(x, count) for x in by_month),
+        tuple(_bits(x, count) for x in by_dom),
+        tuple(_bits(x, count) for x in by_dow),
+        _bits(last, count),
+        _bits(leap, count),
+    )
