@@ -20,11 +20,14 @@ from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
 from bridge.apply.preflight import preflight
 from bridge.apply.reconcile import migrated_ids, reconcile
 from bridge.apply.results import Change, MigrationResult, Verification
+from bridge.apply.runs import check_runs
 from bridge.apply.selection import Selection, check_known, is_chosen, select
 from bridge.apply.session import Phase, lock, read_catalogs, session
 from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
 from bridge.catalog import snapshot as snapshot_file
+from bridge.catalog.history import DEFAULT_DAYS as DEFAULT_HISTORY_DAYS
+from bridge.catalog.history import read_history
 from bridge.catalog.load import load_catalog
 from bridge.errors import BridgeError, UsageError
 from bridge.exporter.translate import ExportResult
@@ -49,10 +52,17 @@ def inventory(
     snapshot: str | Path | None = None,
     timezone: str | None = None,
     agent_role: str | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> Catalog:
-    """Read both catalogs (live, or pgAgent's from a snapshot)."""
+    """Read both catalogs (live, or pgAgent's from a snapshot), with ``history_days`` of
+    pgAgent's run log summarised per job (0: the log is not read; a snapshot has its own)."""
     return load_catalog(
-        pgagent, pgcron, snapshot_path=snapshot, timezone=timezone, agent_role=agent_role
+        pgagent,
+        pgcron,
+        snapshot_path=snapshot,
+        timezone=timezone,
+        agent_role=agent_role,
+        history_days=history_days,
     )
 
 
@@ -79,6 +89,7 @@ def plan(
     cron_timezone: str | None = None,
     cron_database: str | None = None,
     today: dt.date | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> Plan:
     """The migration plan (dry run): what would be created in pg_cron, and every finding.
 
@@ -87,7 +98,12 @@ def plan(
     with ``target_release`` / ``cron_timezone`` / ``cron_database`` overriding what was detected.
     """
     catalog = source or inventory(
-        pgagent, pgcron, snapshot=snapshot, timezone=timezone, agent_role=agent_role
+        pgagent,
+        pgcron,
+        snapshot=snapshot,
+        timezone=timezone,
+        agent_role=agent_role,
+        history_days=history_days,
     )
     if target is None:
         side = catalog.pgcron
@@ -294,15 +310,32 @@ def activate(
 
 
 def verify(
-    pgagent: str | None = None, pgcron: str | None = None, *, today: dt.date | None = None
+    pgagent: str | None = None,
+    pgcron: str | None = None,
+    *,
+    today: dt.date | None = None,
+    runs: bool = False,
+    since: dt.datetime | None = None,
 ) -> Verification:
-    """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied."""
+    """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied.
+
+    With ``runs``, also compare each migrated pg_cron job's runs (``cron.job_run_details``) since
+    it took over, or since ``since``, with its schedule's fire times and pgAgent's durations.
+    """
     with session(pgagent, pgcron, None, read_only=True) as run:
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
         catalog = read_catalogs(run, pgagent, pgcron)
-        return check(run, catalog, today)
+        result = check(run, catalog, today)
+        if not runs:
+            return result
+        assert catalog.pgagent is not None and catalog.pgcron is not None
+        agent = read_history(run.source, catalog.pgagent)
+        run.source.rollback()
+        target = target_from(catalog.pgcron, applier=catalog.pgcron.reader)
+        checks, found = check_runs(run, agent, target, since)
+        return replace(result, findings=(*result.findings, *found), runs=tuple(checks))
 
 
 def rollback(

@@ -10,6 +10,7 @@ option is declared once, below, and listed by the commands that take it.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -53,6 +54,14 @@ AGENT_ROLE = click.option(
     "--agent-role",
     metavar="ROLE",
     help="pgAgent's login role, for its TimeZone setting when no agent is connected",
+)
+HISTORY_DAYS = click.option(
+    "--history-days",
+    type=click.IntRange(min=0),
+    default=90,
+    show_default=True,
+    metavar="N",
+    help="days of pgAgent's run log to summarise per job (0: do not read it)",
 )
 #: The pg_cron release a plan or an export is made for: one name in every command.
 RELEASE = click.option(
@@ -151,7 +160,7 @@ def _with(*options: Option) -> Callable[[F], F]:
     return decorate
 
 
-SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE)
+SOURCE = (PGAGENT, PGCRON, SNAPSHOT, TIMEZONE, AGENT_ROLE, HISTORY_DAYS)
 TARGET = (RELEASE, CRON_TIMEZONE, CRON_DATABASE)
 PLANNING = (MODE, DISABLED, SQL_PART_OF_MIXED, SPLIT_STEPS, NO_GUARDS, RUN_AS)
 LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json"))
@@ -215,6 +224,7 @@ def _inventory(kw: dict[str, Any]) -> Any:
         snapshot=kw["snapshot_path"],
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
+        history_days=kw["history_days"],
     )
 
 
@@ -313,6 +323,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         target_release=kw["target_pg_cron"],
         cron_timezone=kw["cron_timezone"],
         cron_database=kw["cron_database"],
+        history_days=kw["history_days"],
     )
     _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on)
 
@@ -387,11 +398,26 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(PGAGENT, PGCRON, format_option("text", "json"))
+@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"))
+@click.option(
+    "--runs", is_flag=True, help="also compare pg_cron's runs with the schedules' fire times"
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    metavar="UTC-TIME",
+    help="with --runs: compare from this instant (UTC) instead of the migration",
+)
 @click.pass_context
-def verify(ctx: click.Context, /, fmt: str, pgagent: str | None, pgcron: str | None) -> None:
-    """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift."""
-    result = api.verify(pgagent, pgcron)
+def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
+    """Check that pg_cron and pgAgent still match what pgbridge applied; exit 1 on drift.
+
+    With --runs, also check pg_cron's run log: exit 1 when a fire time was missed or a run failed.
+    """
+    if kw["since"] is not None and not kw["runs"]:
+        raise click.UsageError("--since only means something with --runs")
+    since = kw["since"].replace(tzinfo=dt.timezone.utc) if kw["since"] is not None else None
+    result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since)
     _finish(ctx, "verify", fmt, result, result.findings, "error")
 
 

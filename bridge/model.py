@@ -133,6 +133,64 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class StepHistory:
+    """One step's runs in the history window (``pga_jobsteplog``), aggregated on the server."""
+
+    step_id: Int4
+    runs: Int8
+    #: Runs logged ``f`` (failed) or ``i`` (internal failure).
+    failures: Int8
+    #: The output of the step's latest failed run, passwords masked ("" when none failed).
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """What pgAgent's run log (``pga_joblog``) says about one job over a bounded window.
+
+    Only aggregates: counts, durations, a few instants, the last error masked; never the log rows,
+    never step output in clear. Durations are in seconds, over runs that finished.
+    """
+
+    #: The window read: runs that started in ``[since, until)``.
+    since: dt.datetime
+    until: dt.datetime
+    runs: Int8 = 0
+    succeeded: Int8 = 0
+    #: ``f``: a step with "stop the job" on error failed.
+    failed: Int8 = 0
+    #: ``i``: the agent could not run it (no steps query, a lost claim race, an unknown step kind).
+    internal: Int8 = 0
+    #: ``d``: aborted by an agent's zombie cleanup.
+    aborted: Int8 = 0
+    #: ``r``: still marked running.
+    running: Int8 = 0
+    last_start: dt.datetime | None = None
+    #: ``jlgstatus`` of the latest run ("" when none).
+    last_status: Plain = ""
+    median_seconds: float | None = None
+    p95_seconds: float | None = None
+    max_seconds: float | None = None
+    #: Start of the oldest run still marked running.
+    running_since: dt.datetime | None = None
+    #: ``jobagentid`` names an agent whose backend is gone (pgAgent will not run the job now).
+    claimed_by_gone_agent: bool = False
+    #: The shortest gap between the schedules' fire times (minutes) the overlap count used.
+    gap_minutes: Int4 | None = None
+    #: Finished runs that lasted longer than ``gap_minutes``, and the longest of them (seconds).
+    over_gap: Int8 = 0
+    over_gap_max_seconds: float | None = None
+    #: Runs that started in a minute the schedules do not fire at, and the first few of them.
+    off_schedule: Int8 = 0
+    off_schedule_first: tuple[dt.datetime, ...] = ()
+    steps: tuple[StepHistory, ...] = ()
+
+    @property
+    def failures(self) -> int:
+        return self.failed + self.internal
+
+
+@dataclass(frozen=True)
 class Job:
     id: Int4
     name: str
@@ -148,6 +206,8 @@ class Job:
     steps: tuple[Step, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: The run log's figures; None when the log was not read (``--history-days 0``, old snapshots).
+    history: JobHistory | None = None
 
     @property
     def running(self) -> bool:
@@ -192,6 +252,8 @@ class PgAgentCatalog:
     system_identifier: Plain | None = None
     #: None for snapshots taken before pgbridge recorded it.
     server: Server | None = None
+    #: Days of run log read into each job's ``history`` (0: not read).
+    history_days: Int4 = 0
 
     @property
     def identity(self) -> str:

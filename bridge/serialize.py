@@ -156,6 +156,10 @@ def _convert(tp: Any, data: Any, path: str) -> Any:
         if isinstance(data, bool) or not isinstance(data, int):
             raise ValueError(f"{path}: expected an integer, got {data!r}")
         return data
+    if tp is float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or data != data:
+            raise ValueError(f"{path}: expected a number, got {data!r}")
+        return float(data)
     if tp is str:
         if not isinstance(data, str):
             raise ValueError(f"{path}: expected a string, got {data!r}")

@@ -10,7 +10,7 @@ from bridge.codes import CODES
 ROOT = Path(__file__).resolve().parent.parent
 CODE = re.compile(
     r"\b(?:SCHED|STEPS?|JOB|CATALOG|PGCRON|TIMEZONE|EXCEPTION|TARGET|ROLE|PLAN|SCHEDULE|MIGRATE"
-    r"|ACTIVATE|VERIFY|EXPORT)_[A-Z0-9_]+\b"
+    r"|ACTIVATE|VERIFY|EXPORT|HISTORY)_[A-Z0-9_]+\b"
 )
 
 

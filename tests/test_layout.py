@@ -25,6 +25,9 @@ PURE = (
     "bridge.report.inventory",
     "bridge.report.export",
     "bridge.report.migration",
+    "bridge.planner.history",
+    "bridge.report.history",
+    "bridge.report.runs",
     "bridge.report.fleet",
 )
 

@@ -10,6 +10,7 @@ charge, pgAgent job disabled or about to be).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -300,3 +301,17 @@ def forget_sources(conn: Connection, source: str, pgagent_job_ids: Sequence[int]
             "DELETE FROM pgbridge.pgagent_jobs WHERE source = %s AND pgagent_job_id = ANY(%s)",
             [source, list(pgagent_job_ids)],
         )
+
+
+def taken_over(conn: Connection, source: str) -> dict[str, dt.datetime]:
+    """When pg_cron took over each pg_cron job of ``source`` that is in charge now (state
+    ``migrated``): the later of the job's and its pgAgent job's last ledger change."""
+    if not exists(conn):
+        return {}
+    rows = conn.execute(
+        "SELECT c.jobname, greatest(c.updated_at, p.updated_at) FROM pgbridge.cron_jobs c "
+        "JOIN pgbridge.pgagent_jobs p ON p.source = c.source AND p.pgagent_job_id = c.pgagent_job_id "
+        "WHERE c.source = %s AND p.state = 'migrated'",
+        [source],
+    )
+    return {str(name): when for name, when in rows}

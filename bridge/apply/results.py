@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,9 +35,51 @@ class Change:
 
 
 @dataclass(frozen=True)
+class FailedRun:
+    """A failed run in ``cron.job_run_details``: its start and message (passwords masked)."""
+
+    start: dt.datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """One migrated pg_cron job's runs since the migration against its schedule's fire times."""
+
+    pgagent_job_id: int
+    cron_job: str
+    jobid: int
+    schedule: str
+    #: The window compared: ``[since, until)``.
+    since: dt.datetime
+    until: dt.datetime
+    #: Fire instants of the schedule in the window, and runs logged in it.
+    expected: int = 0
+    ran: int = 0
+    missed: int = 0
+    missed_first: tuple[dt.datetime, ...] = ()
+    #: Runs at no fire time of the schedule (by hand, or queued behind a long run).
+    extra: int = 0
+    extra_first: tuple[dt.datetime, ...] = ()
+    failed: int = 0
+    #: The latest failed runs (at most a few).
+    failures: tuple[FailedRun, ...] = ()
+    median_seconds: float | None = None
+    p95_seconds: float | None = None
+    max_seconds: float | None = None
+    #: The same figures from pgAgent's log, for comparison (None when it was not read).
+    pgagent_median_seconds: float | None = None
+    pgagent_p95_seconds: float | None = None
+    #: Why the evidence is missing or partial ("" when it is complete).
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
 class Verification:
     checked: int
     findings: tuple[Finding, ...] = ()
+    #: ``verify --runs``: one check per migrated pg_cron job (empty without ``--runs``).
+    runs: tuple[RunCheck, ...] = ()
 
     @property
     def ok(self) -> bool:

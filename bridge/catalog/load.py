@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bridge.catalog import snapshot
+from bridge.catalog.history import DEFAULT_DAYS, read_history
 from bridge.catalog.pgagent import read_pgagent
 from bridge.catalog.pgcron import read_pgcron
 from bridge.catalog.timezones import check_zone
@@ -22,14 +23,17 @@ def read_catalog(
     *,
     timezone: str | None = None,
     agent_role: str | None = None,
+    history_days: int = DEFAULT_DAYS,
 ) -> Catalog:
     """Read both sides from live servers, each in one READ ONLY transaction.
 
     ``pgagent`` is the DSN of the database holding pgAgent's catalog ("" = the ``PG*`` environment);
     ``pgcron`` the database where pg_cron is installed (default: the same connection).
+    ``history_days`` of pgAgent's run log are summarised per job (0: the log is not read).
     """
     with reading(pgagent) as conn:
         agent_side = read_pgagent(conn, timezone=timezone, agent_role=agent_role)
+        agent_side = read_history(conn, agent_side, history_days)
         cron_side: PgCronSide | None = read_pgcron(conn) if pgcron is None else None
     if pgcron is not None:
         with reading(pgcron) as conn:
@@ -47,6 +51,7 @@ def load_catalog(
     snapshot_path: str | Path | None = None,
     timezone: str | None = None,
     agent_role: str | None = None,
+    history_days: int = DEFAULT_DAYS,
 ) -> Catalog:
     """A catalog from a snapshot (``snapshot_path``) or from live servers; never both."""
     if snapshot_path is not None:
@@ -64,4 +69,6 @@ def load_catalog(
             )
             catalog = replace(catalog, pgagent=agent)
         return catalog
-    return read_catalog(pgagent or "", pgcron, timezone=timezone, agent_role=agent_role)
+    return read_catalog(
+        pgagent or "", pgcron, timezone=timezone, agent_role=agent_role, history_days=history_days
+    )

@@ -31,8 +31,22 @@ MAX_BYTES = 512 * 2**20
 MAX_DEPTH = 32
 
 
+def _without_output(catalog: Catalog) -> Catalog:
+    """The catalog without any step output of the run log (snapshots carry only aggregates)."""
+    if catalog.pgagent is None:
+        return catalog
+    jobs = []
+    for job in catalog.pgagent.jobs:
+        if job.history is not None and any(s.last_error for s in job.history.steps):
+            steps = tuple(replace(s, last_error="") for s in job.history.steps)
+            job = replace(job, history=replace(job.history, steps=steps))
+        jobs.append(job)
+    return replace(catalog, pgagent=replace(catalog.pgagent, jobs=tuple(jobs)))
+
+
 def dumps(catalog: Catalog) -> str:
-    """The snapshot document for ``catalog`` (stable key order, UTF-8 text)."""
+    """The snapshot document for ``catalog`` (stable key order, UTF-8 text); no step output."""
+    catalog = _without_output(catalog)
     doc = {
         "format": FORMAT,
         "version": VERSION,
@@ -139,7 +153,7 @@ def _checked(catalog: Catalog) -> Catalog:
         steps = tuple(replace(step, connstr=conninfo.redact(step.connstr)) for step in job.steps)
         jobs.append(replace(job, steps=steps))
     agent = replace(catalog.pgagent, jobs=tuple(jobs))
-    return replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin))
+    return _without_output(replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin)))
 
 
 def load(path: str | Path) -> Catalog:

@@ -114,6 +114,26 @@ def _pattern_redact(dsn: str) -> str:
     return _URI_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, masked)
 
 
+# In free text (a step's error output): a URI's user:secret@ anywhere, PASSWORD 'literal' (as in
+# CREATE ROLE), and PGPASSWORD=value (as a shell step may echo it).
+_TEXT_URI_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@?#\s]*:)([^\s/?#]*)(@)")
+_TEXT_PASSWORD_LITERAL = re.compile(r"(?i)(\bpassword\s+)('(?:[^']|'')*'?)")
+_TEXT_ENV = re.compile(r"(?i)(\bPGPASSWORD\s*=\s*)(\S*)")
+_TEXT_KV = re.compile(r"(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)")
+
+
+def redact_text(text: str) -> str:
+    """Free text (a log's error output) with everything that looks like a password masked:
+    ``password=...`` pairs, a URI's ``user:secret@``, ``PASSWORD '...'`` and ``PGPASSWORD=...``."""
+    if "password" not in text.lower() and "@" not in text:
+        return text
+    text = _TEXT_URI_USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+    text = _TEXT_PASSWORD_LITERAL.sub(lambda m: m.group(1) + "'" + MASK + "'", text)
+    text = _TEXT_ENV.sub(lambda m: m.group(1) + MASK, text)
+    text = _TEXT_KV.sub(lambda m: m.group(1) + MASK, text)
+    return _URI_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
+
+
 def has_password(dsn: str) -> bool:
     """True when the string carries a secret (parsed, or by pattern when it does not parse)."""
     if "password" not in dsn.lower() and "@" not in dsn:  # named, or a URI's user:secret@

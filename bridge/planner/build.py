@@ -11,6 +11,7 @@ from bridge.errors import CatalogNotFound
 from bridge.findings import Finding, Severity
 from bridge.model import Catalog
 from bridge.naming import catalog_tag
+from bridge.planner.history import with_history
 from bridge.planner.jobs import plan_job
 from bridge.planner.target import Target, same_server, target_findings
 from bridge.planner.types import JobPlan, Plan, PlanOptions
@@ -40,7 +41,13 @@ def make_plan(
         f"it is the {catalog.pgagent.timezone_source}; pass --timezone with an IANA name",
     )
     day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
-    jobs = tuple(plan_job(job, catalog, target, options, day) for job in catalog.pgagent.jobs)
+    agent = catalog.pgagent
+    jobs = tuple(
+        with_history(
+            plan_job(job, catalog, target, options, day), job, agent.timezone, agent.history_days
+        )
+        for job in agent.jobs
+    )
     general = [
         Finding(
             "PLAN_OVERLAP_QUEUES",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.findings import Finding, Status, count_statuses
+from bridge.model import JobHistory
 from bridge.pg.conninfo import LOCAL_HOSTS
 from bridge.planner.guard import Guard
 from bridge.planner.target import Target
@@ -96,6 +97,8 @@ class JobPlan:
     #: ``jobdesc``, and the steps that have a comment
     comment: str = ""
     steps: tuple[StepNote, ...] = ()
+    #: What pgAgent's run log says (None when it was not read): ``docs/plan-json.md``.
+    history: JobHistory | None = None
 
     def creates(self, *, include_manual: bool = False) -> bool:
         """Whether migrating creates this job's pg_cron jobs: it has some, and it is exact or

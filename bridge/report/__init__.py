@@ -16,6 +16,7 @@ from bridge.report.fleet import fleet_json, fleet_markdown, fleet_text
 from bridge.report.inventory import inventory_json, inventory_text
 from bridge.report.migration import run_json, run_text, verification_json, verification_lines
 from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
+from bridge.report.runs import verification_markdown
 
 Kind = Literal["inventory", "plan", "migrate", "activate", "rollback", "verify", "export", "fleet"]
 
@@ -36,6 +37,7 @@ FORMATS: dict[Kind, dict[str, Callable[[Any], str]]] = {
     "verify": {
         "text": lambda v: "\n".join(verification_lines(v)) + "\n",
         "json": verification_json,
+        "markdown": verification_markdown,
     },
     "export": {"text": export_text, "json": export_json, "sql": lambda r: export_sql(r.plan)},
     "fleet": {"text": fleet_text, "json": fleet_json, "markdown": fleet_markdown},

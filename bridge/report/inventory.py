@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.display import screen
 from bridge.model import Catalog, Diagnostic, Job, PgCronSide, Schedule, Step, StepKind
+from bridge.report.history import history_line
 from bridge.schedule import describe_agent_schedule
 from bridge.serialize import to_jsonable
 
@@ -81,6 +82,8 @@ def _job_lines(job: Job) -> list[str]:
     if job.description:
         lines.append(f"  {job.description}")
     lines.append(f"  next run: {_when(job.next_run)}   last run: {_when(job.last_run)}")
+    if job.history is not None:
+        lines.append(f"  history: {history_line(job.history)}")
     lines.append("  steps (in pgAgent's run order):" if job.steps else "  steps: none")
     for n, step in enumerate(job.steps, 1):
         lines += _step_lines(n, step)

@@ -9,6 +9,7 @@ from bridge.apply.results import MigrationResult, Verification
 from bridge.display import screen, shown
 from bridge.findings import Finding
 from bridge.report.plan import _finding_line, plan_text
+from bridge.report.runs import runs_lines
 from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-run"
@@ -37,7 +38,7 @@ def verification_lines(v: Verification) -> list[str]:
     head = f"verify: {v.checked} pg_cron jobs checked, " + (
         "all match the plan" if v.ok else "DRIFT found"
     )
-    return [head] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
+    return [head, *runs_lines(v)] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
 
 
 def _findings(found: tuple[Finding, ...]) -> list[str]:

@@ -17,6 +17,7 @@ from bridge.findings import Finding
 from bridge.pg.quoting import comment
 from bridge.planner.calls import create_statement
 from bridge.planner.types import CronJobPlan, Plan
+from bridge.report.history import history_line
 from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-plan"
@@ -79,6 +80,8 @@ def plan_text(plan: Plan) -> str:
         out.append(f"[{job.status.upper()}] job {job.job_id}: {job.job_name}")
         if job.comment.strip():
             out.append(f"  comment: {_one_line(job.comment)}")
+        if job.history is not None:
+            out.append(f"  history: {history_line(job.history)}")
         for st in job.steps:
             out.append(f"  pgAgent step {st.id} {_one_line(st.name)!r}: {_one_line(st.comment)}")
         for s in job.schedules:
@@ -140,6 +143,8 @@ def plan_markdown(plan: Plan) -> str:
         out.append("")
         if job.comment.strip():
             out += [f"> {_md(job.comment)}", ""]
+        if job.history is not None:
+            out += [f"- History: {_md(history_line(job.history))}"]
         for st in job.steps:
             out.append(f"- pgAgent step {st.id} *{_md(st.name)}*: {_md(st.comment)}")
         for s in job.schedules:

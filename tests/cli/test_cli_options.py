@@ -58,6 +58,8 @@ def sample(option: click.Option) -> list[str]:
         return [str(option.type.choices[0])]
     if isinstance(option.type, click.FloatRange | click.IntRange | click.types.FloatParamType):
         return ["1"]
+    if isinstance(option.type, click.DateTime):
+        return ["2026-01-01"]
     return ["x"]
 
 

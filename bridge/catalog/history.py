@@ -1,0 +1,252 @@
+"""Read pgAgent's run log (``pga_joblog``, ``pga_jobsteplog``) as per-job figures, aggregated in SQL.
+
+Catalogs that never purge their log hold millions of rows, so the rows never leave the server: a
+constant number of statements (whatever the number of jobs or runs) returns counts, percentiles
+(``percentile_cont``), a few instants and the last error of each step, over a bounded window.
+
+Which minutes a job's schedules fire at comes from the schedule engine (``effective_slot``: what
+pgAgent really fires, its every-2-minutes quirk included), handed to the server as bit masks so
+that the "started off schedule" test runs next to the rows. The agent's zone is the catalog's.
+
+Statuses (pgagent.sql, ``pga_joblog.jlgstatus``): ``r`` running, ``s`` success, ``f`` failed,
+``i`` internal failure, ``d`` aborted by the zombie cleanup of an agent's start-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from bridge.model import JobHistory, PgAgentCatalog, StepHistory
+from bridge.pg.connect import Connection
+from bridge.pg.conninfo import redact_text
+from bridge.schedule.agent import AgentSchedule, effective_slot
+from bridge.schedule.slots import Slot, shortest_gap
+
+#: The default window: the last 90 days of the log.
+DEFAULT_DAYS = 90
+#: Starts this many minutes after a fire minute still count as that fire (the agent polls every
+#: few seconds, ``pgagent -t``, and a busy thread pool starts a job a little late).
+LATE_MINUTES = 1
+#: How many off-schedule starts a job's figures name.
+FIRST_OFF = 3
+#: Longest error output kept per step (masked), in characters.
+ERROR_CHARS = 500
+
+#: The schedules' fire rule, for the wall-clock fields of a candidate minute (suffix ``{k}``,
+#: computed once per run in :data:`_WALLS`): the slot's masks (bit n = value n), "last day", and
+#: the schedule's validity window.
+_MATCH = """(
+    (s.minutes >> r.mi{k}) & 1 = 1 AND (s.hours >> r.h{k}) & 1 = 1
+    AND (s.months >> r.mo{k}) & 1 = 1 AND (s.weekdays >> r.dw{k}) & 1 = 1
+    AND ((s.days >> r.d{k}) & 1 = 1 OR (s.last AND r.last{k}))
+    AND (s.start IS NULL OR r.start >= s.start) AND (s.stop IS NULL OR r.start <= s.stop))"""
+
+_ON_SCHEDULE = f"EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({_MATCH.format(k=0)} OR {_MATCH.format(k=1)}))"
+
+
+def _fields(k: int) -> str:
+    """Wall-clock fields of minute ``m{k}`` (minutes since 1970-01-01 00:00 wall time): integer
+    arithmetic where it can (1970-01-01 was a Thursday), ``date_part`` for the calendar."""
+    m, day = f"m{k}", f"(m{k} / 1440)::int"
+    date = f"(date '1970-01-01' + {day})"
+    return (
+        f"({m} %% 60)::int AS mi{k}, ({m} / 60 %% 24)::int AS h{k}, ({day} + 4) %% 7 AS dw{k}, "
+        f"date_part('day', {date})::int AS d{k}, date_part('month', {date})::int AS mo{k}, "
+        f"date_part('day', {date} + 1) = 1 AS last{k}"
+    )
+
+
+#: Each run's start as wall-clock fields in the agent's zone: its minute (0) and the minute
+#: before (1), so that a start up to a minute late still counts as that fire's. ``OFFSET 0``
+#: keeps each level computed once per run (not once per run and schedule).
+_WALLS = f"""
+runs AS (
+  SELECT w.jobid, w.start, {_fields(0)}, {_fields(1)}
+    FROM (SELECT l.jobid, l.start, l.m0, l.m0 - {LATE_MINUTES} AS m1
+            FROM (SELECT jlgjobid AS jobid, jlgstart AS start,
+                         floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m0
+                    FROM pgagent.pga_joblog
+                   WHERE jlgstart >= %(since)s AND jlgstart < %(until)s
+                  OFFSET 0) AS l
+          OFFSET 0) AS w
+  OFFSET 0
+)"""
+
+_SCHED = """
+sched AS MATERIALIZED (
+  SELECT * FROM unnest(%(s_job)s::int[], %(s_min)s::int8[], %(s_hour)s::int8[],
+                       %(s_month)s::int8[], %(s_day)s::int8[], %(s_last)s::bool[],
+                       %(s_dow)s::int8[], %(s_start)s::timestamptz[], %(s_stop)s::timestamptz[])
+         AS s(jobid, minutes, hours, months, days, last, weekdays, start, stop)
+)"""
+
+_RUNS = """
+runs AS (
+  SELECT l.jlgid AS id, l.jlgjobid AS jobid, l.jlgstatus AS status, l.jlgstart AS start,
+         date_part('epoch', l.jlgduration) AS secs
+    FROM pgagent.pga_joblog l
+   WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
+)"""
+
+JOBS = f"""
+WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
+{_RUNS}
+SELECT r.jobid, count(*), count(*) FILTER (WHERE status = 's'),
+       count(*) FILTER (WHERE status = 'f'), count(*) FILTER (WHERE status = 'i'),
+       count(*) FILTER (WHERE status = 'd'), count(*) FILTER (WHERE status = 'r'),
+       max(start), (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = max(r.id)),
+       percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE status <> 'r'),
+       max(secs) FILTER (WHERE status <> 'r'),
+       min(start) FILTER (WHERE status = 'r'),
+       count(*) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60),
+       max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60)
+  FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
+ GROUP BY r.jobid
+"""
+
+#: Runs at no fire time, per job: how many and the first few. The test is an anti-join (one hash
+#: of the schedules, by job), so it costs one pass over the window whatever the number of jobs.
+OFF_SCHEDULE = f"""
+WITH {_SCHED},
+{_WALLS}
+SELECT jobid, count(*), array_agg(start ORDER BY start) FILTER (WHERE n <= {FIRST_OFF})
+  FROM (SELECT r.jobid, r.start, row_number() OVER (PARTITION BY r.jobid ORDER BY r.start) AS n
+          FROM runs r
+         WHERE NOT {_ON_SCHEDULE}) AS off
+ GROUP BY jobid
+"""
+
+#: Step runs are windowed by their own start (a step starts after its job run): the job comes
+#: from ``pga_jobstep``, so the step log is read without joining the (larger) job log.
+STEPS = """
+SELECT j.jstjobid, s.jsljstid, count(*), count(*) FILTER (WHERE s.jslstatus IN ('f', 'i'))
+  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_jobstep j ON j.jstid = s.jsljstid
+ WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s
+ GROUP BY j.jstjobid, s.jsljstid
+"""
+
+LAST_ERRORS = f"""
+SELECT DISTINCT ON (s.jsljstid) j.jstjobid, s.jsljstid, left(coalesce(s.jsloutput, ''), {ERROR_CHARS})
+  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_jobstep j ON j.jstid = s.jsljstid
+ WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s AND s.jslstatus IN ('f', 'i')
+ ORDER BY s.jsljstid, s.jslstart DESC, s.jslid DESC
+"""
+
+#: Jobs claimed (``jobagentid``) by an agent whose backend is gone: a registered pid counts only
+#: if that backend started before the agent registered (pids are reused).
+GONE_AGENT = """
+SELECT j.jobid FROM pgagent.pga_job j
+ WHERE j.jobagentid IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM pgagent.pga_jobagent a
+                     JOIN pg_stat_activity p ON p.pid = a.jagpid
+                                            AND p.backend_start <= a.jaglogintime
+                    WHERE a.jagpid = j.jobagentid)
+"""
+
+
+def job_slots(schedules: tuple[AgentSchedule, ...]) -> tuple[Slot, ...]:
+    """The slots pgAgent really fires for a job's schedules (what the log is compared with)."""
+    return tuple(effective_slot(s, "actual") for s in schedules)
+
+
+def gaps(catalog: PgAgentCatalog) -> dict[int, int]:
+    """Per job, the fewest minutes between two fire times of its enabled schedules."""
+    out = {}
+    for job in catalog.jobs:
+        gap = shortest_gap(
+            job_slots(tuple(AgentSchedule.from_model(s) for s in job.schedules if s.enabled))
+        )
+        if gap is not None:
+            out[job.id] = gap
+    return out
+
+
+_COLUMNS = ("s_job", "s_min", "s_hour", "s_month", "s_day", "s_last", "s_dow", "s_start", "s_stop")
+
+
+def _schedule_params(catalog: PgAgentCatalog) -> dict[str, list[Any]]:
+    """Every schedule's fire rule as parallel arrays (one ``unnest`` on the server)."""
+    cols: dict[str, list[Any]] = {key: [] for key in _COLUMNS}
+    for job in catalog.jobs:
+        for sched in job.schedules:
+            slot = effective_slot(AgentSchedule.from_model(sched), "actual")
+            values = (job.id, slot.minutes, slot.hours, slot.months, slot.days, slot.last,
+                      slot.weekdays, _clip(sched.start), _clip(sched.end))  # fmt: skip
+            for key, value in zip(_COLUMNS, values, strict=True):
+                cols[key].append(value)
+    return cols
+
+
+def _clip(value: dt.datetime | None) -> dt.datetime | None:
+    """Bounds beyond Python's years are "unbounded" for the comparison."""
+    if value is None or value.year in (1, 9999):
+        return None
+    return value
+
+
+def read_history(
+    conn: Connection, catalog: PgAgentCatalog, days: int = DEFAULT_DAYS
+) -> PgAgentCatalog:
+    """``catalog`` with every job's :class:`~bridge.model.JobHistory` over the last ``days`` days
+    (in ``conn``'s current, READ ONLY, transaction); unchanged when ``days`` is 0."""
+    if days <= 0:
+        return catalog
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    until: dt.datetime = row[0].astimezone(dt.timezone.utc)
+    since = until - dt.timedelta(days=days)
+    params: dict[str, Any] = {"since": since, "until": until, "tz": catalog.timezone}
+    params |= _schedule_params(catalog)
+    job_gaps = gaps(catalog)
+    params |= {"g_job": list(job_gaps), "g_min": list(job_gaps.values())}
+
+    figures: dict[int, dict[str, Any]] = {}
+    for (jobid, runs, ok, failed, internal, aborted, running, last, last_status, quantiles,
+         longest, running_since, over, over_max) in conn.execute(JOBS, params):  # fmt: skip
+        median, p95 = quantiles or (None, None)
+        figures[jobid] = {
+            "runs": runs,
+            "succeeded": ok,
+            "failed": failed,
+            "internal": internal,
+            "aborted": aborted,
+            "running": running,
+            "last_start": last.astimezone(dt.timezone.utc),
+            "last_status": last_status or "",
+            "median_seconds": median,
+            "p95_seconds": p95,
+            "max_seconds": longest,
+            "running_since": running_since and running_since.astimezone(dt.timezone.utc),
+            "over_gap": over,
+            "over_gap_max_seconds": over_max,
+        }
+    for jobid, off, first in conn.execute(OFF_SCHEDULE, params):
+        figures[jobid]["off_schedule"] = off
+        figures[jobid]["off_schedule_first"] = tuple(t.astimezone(dt.timezone.utc) for t in first)
+    window = {"since": since, "until": until}
+    step_runs: dict[tuple[int, int], tuple[int, int]] = {
+        (jobid, stepid): (runs, fails) for jobid, stepid, runs, fails in conn.execute(STEPS, window)
+    }
+    errors = {(j, s): redact_text(out) for j, s, out in conn.execute(LAST_ERRORS, window)}
+    gone = {r[0] for r in conn.execute(GONE_AGENT)}
+
+    jobs = []
+    for job in catalog.jobs:
+        f = figures.get(job.id, {})
+        steps = tuple(
+            StepHistory(step.id, *step_runs[(job.id, step.id)], errors.get((job.id, step.id), ""))
+            for step in job.steps
+            if (job.id, step.id) in step_runs
+        )
+        history = JobHistory(
+            since=since,
+            until=until,
+            **f,
+            gap_minutes=job_gaps.get(job.id),
+            claimed_by_gone_agent=job.id in gone,
+            steps=steps,
+        )
+        jobs.append(replace(job, history=history))
+    return replace(catalog, jobs=tuple(jobs), history_days=days)

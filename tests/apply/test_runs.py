@@ -1,0 +1,156 @@
+"""``verify --runs``: pg_cron's run log against the fire times of what pgbridge migrated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+
+from bridge import api
+from bridge.apply.results import RunCheck
+from bridge.apply.runs import compare_runs, run_findings
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def at(*minutes: float) -> list[dt.datetime]:
+    return [T0 + dt.timedelta(minutes=m) for m in minutes]
+
+
+@pytest.mark.parametrize(
+    ("expected", "starts", "missed", "extra"),
+    [
+        (at(0, 1, 2), at(0.01, 1.5, 2.2), [], []),  # late by seconds: still that fire's run
+        (at(0, 1, 2), at(0.01, 2.01), at(1), []),
+        (at(0, 10), at(0.01, 5), at(10), at(5)),  # a run at no fire time is extra
+        (at(0, 10), at(0.01, 0.5), at(10), at(0.5)),  # one run per fire time
+        (at(0, 1), at(1.1, 1.2), [], []),  # queued behind a long run: the 10:00 fire ran late
+        ([], at(3), [], at(3)),
+        (at(0), [], at(0), []),
+    ],
+)
+def test_runs_are_matched_to_fire_times(
+    expected: list[dt.datetime],
+    starts: list[dt.datetime],
+    missed: list[dt.datetime],
+    extra: list[dt.datetime],
+) -> None:
+    assert compare_runs(expected, starts) == (missed, extra)
+
+
+def check(**kw: Any) -> RunCheck:
+    return RunCheck(1, "pgagent-abc-1-x", 5, "* * * * *", T0, T0 + dt.timedelta(hours=1), **kw)
+
+
+@pytest.mark.parametrize(
+    ("figures", "codes"),
+    [
+        ({"expected": 60, "ran": 60}, []),
+        ({"expected": 60, "ran": 59, "missed": 1, "missed_first": tuple(at(5))},
+         [("VERIFY_RUNS_MISSED", "error")]),
+        ({"expected": 0, "evidence": "cron.log_run is off: pg_cron records no runs"},
+         [("VERIFY_RUNS_NO_EVIDENCE", "warning")]),
+        ({"expected": 0, "evidence": "too young: no fire time between ..."},
+         [("VERIFY_RUNS_PARTIAL", "info")]),
+        ({"expected": 60, "ran": 61, "extra": 1, "extra_first": tuple(at(5.5))},
+         [("VERIFY_RUNS_EXTRA", "warning")]),
+        ({"expected": 10, "ran": 10, "p95_seconds": 30.0, "pgagent_p95_seconds": 2.0},
+         [("VERIFY_RUNS_SLOWER", "info")]),
+        ({"expected": 10, "ran": 10, "p95_seconds": 3.0, "pgagent_p95_seconds": 2.0}, []),
+    ],
+)  # fmt: skip
+def test_findings_of_a_check(figures: dict[str, Any], codes: list[tuple[str, str]]) -> None:
+    assert [(f.code, f.severity.value) for f in run_findings(check(**figures))] == codes
+
+
+def _details(cron_db: Conn, jobid: int, rows: list[tuple[dt.datetime, str, str]]) -> None:
+    for start, status, message in rows:
+        cron_db.execute(
+            "INSERT INTO cron.job_run_details (jobid, job_pid, database, username, command, "
+            "status, return_message, start_time, end_time) VALUES (%s, 0, 'x', current_user, "
+            "'x', %s, %s, %s, %s + interval '3 seconds')",
+            (jobid, status, message, start, start),
+        )
+
+
+def test_verify_runs_reports_missed_failed_and_extra_runs(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """A daily job at a minute that passed 20 minutes ago (so the real scheduler does not fire
+    it during the test): three days of fabricated run details, one missed, one failed, one extra."""
+    row = cron_db.execute("SELECT date_trunc('minute', now() - interval '20 minutes')").fetchone()
+    assert row is not None
+    fire: dt.datetime = row[0].astimezone(UTC)
+    job = create_job(
+        db,
+        JobSpec(
+            "daily",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("d", minutes=frozenset({fire.minute}), hours=frozenset({fire.hour}))],
+        ),
+    )
+    result = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")
+    (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
+    assert cron.schedule == f"{fire.minute} {fire.hour} * * *"
+    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
+    assert got is not None
+    day = dt.timedelta(days=1)
+    _details(
+        cron_db,
+        got[0],
+        [
+            (fire - 3 * day + dt.timedelta(seconds=1), "succeeded", "SELECT 1"),
+            (fire - 2 * day + dt.timedelta(seconds=2), "failed",
+             "ERROR: could not connect: password=Sekr3t host=x"),
+            # fire - 1 day: missed
+            (fire - 1 * day + dt.timedelta(hours=2), "succeeded", "SELECT 1"),  # extra
+            (fire + dt.timedelta(seconds=1), "succeeded", "SELECT 1"),
+        ],
+    )  # fmt: skip
+    since = fire - 3 * day - dt.timedelta(minutes=1)
+    v = api.verify(db_dsn, cron_dsn, runs=True, since=since)
+    (c,) = [c for c in v.runs if c.pgagent_job_id == job]
+    assert (c.expected, c.ran, c.missed, c.extra, c.failed) == (4, 4, 1, 1, 1)
+    assert c.missed_first == (fire - day,) and c.extra_first == (
+        fire - day + dt.timedelta(hours=2),
+    )
+    assert c.failures[0].message == "ERROR: could not connect: password=******** host=x"
+    assert (c.median_seconds, c.evidence) == (3.0, "")
+    codes = {f.code for f in v.findings if f.job_id == job}
+    assert codes == {"VERIFY_RUNS_MISSED", "VERIFY_RUNS_FAILED", "VERIFY_RUNS_EXTRA"}
+    assert not v.ok
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", "verify", "--pgagent", db_dsn, "--pgcron", cron_dsn,
+             *args], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    stamp = since.strftime("%Y-%m-%d %H:%M")
+    text = cli("--runs", "--since", stamp)
+    assert text.returncode == 1, text.stderr
+    assert f"{cron.name} ('{cron.schedule}', pgAgent job {job})" in text.stdout
+    assert "4 expected, 4 ran, 1 missed, 1 extra, 1 failed" in text.stdout
+    assert "Sekr3t" not in text.stdout
+    doc = json.loads(cli("--runs", "--since", stamp, "--format", "json").stdout)
+    (run,) = [r for r in doc["runs"] if r["pgagent_job_id"] == job]
+    assert (run["missed"], run["failed"], run["extra"]) == (1, 1, 1)
+    markdown = cli("--runs", "--since", stamp, "--format", "markdown").stdout
+    assert f"| `{cron.name}` |" in markdown and "| 4 | 4 | 1 | 1 | 1 |" in markdown
+    plain = cli()  # without --runs: the verification as before, no run log read
+    assert plain.returncode == 0 and "runs:" not in plain.stdout
+    assert cli("--since", stamp).returncode == 2  # --since needs --runs
+    # since the migration itself: too young for a daily job
+    young = api.verify(db_dsn, cron_dsn, runs=True)
+    (c,) = [c for c in young.runs if c.pgagent_job_id == job]
+    assert c.expected == 0 and c.evidence.startswith("too young")
+    assert young.ok
