@@ -17,12 +17,13 @@ from pathlib import Path
 from bridge.apply import ledger, pgcron_jobs
 from bridge.apply.batch import run_calls
 from bridge.apply.jobstate import pgagent_jobs, restore_pgagent, still_running
+from bridge.apply.ledger import LedgerJob, LedgerSource
 from bridge.apply.preflight import preflight
 from bridge.apply.reconcile import migrated_ids, reconcile
 from bridge.apply.results import Change, MigrationResult, Verification
 from bridge.apply.runs import check_runs
 from bridge.apply.selection import Selection, check_known, is_chosen, select
-from bridge.apply.session import Phase, lock, read_catalogs, session
+from bridge.apply.session import Phase, Run, lock, read_catalogs, session
 from bridge.apply.switch import commit_switch
 from bridge.apply.verify import check, read_target
 from bridge.catalog import snapshot as snapshot_file
@@ -254,6 +255,19 @@ def migrate(
         )
 
 
+def _recorded(
+    run: Run, selection: Selection
+) -> tuple[dict[int, str], dict[int, bool], list[LedgerJob], list[LedgerSource]]:
+    """For the runs that act on what pgbridge did (activate, rollback): pgAgent's job names and
+    enabled states, the ledger's jobs and sources, and ``selection`` checked against both (a
+    job pgAgent no longer has is still selectable by its id)."""
+    names, enabled = pgagent_jobs(run)
+    known_jobs, sources = ledger.read(run.target, run.source_id)
+    run.target.rollback()
+    check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+    return names, enabled, known_jobs, sources
+
+
 def activate(
     pgagent: str | None = None,
     pgcron: str | None = None,
@@ -273,10 +287,7 @@ def activate(
     with session(pgagent, pgcron, on_phase) as run:
         run.on_progress = progress
         lock(run, wait_lock)
-        names, enabled = pgagent_jobs(run)
-        known_jobs, sources = ledger.read(run.target, run.source_id)
-        run.target.rollback()
-        check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        names, enabled, known_jobs, sources = _recorded(run, selection)
         chosen = [s for s in sources if is_chosen(selection, s.pgagent_job_id, names)]
         wanted = {s.pgagent_job_id for s in chosen if s.state == "cutover"}
         unfinished = {
@@ -353,10 +364,7 @@ def rollback(
     with session(pgagent, pgcron, on_phase) as run:
         run.on_progress = progress
         lock(run, wait_lock)
-        names, _ = pgagent_jobs(run)
-        known_jobs, sources = ledger.read(run.target, run.source_id)
-        run.target.rollback()
-        check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
+        names, _, known_jobs, sources = _recorded(run, selection)
         if not ledger.exists(run.target):
             run.target.rollback()
             return MigrationResult(None, True)

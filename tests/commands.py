@@ -6,8 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+import psycopg
+import pytest
 
 from bridge.planner.types import Plan
 from bridge.report.plan import plan_sql
@@ -63,3 +67,29 @@ def apply_with_psql(plan: Plan, cron_dsn: str) -> None:
     """Run the plan's SQL script with psql, as a DBA would; fail with psql's message."""
     proc = run_psql(cron_dsn, script=plan_sql(plan), stop_on_error=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@contextmanager
+def pgagent_daemon(dsn: str) -> Iterator[subprocess.Popen[str]]:
+    """The real pgAgent daemon polling the catalog at ``dsn`` (every 2 s), stopped afterwards and
+    its registration removed, so the next test's catalog sees no agent."""
+    daemon = shutil.which("pgagent")
+    if daemon is None:
+        pytest.fail("the pgagent daemon is not installed (Debian package pgagent)")
+    agent = subprocess.Popen(
+        [daemon, "-f", "-l", "1", "-t", "2", dsn],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield agent
+    finally:
+        agent.terminate()
+        try:
+            agent.communicate(timeout=10)  # also closes the pipe
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.communicate()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM pgagent.pga_jobagent")

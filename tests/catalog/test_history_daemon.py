@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from bridge import api
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from tests.commands import pgagent_daemon
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 EVERY_MINUTE = ScheduleSpec("every minute", minutes=frozenset(range(60)))
@@ -22,9 +21,6 @@ EVERY_MINUTE = ScheduleSpec("every minute", minutes=frozenset(range(60)))
 def test_a_real_daemons_log_gives_failing_overlapping_and_stuck_jobs(
     db: Conn, db_dsn: str, db_name: str
 ) -> None:
-    daemon = shutil.which("pgagent")
-    if daemon is None:
-        pytest.fail("the pgagent daemon is not installed (Debian package pgagent)")
 
     def job(name: str, code: str) -> int:
         return create_job(db, JobSpec(name, [StepSpec("a", code, dbname=db_name)], [EVERY_MINUTE]))
@@ -40,13 +36,7 @@ def test_a_real_daemons_log_gives_failing_overlapping_and_stuck_jobs(
         "'1 second'), (%s, 's', now() - interval '5 hours', '1 second')",
         [stuck, stuck, stuck],
     )
-    agent = subprocess.Popen(
-        [daemon, "-f", "-l", "1", "-t", "2", db_dsn],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with pgagent_daemon(db_dsn) as agent:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and agent.poll() is None:
             row = db.execute(
@@ -60,14 +50,6 @@ def test_a_real_daemons_log_gives_failing_overlapping_and_stuck_jobs(
             time.sleep(3)
         assert agent.poll() is None, agent.stderr.read() if agent.stderr else ""
         plan = api.plan(pgagent=db_dsn)
-    finally:
-        agent.terminate()
-        try:
-            agent.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.communicate()
-        db.execute("DELETE FROM pgagent.pga_jobagent")
     jobs = {j.job_id: j for j in plan.jobs}
     found = {i: {f.code for f in jobs[i].findings} for i in (failing, long, stuck)}
     assert "HISTORY_FAILING" in found[failing], found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -26,10 +25,10 @@ from bridge.model import CronJob, PgCronSide
 from bridge.report.export import export_sql, export_text
 from bridge.schedule import AgentSchedule, CronTarget, check_equivalence, cron_fires_at, parse_cron
 from tests.catalogs import Conn
-from tests.commands import run_psql
+from tests.commands import pgagent_daemon, run_psql
 from tests.fix_db import TestServer
+from tests.schedule.oracle import pga_fires
 from tests.schedule.strategies import cron_texts
-from tests.schedule.test_db import _oracle
 
 UTC = dt.timezone.utc
 TODAY = dt.date(2026, 11, 21)
@@ -99,7 +98,7 @@ def test_exported_jobs_fire_when_pg_cron_would(
     instants = sorted({t0 + dt.timedelta(minutes=rng.randrange(366 * 1440)) for _ in range(120)})
     fires = {t: False for t in instants}
     for schedule in schedules:
-        for t, ok in _oracle(db, schedule, agent_zone, instants).items():
+        for t, ok in pga_fires(db, schedule, agent_zone, instants).items():
             fires[t] = fires[t] or ok
     expected = {
         t: cron_fires_at(cron, t, source.zone, and_logic=source.and_logic) for t in instants
@@ -299,9 +298,6 @@ def test_exported_job_shapes() -> None:
 def test_pgagent_daemon_runs_an_exported_job(
     db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, clean_ledger: None
 ) -> None:
-    daemon = shutil.which("pgagent")
-    if daemon is None:
-        pytest.fail("the pgagent daemon is not installed (Debian package pgagent)")
     db.execute("CREATE TABLE ticks (at timestamptz NOT NULL DEFAULT now(), via text)")
     cron_db.execute(
         "SELECT cron.schedule_in_database('pgbridge-export-run', '* * * * *', "
@@ -316,13 +312,7 @@ def test_pgagent_daemon_runs_an_exported_job(
     db.execute(
         "UPDATE pgagent.pga_job SET jobenabled = true, jobnextrun = NULL WHERE jobid = %s", [job_id]
     )
-    agent = subprocess.Popen(
-        [daemon, "-f", "-l", "1", "-t", "2", db_dsn],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with pgagent_daemon(db_dsn) as agent:
         deadline = time.monotonic() + 150
         status = None
         while time.monotonic() < deadline and agent.poll() is None:
@@ -339,14 +329,6 @@ def test_pgagent_daemon_runs_an_exported_job(
         assert status == "s", f"pgAgent did not log a success within 150 s (status {status!r})"
         count = db.execute("SELECT count(*) FROM ticks WHERE via = 'pgagent'").fetchone()
         assert count is not None and count[0] >= 1
-    finally:
-        agent.terminate()
-        try:
-            agent.communicate(timeout=10)  # also closes the pipe
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.communicate()
-        db.execute("DELETE FROM pgagent.pga_jobagent")
 
 
 @pytest.mark.pgcron_matrix

@@ -29,8 +29,8 @@ from bridge.schedule import (
 )
 from bridge.schedule import findings as F
 from bridge.schedule.guard import superset
+from tests.schedule.oracle import FUTURE_DAYS, ORACLE_FN
 from tests.schedule.strategies import agent_schedules
-from tests.schedule.test_db import FUTURE_DAYS, ORACLE_FN
 
 UTC = dt.timezone.utc
 Conn = psycopg.Connection[Any]

@@ -36,70 +36,11 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule import findings as F
+from tests.schedule.oracle import FUTURE_DAYS, pga_fires
 from tests.schedule.strategies import agent_schedules
 
 UTC = dt.timezone.utc
 Conn = psycopg.Connection[Any]
-#: future local days with DST changes in New York, a leap day, month ends
-FUTURE_DAYS = (
-    dt.date(2027, 3, 14),
-    dt.date(2027, 11, 7),
-    dt.date(2028, 2, 29),
-    dt.date(2028, 2, 27),
-    dt.date(2027, 4, 30),
-    dt.date(2027, 12, 31),
-    dt.date(2028, 3, 12),
-    dt.date(2028, 11, 5),
-)
-ORACLE_FN = """
-CREATE OR REPLACE FUNCTION pg_temp.fires(
-    id int, t timestamptz, back interval, s timestamptz, e timestamptz,
-    mi bool[], h bool[], w bool[], md bool[], mo bool[]) RETURNS bool
-LANGUAGE plpgsql AS $$
-DECLARE
-    zone text := current_setting('TimeZone');
-    wall timestamp := (t AT TIME ZONE zone) - back;
-    asked timestamptz := t;
-BEGIN
-    -- "t - 1 minute" in wall time: the empty schedule adds one wall minute to where it starts.
-    -- When that wall minute does not exist (the spring-forward gap), one absolute minute back
-    -- is the wall minute pgAgent steps from.
-    IF back > '0' THEN
-        asked := wall AT TIME ZONE zone;
-        IF (asked AT TIME ZONE zone) <> wall THEN
-            asked := t - back;
-        END IF;
-    END IF;
-    RETURN pgagent.pga_next_schedule(id, greatest(asked, s), e, mi, h, w, md, mo) = t;
-EXCEPTION WHEN others THEN  -- 'date/time field value out of range': not a fire time
-    RETURN NULL;
-END $$"""
-ORACLE_QUERY = """
-SELECT t, pg_temp.fires(%(id)s, t, %(back)s, %(start)s, %(end)s,
-                        %(mi)s, %(h)s, %(w)s, %(md)s, %(mo)s)
-FROM unnest(%(instants)s::timestamptz[]) AS t"""
-
-
-def _rows(conn: Conn, schedule: AgentSchedule) -> int:
-    """A disabled job and schedule (no trigger computes a next run) with real exception rows."""
-    conn.execute("DELETE FROM pgagent.pga_job")
-    job = conn.execute(
-        "INSERT INTO pgagent.pga_job (jobjclid, jobname, jobenabled) VALUES (1, 'oracle', false) "
-        "RETURNING jobid"
-    ).fetchone()
-    assert job is not None
-    sched = conn.execute(
-        "INSERT INTO pgagent.pga_schedule (jscjobid, jscname, jscenabled) VALUES (%s, 'o', false) "
-        "RETURNING jscid",
-        [job[0]],
-    ).fetchone()
-    assert sched is not None
-    for day, time in dict.fromkeys(schedule.exceptions):
-        conn.execute(
-            "INSERT INTO pgagent.pga_exception (jexscid, jexdate, jextime) VALUES (%s, %s, %s)",
-            [sched[0], day, time],
-        )
-    return int(sched[0])
 
 
 def _instants(
@@ -113,31 +54,6 @@ def _instants(
     picked += [t0 + dt.timedelta(minutes=rng.randrange(3 * 1440)) for _ in range(70)]
     picked += [t0 + dt.timedelta(minutes=1440 + 300 + rng.randrange(300)) for _ in range(30)]
     return sorted(set(picked))
-
-
-def _oracle(
-    conn: Conn, schedule: AgentSchedule, zone: str, instants: list[dt.datetime]
-) -> dict[dt.datetime, bool]:
-    jscid = _rows(conn, schedule)
-    minutes, hours, weekdays, monthdays, months = schedule.arrays()
-    conn.execute("SELECT set_config('TimeZone', %s, false)", [zone])
-    conn.execute(ORACLE_FN)
-    rows = conn.execute(
-        ORACLE_QUERY,
-        {
-            "id": jscid,
-            "back": dt.timedelta(minutes=1 if schedule.is_empty else 0),
-            "start": schedule.start or dt.datetime(2000, 1, 1, tzinfo=UTC),
-            "end": schedule.end,
-            "mi": list(minutes),
-            "h": list(hours),
-            "w": list(weekdays),
-            "md": list(monthdays),
-            "mo": list(months),
-            "instants": instants,
-        },
-    ).fetchall()
-    return {t.astimezone(UTC): bool(ok) for t, ok in rows}
 
 
 def _loops_forever(schedule: AgentSchedule) -> bool:
@@ -165,7 +81,7 @@ def test_model_agrees_with_pga_next_schedule(
     if _loops_forever(schedule):
         return  # checked by test_exceptions_that_remove_everything_hang_pgagent
     instants = _instants(schedule, zone, day, random.Random(seed))
-    oracle = _oracle(db, schedule, zone, instants)
+    oracle = pga_fires(db, schedule, zone, instants)
     # the oracle answers the fire set pgAgent computes; for an empty schedule that is every minute
     mode = "configured" if schedule.is_empty else "actual"
     model = {t: agent_fires_at(schedule, t, zone, mode=mode) for t in instants}
@@ -180,7 +96,7 @@ def test_start_end_inclusive_to_the_minute(db: Conn, zone: str) -> None:
     )
     instants = [start.replace(second=0) + dt.timedelta(minutes=m) for m in range(0, 1500, 13)]
     instants += [dt.datetime(2027, 11, 8, 5, 30, tzinfo=UTC), start.replace(second=0)]
-    oracle = _oracle(db, schedule, zone, instants)
+    oracle = pga_fires(db, schedule, zone, instants)
     assert oracle == {t: agent_fires_at(schedule, t, zone) for t in instants}
     assert oracle[dt.datetime(2027, 11, 8, 5, 30, tzinfo=UTC)]  # the end is inclusive
     # 05:17 UTC is 01:17 EDT, the first of two 01:17s in New York: pgAgent fires only the second
@@ -193,7 +109,7 @@ def test_exceptions_that_remove_everything_hang_pgagent(db: Conn) -> None:
     assert _loops_forever(schedule)
     db.execute("SET statement_timeout = '1500ms'")
     with pytest.raises(psycopg.errors.QueryCanceled):
-        _oracle(db, schedule, "UTC", [dt.datetime(2027, 3, 1, 5, 47, tzinfo=UTC)])
+        pga_fires(db, schedule, "UTC", [dt.datetime(2027, 3, 1, 5, 47, tzinfo=UTC)])
 
 
 def test_short_month_day_raises_in_pgagent(db: Conn) -> None:
@@ -340,7 +256,7 @@ def test_empty_schedule_through_spring_forward(db: Conn) -> None:
     instants = [
         dt.datetime(2027, 3, 14, 6, 0, tzinfo=UTC) + dt.timedelta(minutes=m) for m in range(130)
     ]
-    oracle = _oracle(db, schedule, "America/New_York", instants)
+    oracle = pga_fires(db, schedule, "America/New_York", instants)
     model = {
         t: agent_fires_at(schedule, t, "America/New_York", mode="configured") for t in instants
     }
@@ -355,7 +271,7 @@ def test_empty_schedule_through_fall_back(db: Conn) -> None:
     instants = [
         dt.datetime(2027, 11, 7, 5, 0, tzinfo=UTC) + dt.timedelta(minutes=m) for m in range(130)
     ]
-    oracle = _oracle(db, schedule, "America/New_York", instants)
+    oracle = pga_fires(db, schedule, "America/New_York", instants)
     model = {
         t: agent_fires_at(schedule, t, "America/New_York", mode="configured") for t in instants
     }
@@ -498,6 +414,6 @@ def test_exact_plans_agree_with_pga_next_schedule_for_a_century(
         return
     parsed = [parse_cron(e, "1.6.8") for e in expressions]
     instants = _sample(schedule, parsed, zone, random.Random(seed))
-    oracle = _oracle(db, schedule, zone, instants)
+    oracle = pga_fires(db, schedule, zone, instants)
     cron = {t: any(cron_fires_at(p, t, zone) for p in parsed) for t in instants}
     assert cron == oracle
