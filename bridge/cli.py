@@ -11,6 +11,8 @@ option is declared once, below, and listed by the commands that take it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +25,8 @@ from bridge._version import __version__
 from bridge.display import shown
 from bridge.errors import BridgeError
 from bridge.findings import Finding, reaches
-from bridge.report import Kind, render
+from bridge.report import Kind, TextOptions, render
+from bridge.report.layout import DEFAULT_WIDTH
 
 F = TypeVar("F", bound=Callable[..., Any])
 Option = Callable[[Any], Any]
@@ -141,6 +144,37 @@ PARALLEL = click.option(
 )
 
 
+WIDTH = click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"wrap text to N columns (default: the terminal's width; {DEFAULT_WIDTH} when piped)",
+)
+COLOR = click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="colour text by severity (default: on a terminal unless NO_COLOR is set)",
+)
+VERBOSE = click.option(
+    "-v", "--verbose", is_flag=True, help="text: also the exact jobs and every info finding"
+)
+#: How a text report is laid out: decided here, from the terminal, and passed to the writers.
+LAYOUT = (WIDTH, COLOR, VERBOSE)
+
+
+def _layout(kw: dict[str, Any]) -> TextOptions:
+    """Pop the layout options: the terminal decides what the user did not (stdout's width when it
+    is a terminal, else 100 columns; colour only on a terminal, never with NO_COLOR)."""
+    width, color, verbose = kw.pop("width"), kw.pop("color"), kw.pop("verbose")
+    tty = sys.stdout.isatty()
+    if width is None:
+        width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns if tty else DEFAULT_WIDTH
+    if color is None:
+        color = tty and not os.environ.get("NO_COLOR")  # https://no-color.org: set and not empty
+    return TextOptions(width=width, colour=color, verbose=verbose)
+
+
 def format_option(*formats: str) -> Option:
     """``--format`` with the formats a command's report has (the first is the default)."""
     return click.option(
@@ -168,10 +202,18 @@ LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json")
 
 # -- one rule for every command -------------------------------------------------------------------
 def _finish(
-    ctx: click.Context, kind: Kind, fmt: str, result: Any, findings: Iterable[Finding], fail_on: str
+    ctx: click.Context,
+    kind: Kind,
+    fmt: str,
+    result: Any,
+    findings: Iterable[Finding],
+    fail_on: str,
+    layout: TextOptions | None = None,
 ) -> None:
     """Print ``result`` in ``fmt``; exit 1 when a finding reaches ``fail_on``."""
-    click.echo(render(kind, fmt, result), nl=False)
+    # colour as decided (click would strip our codes in a pipe even when --color asks for them)
+    colour = layout.colour if layout is not None else None
+    click.echo(render(kind, fmt, result, layout), nl=False, color=colour)
     if reaches(findings, fail_on):
         ctx.exit(1)
 
@@ -285,7 +327,7 @@ def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 @cli.command()
 @_with(*SOURCE, *TARGET, *PLANNING, FLEET, PARALLEL)
-@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON)
+@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON, *LAYOUT)
 @click.pass_context
 def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
@@ -296,6 +338,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors (with --fleet: a server that could not be read).
     """
     options = _plan_options(kw)
+    layout = _layout(kw)
     if kw["fleet"]:
         _no_single_source(kw)
         result_fleet = api.fleet(
@@ -325,7 +368,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         cron_database=kw["cron_database"],
         history_days=kw["history_days"],
     )
-    _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on)
+    _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on, layout)
 
 
 @cli.command()

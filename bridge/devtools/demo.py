@@ -272,7 +272,7 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
             catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None
         )
         plan = make_plan(catalog, target)
-        echo(plan_text(plan))
+        echo(plan_text(plan))  # the default report: decisions first, exact jobs only with -v
         _explain_guards(plan, cluster, echo)
         echo("(--format sql prints the psql script that creates these pg_cron jobs; json and")
         echo(" markdown are there for tools and change tickets.)")
