@@ -77,6 +77,7 @@ def main(jobs: int = 300, width: int = 100) -> None:
     lines = plan_text(plan, TextOptions(width=width)).splitlines()
     decisions = len({f.code for f in plan.all_findings() if f.severity.value != "info"})
     exact_jobs = sum(1 for j in plan.jobs if j.status == "exact")
+    deciding = c["manual"] + c["changed"]
     exact_lines = section_lines(lines, "[EXACT]")
     verbose = plan_text(plan, TextOptions(width=width, verbose=True)).splitlines()
     weeks = sum(1 for j in plan.jobs if j.fire_week is not None)
@@ -87,7 +88,8 @@ def main(jobs: int = 300, width: int = 100) -> None:
     )
     print(
         f"default text report (width {width}): {len(lines)} lines, {decisions} decisions needed "
-        f"({len(lines) / max(decisions, 1):.1f} lines per decision), {exact_lines} lines for "
+        f"({len(lines) / max(decisions, 1):.1f} lines per decision; {deciding} jobs need one, "
+        f"{len(lines) / max(deciding, 1):.1f} lines per such job), {exact_lines} lines for "
         f"{exact_jobs} exact jobs, widest line {max(map(len, lines))} columns"
     )
     print(

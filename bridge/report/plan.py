@@ -172,7 +172,8 @@ def _job_text(
             w.add(f"comment: {_one_line(s.comment)}", 4)
     for c in job.cron_jobs:
         first = c.command.strip().splitlines()[0] if c.command.strip() else ""
-        w.add(f"-> {c.name}: '{c.schedule}' {_cron_where(c)}: {first[:60]}", 2, hang=5)
+        # one line: the command's first line is a preview, cut to the width (JSON and SQL hold it)
+        w.raw(cut(f"  -> {c.name}: '{c.schedule}' {_cron_where(c)}: {first}", w.options.columns))
         if c.guard is not None:
             w.add(f"guard: {_one_line(c.guard.description)}", 5)
     if job.status == "manual" and job.cron_jobs:
