@@ -166,7 +166,7 @@ LAYOUT = (WIDTH, COLOR, VERBOSE)
 def _layout(kw: dict[str, Any]) -> TextOptions:
     """Pop the layout options: the terminal decides what the user did not (stdout's width when it
     is a terminal, else 100 columns; colour only on a terminal, never with NO_COLOR)."""
-    width, color, verbose = kw.pop("width"), kw.pop("color"), kw.pop("verbose")
+    width, color, verbose = kw.pop("width"), kw.pop("color", False), kw.pop("verbose", False)
     tty = sys.stdout.isatty()
     if width is None:
         width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns if tty else DEFAULT_WIDTH
@@ -301,13 +301,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"))
+@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"), WIDTH)
 @click.pass_context
 def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side.
 
     With --fleet, every server the file names, and a roll-up (exit 2 if one could not be read).
     """
+    layout = _layout(kw)
     if kw["fleet"]:
         _no_single_source(kw)
         servers = api.fleet_servers(kw["fleet"])
@@ -322,7 +323,7 @@ def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         return
     if fmt == "markdown":
         raise click.UsageError("--format markdown is for a --fleet inventory: use text or json")
-    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never")
+    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never", layout)
 
 
 @cli.command()
@@ -441,7 +442,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"))
+@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"), WIDTH)
 @click.option(
     "--runs", is_flag=True, help="also compare pg_cron's runs with the schedules' fire times"
 )
@@ -460,8 +461,9 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     if kw["since"] is not None and not kw["runs"]:
         raise click.UsageError("--since only means something with --runs")
     since = kw["since"].replace(tzinfo=dt.timezone.utc) if kw["since"] is not None else None
+    layout = _layout(kw)
     result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since)
-    _finish(ctx, "verify", fmt, result, result.findings, "error")
+    _finish(ctx, "verify", fmt, result, result.findings, "error", layout)
 
 
 @cli.command()
@@ -491,7 +493,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.option(
     "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
 )
-@_with(format_option("text", "json", "sql"), FAIL_ON)
+@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH)
 @click.pass_context
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
@@ -504,6 +506,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
     _disjoint(kw["jobs"], kw["exclude"])
+    layout = _layout(kw)
     release = kw["target_pg_cron"]
     if kw["pg_cron_release"] is not None:
         _say("--pg-cron-release is deprecated: use --target-pg-cron")
@@ -519,7 +522,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),
     )
-    _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on)
+    _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on, layout)
 
 
 @cli.command(name="snapshot")

@@ -16,7 +16,7 @@ __all__ = ["FORMATS", "LAID_OUT", "Kind", "TextOptions", "render"]
 from bridge.report.export import export_json, export_sql, export_text
 from bridge.report.fleet import fleet_json, fleet_markdown, fleet_text
 from bridge.report.inventory import inventory_json, inventory_text
-from bridge.report.layout import TextOptions
+from bridge.report.layout import TextOptions, wrap_report
 from bridge.report.migration import run_json, run_text, verification_json, verification_lines
 from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 from bridge.report.runs import verification_markdown
@@ -47,9 +47,18 @@ FORMATS: dict[Kind, dict[str, Callable[[Any], str]]] = {
 }
 
 
+def _wrapped(kind: Kind) -> Callable[[Any, TextOptions], str]:
+    """A line-by-line text writer, wrapped to the width."""
+    return lambda result, options: wrap_report(FORMATS[kind]["text"](result), options)
+
+
 #: The writers that lay text out for a width, colour and verbosity (:class:`TextOptions`).
 LAID_OUT: dict[tuple[Kind, str], Callable[[Any, TextOptions], str]] = {
     ("plan", "text"): plan_text,
+    **{
+        (kind, "text"): _wrapped(kind)
+        for kind in ("inventory", "migrate", "activate", "rollback", "verify", "export")
+    },
 }
 
 

@@ -91,3 +91,22 @@ def cut(text: str, room: int) -> str:
     if len(text) <= room:
         return text
     return text[: max(room - 3, 0)] + "..."
+
+
+def wrap_report(text: str, options: TextOptions) -> str:
+    """A report written line by line (inventory, export, runs), each line wrapped to the width
+    under its own indentation, continuation lines 4 deeper. Its lines are already escaped."""
+    out: list[str] = []
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if len(line) <= options.columns:
+            out.append(line)
+            continue
+        out += textwrap.wrap(
+            line[indent:],
+            width=options.columns,
+            initial_indent=" " * indent,
+            subsequent_indent=" " * min(indent + 4, options.columns // 2),
+            break_on_hyphens=False,
+        )
+    return "".join(line + "\n" for line in out)

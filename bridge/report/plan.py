@@ -70,6 +70,13 @@ def _finding_line(f: Finding) -> str:
     return text + (f" Remedy: {_one_line(f.remedy)}" if f.remedy else "")
 
 
+def finding_lines(f: Finding, indent: str = "  ") -> list[str]:
+    """A finding in the line-by-line text reports (export, runs): the message, then the remedy
+    on a line of its own (:func:`bridge.report.layout.wrap_report` wraps both)."""
+    out = [f"{indent}! {f.severity.value} {f.code}{_where(f)}: {_one_line(f.message)}"]
+    return out + ([f"{indent}    Remedy: {_one_line(f.remedy)}"] if f.remedy else [])
+
+
 def _cron_where(c: CronJobPlan) -> str:
     who = f" as {c.username}" if c.username else ""
     return f"in {c.database}{who}" + ("" if c.active else ", inactive")

@@ -21,7 +21,7 @@ from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.planner.build import make_plan
 from bridge.planner.target import Target
 from bridge.planner.types import Plan
-from bridge.report.layout import TextOptions, plural
+from bridge.report.layout import TextOptions, plural, wrap_report
 from bridge.report.plan import plan_json, plan_json_text, plan_markdown, plan_text
 from bridge.schedule import AgentSchedule, agent_fires_at, cron_fires_at, parse_cron
 from tests.factories import catalog_of
@@ -236,3 +236,22 @@ def test_cli_layout_options(
     assert bool(ESC.search(out)) is colour
     assert ESC.sub("", OUR_COLOURS.sub("", out)) == OUR_COLOURS.sub("", out)
     assert ("[EXACT] job 1:" in out) is exact
+
+
+def test_line_by_line_reports_wrap_under_their_indentation() -> None:
+    text = "head\n  ! error X: " + "word " * 40 + "\n      Remedy: " + "fix " * 30 + "\n"
+    out = wrap_report(text, TextOptions(width=50))
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 50 and lines[0] == "head"
+    assert lines[1].startswith("  ! error X: ") and lines[2].startswith("      word")
+    (remedy,) = [n for n, line in enumerate(lines) if "Remedy:" in line]
+    assert lines[remedy + 1].startswith(" " * 10 + "fix")
+    assert " ".join(out.split()) == " ".join(text.split())  # nothing lost
+
+
+def test_inventory_text_wraps_to_the_width(
+    snapshot: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(["inventory", "--snapshot", str(snapshot), "--width", "50"], capsys)
+    assert max(map(len, out.splitlines())) <= 50 and not ESC.search(out)
+    assert "5 jobs, 6 steps, 5 schedules" in out
