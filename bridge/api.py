@@ -40,6 +40,7 @@ from bridge.planner import calls as cron_calls
 from bridge.planner.build import make_plan
 from bridge.planner.target import Target, pgcron_missing, target_from
 from bridge.planner.types import Plan, PlanOptions
+from bridge.progress import SILENT, Progress, tracked
 from bridge.report.fleet import Fleet, Member, merge
 from bridge.report.fleet import Kind as FleetKind
 from bridge.report.inventory import inventory_json
@@ -54,9 +55,11 @@ def inventory(
     timezone: str | None = None,
     agent_role: str | None = None,
     history_days: int = DEFAULT_HISTORY_DAYS,
+    tracker: Progress = SILENT,
 ) -> Catalog:
     """Read both catalogs (live, or pgAgent's from a snapshot), with ``history_days`` of
-    pgAgent's run log summarised per job (0: the log is not read; a snapshot has its own)."""
+    pgAgent's run log summarised per job (0: the log is not read; a snapshot has its own).
+    ``tracker`` is told how far the reading got (:mod:`bridge.progress`)."""
     return load_catalog(
         pgagent,
         pgcron,
@@ -64,6 +67,7 @@ def inventory(
         timezone=timezone,
         agent_role=agent_role,
         history_days=history_days,
+        progress=tracker,
     )
 
 
@@ -91,12 +95,14 @@ def plan(
     cron_database: str | None = None,
     today: dt.date | None = None,
     history_days: int = DEFAULT_HISTORY_DAYS,
+    tracker: Progress = SILENT,
 ) -> Plan:
     """The migration plan (dry run): what would be created in pg_cron, and every finding.
 
     ``source`` is a catalog already read; otherwise it is read from ``pgagent`` / ``snapshot``.
     ``target`` is a declared :class:`Target`; otherwise it is the pg_cron side that was read,
     with ``target_release`` / ``cron_timezone`` / ``cron_database`` overriding what was detected.
+    ``tracker`` is told how far reading and planning got.
     """
     catalog = source or inventory(
         pgagent,
@@ -105,6 +111,7 @@ def plan(
         timezone=timezone,
         agent_role=agent_role,
         history_days=history_days,
+        tracker=tracker,
     )
     if target is None:
         side = catalog.pgcron
@@ -116,7 +123,7 @@ def plan(
             database=cron_database,
             applier=side.reader if live and side is not None and side.reader else None,
         )
-    result = make_plan(catalog, target, options, today=today)
+    result = make_plan(catalog, target, options, today=today, progress=tracker)
     missing = pgcron_missing(catalog.pgcron) if pgcron is not None and catalog.pgcron else None
     if missing is not None:  # a --pgcron named on purpose that holds no pg_cron
         result = replace(result, findings=(*result.findings, missing))
@@ -150,10 +157,12 @@ def fleet(
     cron_timezone: str | None = None,
     cron_database: str | None = None,
     today: dt.date | None = None,
+    tracker: Progress = SILENT,
 ) -> Fleet:
     """Plan (or inventory) every server of a fleet, ``jobs`` at a time: each server's document,
     or the one line saying why it could not be read (an unreachable server never stops the
-    others). Each server is read as ``plan --pgagent SERVER`` reads it."""
+    others). Each server is read as ``plan --pgagent SERVER`` reads it; ``tracker`` is told of
+    each server done (in the fleet file's order)."""
 
     def one(server: str) -> Member:
         name = conninfo.redact(server) or "(PG* environment)"
@@ -178,7 +187,8 @@ def fleet(
             return Member(name, error=str(exc))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return Fleet(kind, tuple(pool.map(one, servers)))
+        done = pool.map(one, servers)
+        return Fleet(kind, tuple(tracked(tracker, "fleet", done, len(servers), "servers")))
 
 
 def merge_reports(paths: Sequence[str | Path]) -> Fleet:
@@ -210,25 +220,26 @@ def migrate(
     on_phase: Phase | None = None,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    tracker: Progress = SILENT,
 ) -> MigrationResult:
     """Plan, and with ``apply`` carry out, the migration of the selected pgAgent jobs.
 
     Without ``apply`` nothing is written (not even the lock is taken): the result holds the plan
     and the selection. ``on_phase`` is called after each phase ("preflight", "target-committed",
     "source-committed"); tests use it to inject crashes. ``progress`` is told what the run waits
-    for.
+    for, ``tracker`` how far reading, planning, applying and verifying got.
     """
     selection = selection or Selection()
     options = options or PlanOptions()
     with session(pgagent, pgcron, on_phase, read_only=not apply) as run:
-        run.on_progress = progress
+        run.on_progress, run.tracker = progress, tracker
         if apply:
             lock(run, wait_lock)
-        catalog = read_catalogs(run, pgagent, pgcron, timezone, agent_role)
+        catalog = _read(run, pgagent, pgcron, timezone, agent_role)
         assert catalog.pgcron is not None and catalog.pgagent is not None
         applier = catalog.pgcron.reader
         target = target_from(catalog.pgcron, release=target_release, applier=applier)
-        plan = make_plan(catalog, target, options, today=today)
+        plan = make_plan(catalog, target, options, today=today, progress=tracker)
         selected = select(plan, selection)
         ids = tuple(j.job_id for j in selected)
         if not apply:
@@ -255,6 +266,21 @@ def migrate(
         )
 
 
+def _read(
+    run: Run,
+    pgagent: str | None,
+    pgcron: str | None,
+    timezone: str | None = None,
+    agent_role: str | None = None,
+) -> Catalog:
+    """Both catalogs of a run, as one phase for its tracker."""
+    run.tracker.start("reading catalog")
+    try:
+        return read_catalogs(run, pgagent, pgcron, timezone, agent_role)
+    finally:
+        run.tracker.finish()
+
+
 def _recorded(
     run: Run, selection: Selection
 ) -> tuple[dict[int, str], dict[int, bool], list[LedgerJob], list[LedgerSource]]:
@@ -277,6 +303,7 @@ def activate(
     wait_running: float = 0.0,
     on_phase: Phase | None = None,
     progress: Callable[[str], None] | None = None,
+    tracker: Progress = SILENT,
 ) -> MigrationResult:
     """Switch cut-over jobs from pgAgent to pg_cron: pg_cron jobs on, pgAgent jobs off.
 
@@ -285,7 +312,7 @@ def activate(
     """
     selection = selection or Selection()
     with session(pgagent, pgcron, on_phase) as run:
-        run.on_progress = progress
+        run.on_progress, run.tracker = progress, tracker
         lock(run, wait_lock)
         names, enabled, known_jobs, sources = _recorded(run, selection)
         chosen = [s for s in sources if is_chosen(selection, s.pgagent_job_id, names)]
@@ -309,6 +336,7 @@ def activate(
         run_calls(
             run.target,
             [cron_calls.set_active(job.jobid, job.planned_active, target) for job in switched],
+            tracker,
         )
         run.changes += [Change("activate", job.pgagent_job_id, job.jobname) for job in switched]
         ledger.record_sources(
@@ -327,17 +355,20 @@ def verify(
     today: dt.date | None = None,
     runs: bool = False,
     since: dt.datetime | None = None,
+    tracker: Progress = SILENT,
 ) -> Verification:
     """Check, at any time, that pg_cron and pgAgent still match what pgbridge applied.
 
     With ``runs``, also compare each migrated pg_cron job's runs (``cron.job_run_details``) since
     it took over, or since ``since``, with its schedule's fire times and pgAgent's durations.
+    ``tracker`` is told how far reading and checking got.
     """
     with session(pgagent, pgcron, None, read_only=True) as run:
+        run.tracker = tracker
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
-        catalog = read_catalogs(run, pgagent, pgcron)
+        catalog = _read(run, pgagent, pgcron)
         result = check(run, catalog, today)
         if not runs:
             return result
@@ -357,12 +388,13 @@ def rollback(
     wait_lock: float = 0.0,
     on_phase: Phase | None = None,
     progress: Callable[[str], None] | None = None,
+    tracker: Progress = SILENT,
 ) -> MigrationResult:
     """Undo what the ledger says pgbridge did: pgAgent jobs back as they were, then the pg_cron
     jobs pgbridge created removed. Running it twice is harmless."""
     selection = selection or Selection()
     with session(pgagent, pgcron, on_phase) as run:
-        run.on_progress = progress
+        run.on_progress, run.tracker = progress, tracker
         lock(run, wait_lock)
         names, _, known_jobs, sources = _recorded(run, selection)
         if not ledger.exists(run.target):
@@ -385,7 +417,7 @@ def rollback(
         present = [
             job for job in undone if job.jobid in rows and rows[job.jobid].jobname == job.jobname
         ]
-        run_calls(run.target, [cron_calls.unschedule(job.jobid) for job in present])
+        run_calls(run.target, [cron_calls.unschedule(job.jobid) for job in present], tracker)
         run.changes += [Change("unschedule", job.pgagent_job_id, job.jobname) for job in present]
         ledger.forget_jobs(run.target, [(job.jobname, job.username) for job in undone])
         ledger.forget_sources(
@@ -404,6 +436,7 @@ __all__ = [
     "MigrationResult",
     "Plan",
     "PlanOptions",
+    "Progress",
     "Selection",
     "Target",
     "Verification",

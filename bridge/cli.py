@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
@@ -25,6 +26,7 @@ from bridge._version import __version__
 from bridge.display import shown
 from bridge.errors import BridgeError
 from bridge.findings import Finding, reaches
+from bridge.progress import SILENT, Progress
 from bridge.report import Kind, TextOptions, render
 from bridge.report.layout import DEFAULT_WIDTH
 
@@ -161,6 +163,9 @@ VERBOSE = click.option(
 )
 #: How a text report is laid out: decided here, from the terminal, and passed to the writers.
 LAYOUT = (WIDTH, COLOR, VERBOSE)
+QUIET = click.option(
+    "-q", "--quiet", is_flag=True, help="no progress on stderr (shown only on a terminal)"
+)
 
 
 def _layout(kw: dict[str, Any]) -> TextOptions:
@@ -173,6 +178,62 @@ def _layout(kw: dict[str, Any]) -> TextOptions:
     if color is None:
         color = tty and not os.environ.get("NO_COLOR")  # https://no-color.org: set and not empty
     return TextOptions(width=width, colour=color, verbose=verbose)
+
+
+#: Seconds between two redraws of the progress line.
+PROGRESS_INTERVAL = 0.2
+
+
+class TerminalProgress:
+    """Progress on a terminal: one line, the phase and its count, drawn when the phase starts,
+    redrawn in place at most every :data:`PROGRESS_INTERVAL` seconds, and erased when it ends
+    (stdout keeps the report; stderr is left as it was)."""
+
+    def __init__(self, stream: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._stream, self._clock = stream, clock
+        self._phase, self._unit, self._done = "", "", 0
+        self._total: int | None = None
+        self._drawn = 0.0
+        self._shown = False
+
+    def start(self, phase: str, total: int | None = None, unit: str = "") -> None:
+        self._phase, self._unit, self._total, self._done = phase, unit, total, 0
+        self._draw(self._clock())
+
+    def advance(self, count: int = 1) -> None:
+        self._done += count
+        now = self._clock()
+        if now - self._drawn >= PROGRESS_INTERVAL:
+            self._draw(now)
+
+    def finish(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+        self._shown = False
+
+    def _draw(self, now: float) -> None:
+        if self._total is None:
+            count = "..."
+        else:
+            share = f" ({100 * self._done // self._total}%)" if self._total else ""
+            count = f" {self._done}/{self._total} {self._unit}{share}".rstrip()
+        line = f"pgbridge: {self._phase}{count}"[: shutil.get_terminal_size().columns - 1]
+        self._stream.write(f"\r\x1b[K{line}")
+        self._stream.flush()
+        self._drawn, self._shown = now, True
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(stream.isatty())
+
+
+def _tracker(ctx: click.Context, kw: dict[str, Any]) -> Progress:
+    """Pop ``--quiet``: progress on stderr when it is a terminal, unless -q (here or before the
+    command)."""
+    quiet = kw.pop("quiet", False) or (ctx.obj or {}).get("quiet", False)
+    stream = sys.stderr
+    return SILENT if quiet or not _is_terminal(stream) else TerminalProgress(stream)
 
 
 def format_option(*formats: str) -> Option:
@@ -259,7 +320,7 @@ def _plan_options(kw: dict[str, Any]) -> api.PlanOptions:
     )
 
 
-def _inventory(kw: dict[str, Any]) -> Any:
+def _inventory(kw: dict[str, Any], tracker: Progress) -> Any:
     return api.inventory(
         kw["pgagent"],
         kw["pgcron"],
@@ -267,6 +328,7 @@ def _inventory(kw: dict[str, Any]) -> Any:
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
         history_days=kw["history_days"],
+        tracker=tracker,
     )
 
 
@@ -289,26 +351,27 @@ def _say(message: str) -> None:
 # -- commands -------------------------------------------------------------------------------------
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="show tracebacks for errors")
+@QUIET
 @click.version_option(__version__, prog_name="pgbridge")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     """Move PostgreSQL scheduled jobs from pgAgent to pg_cron, and back.
 
     Connections are named by system: --pgagent is the database holding pgAgent's catalog, --pgcron
     the database where pg_cron is installed. Reading commands never change anything.
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "quiet": quiet}
 
 
 @cli.command()
-@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"), WIDTH)
+@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"), WIDTH, QUIET)
 @click.pass_context
 def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side.
 
     With --fleet, every server the file names, and a roll-up (exit 2 if one could not be read).
     """
-    layout = _layout(kw)
+    layout, tracker = _layout(kw), _tracker(ctx, kw)
     if kw["fleet"]:
         _no_single_source(kw)
         servers = api.fleet_servers(kw["fleet"])
@@ -318,17 +381,18 @@ def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
             jobs=kw["parallel"],
             timezone=kw["timezone"],
             agent_role=kw["agent_role"],
+            tracker=tracker,
         )
         _finish_fleet(ctx, fmt, result, "never")
         return
     if fmt == "markdown":
         raise click.UsageError("--format markdown is for a --fleet inventory: use text or json")
-    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never", layout)
+    _finish(ctx, "inventory", fmt, _inventory(kw, tracker), (), "never", layout)
 
 
 @cli.command()
 @_with(*SOURCE, *TARGET, *PLANNING, FLEET, PARALLEL)
-@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON, *LAYOUT)
+@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON, *LAYOUT, QUIET)
 @click.pass_context
 def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
@@ -339,7 +403,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors (with --fleet: a server that could not be read).
     """
     options = _plan_options(kw)
-    layout = _layout(kw)
+    layout, tracker = _layout(kw), _tracker(ctx, kw)
     if kw["fleet"]:
         _no_single_source(kw)
         result_fleet = api.fleet(
@@ -352,6 +416,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
             target_release=kw["target_pg_cron"],
             cron_timezone=kw["cron_timezone"],
             cron_database=kw["cron_database"],
+            tracker=tracker,
         )
         _finish_fleet(ctx, fmt, result_fleet, fail_on)
         return
@@ -368,6 +433,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         cron_timezone=kw["cron_timezone"],
         cron_database=kw["cron_database"],
         history_days=kw["history_days"],
+        tracker=tracker,
     )
     _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on, layout)
 
@@ -380,7 +446,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
 @click.option(
     "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
 )
-@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE)
+@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE, QUIET)
 @click.pass_context
 def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """Migrate pgAgent jobs to pg_cron: a dry run unless --apply (which WRITES both databases).
@@ -403,7 +469,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         if given:
             raise click.UsageError(f"{', '.join(given)} only mean(s) something with --apply")
     selection = _selection(kw, kw.pop("include_manual"))
-    options = _plan_options(kw)
+    options, tracker = _plan_options(kw), _tracker(ctx, kw)
     result = api.migrate(
         kw["pgagent"],
         kw["pgcron"],
@@ -418,12 +484,13 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         timezone=kw["timezone"],
         agent_role=kw["agent_role"],
         progress=_say,
+        tracker=tracker,
     )
     _finish(ctx, "migrate", fmt, result, _run_findings(result), "error")
 
 
 @cli.command()
-@_with(*LIVE, WAIT_RUNNING)
+@_with(*LIVE, WAIT_RUNNING, QUIET)
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
@@ -437,12 +504,13 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         wait_lock=kw["wait_lock"],
         wait_running=kw["wait_running"],
         progress=_say,
+        tracker=_tracker(ctx, kw),
     )
     _finish(ctx, "activate", fmt, result, _run_findings(result), "error")
 
 
 @cli.command()
-@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"), WIDTH)
+@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"), WIDTH, QUIET)
 @click.option(
     "--runs", is_flag=True, help="also compare pg_cron's runs with the schedules' fire times"
 )
@@ -461,13 +529,13 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     if kw["since"] is not None and not kw["runs"]:
         raise click.UsageError("--since only means something with --runs")
     since = kw["since"].replace(tzinfo=dt.timezone.utc) if kw["since"] is not None else None
-    layout = _layout(kw)
-    result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since)
+    layout, tracker = _layout(kw), _tracker(ctx, kw)
+    result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since, tracker=tracker)
     _finish(ctx, "verify", fmt, result, result.findings, "error", layout)
 
 
 @cli.command()
-@_with(*LIVE)
+@_with(*LIVE, QUIET)
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.
@@ -481,6 +549,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         selection=_selection(kw),
         wait_lock=kw["wait_lock"],
         progress=_say,
+        tracker=_tracker(ctx, kw),
     )
     _finish(ctx, "rollback", fmt, result, _run_findings(result), "error")
 
@@ -526,7 +595,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
 
 
 @cli.command(name="snapshot")
-@_with(*SOURCE)
+@_with(*SOURCE, QUIET)
 @click.option(
     "-o",
     "--output",
@@ -534,9 +603,10 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     required=True,
     help="where to write the snapshot ('-' = stdout)",
 )
-def snapshot_cmd(output: str, **kw: Any) -> None:
+@click.pass_context
+def snapshot_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
     """Write the whole catalog (both sides) to a JSON snapshot for offline work. No passwords."""
-    catalog = _inventory(kw)
+    catalog = _inventory(kw, _tracker(ctx, kw))
     text = api.snapshot(catalog, None if output == "-" else output)
     if text is not None:
         click.echo(text, nl=False)

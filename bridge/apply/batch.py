@@ -18,6 +18,7 @@ import psycopg
 
 from bridge.pg.connect import Connection
 from bridge.planner.calls import Call
+from bridge.progress import SILENT, Progress, tracked
 
 #: The array type each value style travels in.
 _ARRAY = {"text": "text[]", "code": "text[]", "bool": "boolean[]", "int": "bigint[]"}
@@ -33,19 +34,21 @@ class CallFailed(Exception):
         self.error = error
 
 
-def run_calls(conn: Connection, calls: Sequence[Call]) -> list[Any]:
+def run_calls(conn: Connection, calls: Sequence[Call], progress: Progress = SILENT) -> list[Any]:
     """Execute ``calls`` in the connection's open transaction, one statement per shape of call;
     returns each call's value (``None`` for DML), in order.
 
     When the server refuses a batch, it is undone (a savepoint around it) and replayed call by
     call, so that :class:`CallFailed` says which call it was; the transaction is then aborted, and
-    the caller ends the run (nothing of it is committed).
+    the caller ends the run (nothing of it is committed). ``progress`` is told of each
+    statement (batch) sent.
     """
     results: list[Any] = [None] * len(calls)
     shapes: dict[str, list[int]] = {}
     for i, call in enumerate(calls):
         shapes.setdefault(call.sql, []).append(i)
-    for sql, members in shapes.items():
+    batches = tracked(progress, "applying", shapes.items(), len(shapes), "batches") if calls else ()
+    for sql, members in batches:
         group = [calls[i] for i in members]
         conn.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:

@@ -189,20 +189,32 @@ def _calls(conn: Connection, calls: Sequence[tuple[JobPlan, Call]]) -> list[Any]
 
 
 def _write(run: Run, writes: _Writes, target: Target) -> None:
-    """The write phase: a constant number of statements, whatever the number of jobs."""
-    conn = run.target
-    _calls(conn, writes.alters)
-    made = _calls(conn, [(job, cron_calls.schedule(c, target)) for job, c, _, _ in writes.creates])
-    activity = [(job, jobid, active) for job, jobid, active in writes.activity]
-    records = list(writes.records)
-    for (job, c, user, after), jobid in zip(writes.creates, made, strict=True):
-        if after is not None:
-            activity.append((job, int(jobid), after))
-        records.append(_record(run, job, c, user, int(jobid)))
-    _calls(conn, [(job, cron_calls.set_active(jobid, on, target)) for job, jobid, on in activity])
-    _calls(conn, [(job, cron_calls.unschedule(jobid)) for job, jobid in writes.unschedules])
-    ledger.forget_jobs(conn, writes.forget)
-    ledger.record_jobs(conn, records)
+    """The write phase: a constant number of statements, whatever the number of jobs (the run's
+    tracker is told of each of the six kinds of write as it is sent)."""
+    conn, progress = run.target, run.tracker
+    progress.start("applying", 6, "batches")
+    try:
+        _calls(conn, writes.alters)
+        progress.advance()
+        creates = [(job, cron_calls.schedule(c, target)) for job, c, _, _ in writes.creates]
+        made = _calls(conn, creates)
+        progress.advance()
+        activity = [(job, jobid, active) for job, jobid, active in writes.activity]
+        records = list(writes.records)
+        for (job, c, user, after), jobid in zip(writes.creates, made, strict=True):
+            if after is not None:
+                activity.append((job, int(jobid), after))
+            records.append(_record(run, job, c, user, int(jobid)))
+        _calls(conn, [(job, cron_calls.set_active(jid, on, target)) for job, jid, on in activity])
+        progress.advance()
+        _calls(conn, [(job, cron_calls.unschedule(jobid)) for job, jobid in writes.unschedules])
+        progress.advance()
+        ledger.forget_jobs(conn, writes.forget)
+        progress.advance()
+        ledger.record_jobs(conn, records)
+        progress.advance()
+    finally:
+        progress.finish()
     ledger.record_sources(conn, writes.sources)
 
 

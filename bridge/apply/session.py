@@ -27,6 +27,7 @@ from bridge.findings import Finding, Severity
 from bridge.model import Catalog
 from bridge.pg import conninfo
 from bridge.pg.connect import Connection, connect
+from bridge.progress import SILENT, Progress
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"
@@ -46,6 +47,8 @@ class Run:
     on_phase: Phase | None = None
     #: Told what the run waits for (the CLI prints it on stderr).
     on_progress: Callable[[str], None] | None = None
+    #: Told how far the long phases got (applying, verifying).
+    tracker: Progress = SILENT
 
     def phase(self, name: str) -> None:
         if self.on_phase is not None:

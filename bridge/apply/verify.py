@@ -21,6 +21,7 @@ from bridge.planner.build import make_plan
 from bridge.planner.expressions import cron_comparison
 from bridge.planner.target import Target, target_from
 from bridge.planner.types import Plan, PlanOptions
+from bridge.progress import SILENT, Progress, tracked
 from bridge.schedule import CronSyntaxError
 from bridge.serialize import from_jsonable
 
@@ -67,7 +68,7 @@ def check(
     state = {s.pgagent_job_id: s.state for s in sources}
     live: dict[int, int] = {}
     checked = 0
-    for led in known_jobs:
+    for led in tracked(run.tracker, "verifying", known_jobs, len(known_jobs), "jobs"):
         if only is not None and led.pgagent_job_id not in only:
             continue
         checked += 1
@@ -140,7 +141,7 @@ def check(
                 "run activate (after --cutover) or migrate again, or rollback",
                 s.pgagent_job_id,
             )
-    found += _source_drift(catalog, target, known_jobs, sources, today, only, plan)
+    found += _source_drift(catalog, target, known_jobs, sources, today, only, plan, run.tracker)
     return Verification(checked, tuple(found))
 
 
@@ -152,6 +153,7 @@ def _source_drift(
     today: dt.date | None,
     only: set[int] | None,
     made: Plan | None = None,
+    progress: Progress = SILENT,
 ) -> list[Finding]:
     """pgAgent jobs whose plan (with their recorded options) no longer matches what was applied."""
     groups: dict[str, list[int]] = {}
@@ -183,7 +185,9 @@ def _source_drift(
             plan = made  # planned just now, exactly so
         else:
             agent = replace(catalog.pgagent, timezone=zone)
-            plan = make_plan(replace(catalog, pgagent=agent), target, options, today=today)
+            plan = make_plan(
+                replace(catalog, pgagent=agent), target, options, today=today, progress=progress
+            )
         wanted = set(ids)
         for job in plan.jobs:
             if job.job_id not in wanted:

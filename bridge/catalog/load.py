@@ -15,6 +15,7 @@ from bridge.errors import UsageError
 from bridge.model import Catalog, PgCronSide
 from bridge.pg import conninfo
 from bridge.pg.connect import reading
+from bridge.progress import SILENT, Progress
 
 
 def read_catalog(
@@ -52,12 +53,16 @@ def load_catalog(
     timezone: str | None = None,
     agent_role: str | None = None,
     history_days: int = DEFAULT_DAYS,
+    progress: Progress = SILENT,
 ) -> Catalog:
-    """A catalog from a snapshot (``snapshot_path``) or from live servers; never both."""
+    """A catalog from a snapshot (``snapshot_path``) or from live servers; never both.
+
+    ``progress`` is told of the snapshot's megabytes, or of the live read as one phase (its
+    queries are a constant few, each returning every job)."""
     if snapshot_path is not None:
         if pgagent is not None:
             raise UsageError("--snapshot replaces --pgagent: give one or the other")
-        catalog = snapshot.load(snapshot_path)
+        catalog = snapshot.load(snapshot_path, progress)
         if pgcron is not None:
             with reading(pgcron) as conn:
                 catalog = replace(catalog, pgcron=read_pgcron(conn))
@@ -69,6 +74,14 @@ def load_catalog(
             )
             catalog = replace(catalog, pgagent=agent)
         return catalog
-    return read_catalog(
-        pgagent or "", pgcron, timezone=timezone, agent_role=agent_role, history_days=history_days
-    )
+    progress.start("reading catalog")
+    try:
+        return read_catalog(
+            pgagent or "",
+            pgcron,
+            timezone=timezone,
+            agent_role=agent_role,
+            history_days=history_days,
+        )
+    finally:
+        progress.finish()

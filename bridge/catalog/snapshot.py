@@ -20,6 +20,7 @@ from bridge._version import __version__
 from bridge.errors import SnapshotError
 from bridge.model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
 from bridge.pg import conninfo
+from bridge.progress import SILENT, Progress, tracked
 from bridge.schedule.versions import parse_release
 from bridge.serialize import from_jsonable, to_jsonable
 
@@ -156,14 +157,27 @@ def _checked(catalog: Catalog) -> Catalog:
     return _without_output(replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin)))
 
 
-def load(path: str | Path) -> Catalog:
+#: How much of a snapshot file is read between two reports of progress.
+CHUNK = 1 << 20
+
+
+def load(path: str | Path, progress: Progress = SILENT) -> Catalog:
+    """The catalog a snapshot file holds; ``progress`` is told of each megabyte read, then of
+    the decoding (one step: the JSON document is parsed whole)."""
     try:
         size = Path(path).stat().st_size
         if size > MAX_BYTES:
             raise _too_big(f"snapshot {path}", size)
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            chunks = iter(lambda: file.read(CHUNK), b"")
+            raw = b"".join(tracked(progress, "reading snapshot", chunks, -(-size // CHUNK), "MB"))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SnapshotError(f"snapshot {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
-    return loads(text, source=f"snapshot {path}")
+    progress.start("decoding snapshot")
+    try:
+        return loads(text, source=f"snapshot {path}")
+    finally:
+        progress.finish()

@@ -15,6 +15,7 @@ from bridge.planner.history import with_history
 from bridge.planner.jobs import plan_job
 from bridge.planner.target import Target, same_server, target_findings
 from bridge.planner.types import JobPlan, Plan, PlanOptions
+from bridge.progress import SILENT, Progress, tracked
 from bridge.schedule import (
     cron_version,
 )
@@ -27,8 +28,9 @@ def make_plan(
     options: PlanOptions | None = None,
     *,
     today: dt.date | None = None,
+    progress: Progress = SILENT,
 ) -> Plan:
-    """Plan every job of ``catalog`` for ``target``."""
+    """Plan every job of ``catalog`` for ``target`` (``progress`` told of each job done)."""
     options = options or PlanOptions()
     if catalog.pgagent is None:
         raise CatalogNotFound(
@@ -46,7 +48,7 @@ def make_plan(
         with_history(
             plan_job(job, catalog, target, options, day), job, agent.timezone, agent.history_days
         )
-        for job in agent.jobs
+        for job in tracked(progress, "planning", agent.jobs, len(agent.jobs), "jobs")
     )
     general = [
         Finding(
