@@ -534,3 +534,27 @@ def test_missing_step_database_is_manual_and_apply_errors_name_the_job(
             today=TODAY,
         )
     assert pgagent_enabled(db)[ghost]  # nothing of a failed run was kept
+
+
+def test_a_tracker_sees_each_phase_of_a_migration_verify_and_rollback(
+    catalog: dict[str, int], db_dsn: str, cron_dsn: str
+) -> None:
+    """Progress (issue 15): reading, planning, applying and verifying, each started, advanced and
+    finished in order; the live read is one phase (a constant number of queries)."""
+    from tests.test_progress import Recorder
+
+    jobs = len(catalog)  # every pgAgent job is planned; the three selected ones are verified
+    recorder = Recorder()
+    migrate(db_dsn, cron_dsn, apply=True, today=TODAY, tracker=recorder)
+    assert recorder.phases() == [
+        ("reading catalog", 0),
+        ("planning", jobs),
+        ("applying", 6),
+        ("verifying", 3),
+    ]
+    recorder = Recorder()
+    assert verify(db_dsn, cron_dsn, today=TODAY, tracker=recorder).ok
+    assert recorder.phases() == [("reading catalog", 0), ("verifying", 3), ("planning", jobs)]
+    recorder = Recorder()
+    rollback(db_dsn, cron_dsn, tracker=recorder)
+    assert recorder.phases() == [("applying", 1)]  # one batch: the three unschedule calls
