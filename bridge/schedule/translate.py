@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from bridge import model
 from bridge.schedule import findings as F
@@ -89,7 +90,7 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     lo, hi = first * DAY + 720, (first + days - 1) * DAY + 720  # first and last noon
     edges = sorted({p.start for p in a.periods} | {p.start for p in b.periods} | {lo})
     edges = [e for e in edges if lo <= e <= hi] + [hi + 1]
-    for start, stop in zip(edges, edges[1:], strict=False):
+    for start, stop in pairwise(edges):
         noons = -(-(stop - 720) // DAY) - -(-(start - 720) // DAY)  # noons in [start, stop)
         if noons:
             counts[b.offset_at(start) - a.offset_at(start)] += noons
