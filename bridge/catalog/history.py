@@ -84,27 +84,36 @@ sched AS MATERIALIZED (
 )"""
 
 _RUNS = """
-runs AS (
+runs AS NOT MATERIALIZED (
   SELECT l.jlgid AS id, l.jlgjobid AS jobid, l.jlgstatus AS status, l.jlgstart AS start,
          date_part('epoch', l.jlgduration) AS secs
     FROM pgagent.pga_joblog l
    WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
 )"""
 
+#: Per job, the counts and extremes in one hashed pass, and the percentiles (which need each
+#: job's durations in order) in a second pass that sorts only (job, duration) pairs: sorting the
+#: whole rows by job was most of the time on a log stored in time order, as real logs are.
 JOBS = f"""
 WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
 {_RUNS}
-SELECT r.jobid, count(*), count(*) FILTER (WHERE status = 's'),
-       count(*) FILTER (WHERE status = 'f'), count(*) FILTER (WHERE status = 'i'),
-       count(*) FILTER (WHERE status = 'd'), count(*) FILTER (WHERE status = 'r'),
-       max(start), (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = max(r.id)),
-       percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE status <> 'r'),
-       max(secs) FILTER (WHERE status <> 'r'),
-       min(start) FILTER (WHERE status = 'r'),
-       count(*) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60),
-       max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60)
-  FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
- GROUP BY r.jobid
+SELECT c.jobid, c.runs, c.ok, c.failed, c.internal, c.aborted, c.running, c.last,
+       (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = c.last_id),
+       p.quantiles, c.longest, c.running_since, c.over, c.over_max
+  FROM (SELECT r.jobid, count(*) AS runs, count(*) FILTER (WHERE status = 's') AS ok,
+               count(*) FILTER (WHERE status = 'f') AS failed,
+               count(*) FILTER (WHERE status = 'i') AS internal,
+               count(*) FILTER (WHERE status = 'd') AS aborted,
+               count(*) FILTER (WHERE status = 'r') AS running,
+               max(start) AS last, max(r.id) AS last_id,
+               max(secs) FILTER (WHERE status <> 'r') AS longest,
+               min(start) FILTER (WHERE status = 'r') AS running_since,
+               count(*) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60) AS over,
+               max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60) AS over_max
+          FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
+         GROUP BY r.jobid) AS c
+  LEFT JOIN (SELECT jobid, percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY secs) AS quantiles
+               FROM runs WHERE status <> 'r' GROUP BY jobid) AS p ON p.jobid = c.jobid
 """
 
 #: Runs at no fire time, per job: how many and the first few. The test is an anti-join (one hash
