@@ -85,15 +85,17 @@ sched AS MATERIALIZED (
 
 _RUNS = """
 runs AS NOT MATERIALIZED (
-  SELECT l.jlgid AS id, l.jlgjobid AS jobid, l.jlgstatus AS status, l.jlgstart AS start,
+  SELECT l.jlgid AS id, l.jlgjobid + 0 AS jobid, l.jlgstatus AS status, l.jlgstart AS start,
          date_part('epoch', l.jlgduration) AS secs
     FROM pgagent.pga_joblog l
    WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
 )"""
 
-#: Per job, the counts and extremes in one hashed pass, and the percentiles (which need each
-#: job's durations in order) in a second pass that sorts only (job, duration) pairs: sorting the
-#: whole rows by job was most of the time on a log stored in time order, as real logs are.
+#: Per job, the counts and extremes in one pass, and the percentiles (which need each job's
+#: durations in order) in a second pass that sorts only (job, duration) pairs. ``jlgjobid + 0``
+#: keeps the planner off pgagent.sql's index ``pga_joblog_jobid`` for the order by job: a real
+#: log is stored in time order, so walking it by job reads the heap at random (22 s instead of
+#: 6 s for 5 million runs).
 JOBS = f"""
 WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
 {_RUNS}
