@@ -192,7 +192,7 @@ def summarise(dsn: str, label: str) -> float:
     print("  per query: " + ", ".join(
         f"{name} {secs:.2f} s ({secs / took:.0%})" for name, secs in TimingCursor.took
     ))  # fmt: skip
-    print(f"  took {took}")
+    print(f"  took {took:.3f}")
     return took
 
 
