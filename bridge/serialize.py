@@ -66,10 +66,18 @@ def _text(data: str, path: str) -> str:
     return data
 
 
+#: ``field(metadata=NOT_JSON)``: a value kept for the text reports only (derived from others).
+NOT_JSON = {"json": False}
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn model objects into dicts, lists, strings, numbers, booleans and None."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("json", True)
+        }
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
