@@ -66,9 +66,12 @@ def _text(data: str, path: str) -> str:
     return data
 
 
+#: ``field(metadata=NOT_JSON)``: a value kept for the text reports only (derived from others).
+NOT_JSON = {"json": False}
 #: Values that are already JSON (exact types: an enum deriving from str or int is not one).
 _JSON_READY = frozenset({str, int, float, bool, type(None)})
-#: Each dataclass's field names, looked up once per class (a plan serialises thousands of jobs).
+#: Each dataclass's JSON field names, looked up once per class (a plan serialises thousands of
+#: jobs; issue 16).
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -79,7 +82,9 @@ def to_jsonable(value: Any) -> Any:
         return value
     names = _FIELDS.get(kind)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        names = _FIELDS[kind] = tuple(
+            f.name for f in dataclasses.fields(value) if f.metadata.get("json", True)
+        )
     if names is not None:
         return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):

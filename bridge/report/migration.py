@@ -8,7 +8,8 @@ from collections import Counter
 from bridge.apply.results import MigrationResult, Verification
 from bridge.display import screen, shown
 from bridge.findings import Finding
-from bridge.report.plan import _finding_line, plan_text
+from bridge.report.layout import plural
+from bridge.report.plan import finding_lines, plan_text
 from bridge.report.runs import runs_lines
 from bridge.serialize import to_jsonable
 
@@ -35,14 +36,14 @@ def _counted(action: str, n: int) -> str:
 
 
 def verification_lines(v: Verification) -> list[str]:
-    head = f"verify: {v.checked} pg_cron jobs checked, " + (
+    head = f"verify: {plural(v.checked, 'pg_cron job')} checked, " + (
         "all match the plan" if v.ok else "DRIFT found"
     )
-    return [head, *runs_lines(v)] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
+    return [head, *runs_lines(v)] + [shown(line) for f in v.findings for line in finding_lines(f)]
 
 
 def _findings(found: tuple[Finding, ...]) -> list[str]:
-    return [f"  ! {_finding_line(f)}" for f in found]
+    return [line for f in found for line in finding_lines(f)]
 
 
 def run_text(result: MigrationResult, what: str) -> str:
