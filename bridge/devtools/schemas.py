@@ -22,6 +22,7 @@ from bridge.apply.results import MigrationResult, Verification
 from bridge.catalog import snapshot
 from bridge.codes import CODES
 from bridge.exporter.translate import ExportResult
+from bridge.findings import Severity
 from bridge.model import Catalog
 from bridge.planner.types import Plan
 from bridge.report import export, fleet, inventory, migration, plan
@@ -142,25 +143,41 @@ def _document(
 _INT_MAP = {"type": "object", "additionalProperties": {"type": "integer"}}
 
 
+def _closed(**props: Schema) -> Schema:
+    return {"type": "object", "properties": props, "required": list(props),
+            "additionalProperties": False}  # fmt: skip
+
+
+_INT = {"type": "integer"}
+
+
+def _fleet_kind(kind: str, member_format: str) -> Schema:
+    """What a fleet of ``kind`` holds: its roll-up (``bridge.report.fleet.rollup``) and, per
+    server, that server's own document or its error."""
+    counts = {"servers": _INT, "read": _INT, "unreadable": _INT}
+    if kind == "plan":
+        code = _closed(
+            code={"enum": sorted(CODES)}, severity={"enum": [s.value for s in Severity]},
+            jobs=_INT, servers=_INT, first_jobs={"type": "array", "items": {"type": "string"}},
+        )  # fmt: skip
+        rollup = _closed(**counts, statuses=_INT_MAP, codes={"type": "array", "items": code})
+    else:
+        rollup = _closed(**counts, jobs=_INT, steps=_INT, schedules=_INT, pg_cron_jobs=_INT)
+    member = _closed(
+        server={"type": "string"},
+        ok={"type": "boolean"},
+        error={"type": ["string", "null"]},
+        document={"anyOf": [{"$ref": f"{member_format}.schema.json"},
+                            {"type": "null"}]},
+    )  # fmt: skip
+    return {
+        "if": {"properties": {"kind": {"const": kind}}},
+        "then": {"properties": {"rollup": rollup, "servers": {"items": member}}},
+    }
+
+
 def schemas() -> dict[str, Schema]:
     """Format name -> its schema, for every JSON document pgbridge writes."""
-    member = {
-        "type": "object",
-        "properties": {
-            "server": {"type": "string"},
-            "ok": {"type": "boolean"},
-            "error": {"type": ["string", "null"]},
-            "document": {
-                "anyOf": [
-                    {"$ref": f"{plan.FORMAT}.schema.json"},
-                    {"$ref": f"{inventory.FORMAT}.schema.json"},
-                    {"type": "null"},
-                ]
-            },
-        },
-        "required": ["server", "ok", "error", "document"],
-        "additionalProperties": False,
-    }
     out = [
         _document(
             inventory.FORMAT, inventory.VERSION, "pgbridge inventory --format json", {},
@@ -186,10 +203,11 @@ def schemas() -> dict[str, Schema]:
         _document(export.FORMAT, export.VERSION, "pgbridge export --format json", {}, ExportResult),
         _document(
             fleet.FORMAT, fleet.VERSION, "pgbridge plan / inventory --fleet --format json",
-            {"kind": {"enum": ["plan", "inventory"]}, "rollup": {"type": "object"},
-             "servers": {"type": "array", "items": member}},
+            {"kind": {"enum": list(fleet.MEMBER_FORMATS)}, "rollup": {"type": "object"},
+             "servers": {"type": "array"}},
         ),
     ]  # fmt: skip
+    out[-1]["allOf"] = [_fleet_kind(k, f) for k, f in fleet.MEMBER_FORMATS.items()]
     props = out[2]["properties"]
     props.pop("format_version", None)  # written as "version"
     out[2]["required"] = list(props)

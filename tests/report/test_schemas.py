@@ -138,9 +138,16 @@ def test_real_outputs_of_every_command_match_their_schemas(
     # A fleet: the demo's catalog, the migrated one, and a server that cannot be reached.
     fleet = tmp_path / "fleet.txt"
     fleet.write_text(f"{db_dsn}\n{dsn}\n{UNREACHABLE}\n")
-    for command in ("plan", "inventory"):
+    for command in ("inventory", "plan"):
         out = doc(command, "--fleet", str(fleet), codes=(2,))
         assert [s["ok"] for s in out["servers"]] == [True, True, False]
+    out["rollup"]["codes"][0]["jobs"] = "many"  # the roll-up's rows are checked too
+    assert list(_validator("pgbridge-fleet").iter_errors(out))
+    # The same report merged from per-server files (as orchestration writes them).
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    files[0].write_text(json.dumps(plan), encoding="utf-8")
+    files[1].write_text(run("plan", *live, "--format", "json").stdout, encoding="utf-8")
+    assert len(doc("report", "merge", *map(str, files))["servers"]) == 2
     assert set(seen) == set(_files())  # every format was produced and checked
 
 
