@@ -11,6 +11,8 @@ option is declared once, below, and listed by the commands that take it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +25,8 @@ from bridge._version import __version__
 from bridge.display import shown
 from bridge.errors import BridgeError
 from bridge.findings import Finding, reaches
-from bridge.report import Kind, render
+from bridge.report import Kind, TextOptions, render
+from bridge.report.layout import DEFAULT_WIDTH
 
 F = TypeVar("F", bound=Callable[..., Any])
 Option = Callable[[Any], Any]
@@ -141,6 +144,37 @@ PARALLEL = click.option(
 )
 
 
+WIDTH = click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"wrap text to N columns (default: the terminal's width; {DEFAULT_WIDTH} when piped)",
+)
+COLOR = click.option(
+    "--color/--no-color",
+    "color",
+    default=None,
+    help="colour text by severity (default: on a terminal unless NO_COLOR is set)",
+)
+VERBOSE = click.option(
+    "-v", "--verbose", is_flag=True, help="text: also the exact jobs and every info finding"
+)
+#: How a text report is laid out: decided here, from the terminal, and passed to the writers.
+LAYOUT = (WIDTH, COLOR, VERBOSE)
+
+
+def _layout(kw: dict[str, Any]) -> TextOptions:
+    """Pop the layout options: the terminal decides what the user did not (stdout's width when it
+    is a terminal, else 100 columns; colour only on a terminal, never with NO_COLOR)."""
+    width, color, verbose = kw.pop("width"), kw.pop("color", False), kw.pop("verbose", False)
+    tty = sys.stdout.isatty()
+    if width is None:
+        width = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns if tty else DEFAULT_WIDTH
+    if color is None:
+        color = tty and not os.environ.get("NO_COLOR")  # https://no-color.org: set and not empty
+    return TextOptions(width=width, colour=color, verbose=verbose)
+
+
 def format_option(*formats: str) -> Option:
     """``--format`` with the formats a command's report has (the first is the default)."""
     return click.option(
@@ -168,10 +202,18 @@ LIVE = (PGAGENT, PGCRON, JOBS, EXCLUDE, WAIT_LOCK, format_option("text", "json")
 
 # -- one rule for every command -------------------------------------------------------------------
 def _finish(
-    ctx: click.Context, kind: Kind, fmt: str, result: Any, findings: Iterable[Finding], fail_on: str
+    ctx: click.Context,
+    kind: Kind,
+    fmt: str,
+    result: Any,
+    findings: Iterable[Finding],
+    fail_on: str,
+    layout: TextOptions | None = None,
 ) -> None:
     """Print ``result`` in ``fmt``; exit 1 when a finding reaches ``fail_on``."""
-    click.echo(render(kind, fmt, result), nl=False)
+    # colour as decided (click would strip our codes in a pipe even when --color asks for them)
+    colour = layout.colour if layout is not None else None
+    click.echo(render(kind, fmt, result, layout), nl=False, color=colour)
     if reaches(findings, fail_on):
         ctx.exit(1)
 
@@ -259,13 +301,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"))
+@_with(*SOURCE, FLEET, PARALLEL, format_option("text", "json", "markdown"), WIDTH)
 @click.pass_context
 def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """List pgAgent's jobs, steps and schedules (in plain words), and the pg_cron side.
 
     With --fleet, every server the file names, and a roll-up (exit 2 if one could not be read).
     """
+    layout = _layout(kw)
     if kw["fleet"]:
         _no_single_source(kw)
         servers = api.fleet_servers(kw["fleet"])
@@ -280,12 +323,12 @@ def inventory(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         return
     if fmt == "markdown":
         raise click.UsageError("--format markdown is for a --fleet inventory: use text or json")
-    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never")
+    _finish(ctx, "inventory", fmt, _inventory(kw), (), "never", layout)
 
 
 @cli.command()
 @_with(*SOURCE, *TARGET, *PLANNING, FLEET, PARALLEL)
-@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON)
+@_with(format_option("text", "json", "markdown", "sql"), FAIL_ON, *LAYOUT)
 @click.pass_context
 def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Dry run: the pg_cron jobs a migration would create, and every behaviour change.
@@ -296,6 +339,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     errors (with --fleet: a server that could not be read).
     """
     options = _plan_options(kw)
+    layout = _layout(kw)
     if kw["fleet"]:
         _no_single_source(kw)
         result_fleet = api.fleet(
@@ -325,7 +369,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
         cron_database=kw["cron_database"],
         history_days=kw["history_days"],
     )
-    _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on)
+    _finish(ctx, "plan", fmt, result, result.all_findings(), fail_on, layout)
 
 
 @cli.command()
@@ -398,7 +442,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"))
+@_with(PGAGENT, PGCRON, format_option("text", "json", "markdown"), WIDTH)
 @click.option(
     "--runs", is_flag=True, help="also compare pg_cron's runs with the schedules' fire times"
 )
@@ -417,8 +461,9 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     if kw["since"] is not None and not kw["runs"]:
         raise click.UsageError("--since only means something with --runs")
     since = kw["since"].replace(tzinfo=dt.timezone.utc) if kw["since"] is not None else None
+    layout = _layout(kw)
     result = api.verify(kw["pgagent"], kw["pgcron"], runs=kw["runs"], since=since)
-    _finish(ctx, "verify", fmt, result, result.findings, "error")
+    _finish(ctx, "verify", fmt, result, result.findings, "error", layout)
 
 
 @cli.command()
@@ -448,7 +493,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.option(
     "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
 )
-@_with(format_option("text", "json", "sql"), FAIL_ON)
+@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH)
 @click.pass_context
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
@@ -461,6 +506,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
     (schedules exactly, as one or more pgAgent schedules). Re-exporting replaces earlier exports.
     """
     _disjoint(kw["jobs"], kw["exclude"])
+    layout = _layout(kw)
     release = kw["target_pg_cron"]
     if kw["pg_cron_release"] is not None:
         _say("--pg-cron-release is deprecated: use --target-pg-cron")
@@ -476,7 +522,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),
     )
-    _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on)
+    _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on, layout)
 
 
 @cli.command(name="snapshot")

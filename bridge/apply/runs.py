@@ -96,7 +96,7 @@ def check_runs(
     since: dt.datetime | None = None,
 ) -> tuple[list[RunCheck], list[Finding]]:
     """Every migrated pg_cron job's runs against its schedule (three reads of pg_cron's side)."""
-    known, _ = ledger.read(run.target, run.source_id)
+    known, _ = ledger.read(run.target, run.source_id, definitions=False)
     took_over = ledger.taken_over(run.target, run.source_id)
     row = run.target.execute(_EVIDENCE).fetchone()
     assert row is not None

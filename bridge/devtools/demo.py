@@ -21,10 +21,7 @@ from bridge.exporter.writer import export
 from bridge.planner.build import make_plan
 from bridge.planner.target import target_from
 from bridge.planner.types import Plan
-from bridge.report.export import export_text
-from bridge.report.inventory import inventory_text
-from bridge.report.migration import run_text
-from bridge.report.plan import plan_text
+from bridge.report import render
 
 AGENT_DB = "pgagent"
 APP_DB = "app"
@@ -265,14 +262,15 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo(f"$ pgbridge inventory --pgagent '{agent_dsn}' --pgcron '{cron_dsn}'")
         echo("")
         catalog = read_catalog(agent_dsn, cron_dsn)
-        echo(inventory_text(catalog))
+        echo(render("inventory", "text", catalog))
         echo(f"$ pgbridge plan --pgagent '{agent_dsn}' --pgcron '{cron_dsn}'")
         echo("")
         target = target_from(
             catalog.pgcron, applier=catalog.pgcron.reader if catalog.pgcron else None
         )
         plan = make_plan(catalog, target)
-        echo(plan_text(plan))
+        # the default report: decisions first, exact jobs only with -v
+        echo(render("plan", "text", plan))
         _explain_guards(plan, cluster, echo)
         echo("(--format sql prints the psql script that creates these pg_cron jobs; json and")
         echo(" markdown are there for tools and change tickets.)")
@@ -280,7 +278,7 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo(f"$ pgbridge migrate --pgagent '{agent_dsn}' --pgcron '{cron_dsn}' --apply")
         echo("")
         result = migrate(agent_dsn, cron_dsn, apply=True)
-        echo(run_text(result, "migrate"))
+        echo(render("migrate", "text", result))
         with psycopg.connect(cron_dsn) as conn:
             rows = conn.execute(
                 "SELECT jobid, jobname, schedule, database, active FROM cron.job ORDER BY jobid"
@@ -295,7 +293,7 @@ def run_demo(*, keep: bool, echo: Callable[[str], None]) -> None:
         echo("")
         echo(f"$ pgbridge export --pgcron '{cron_dsn}' --pgagent '{agent_dsn}'")
         echo("")
-        echo(export_text(export(cron_dsn, pgagent=agent_dsn)))
+        echo(render("export", "text", export(cron_dsn, pgagent=agent_dsn)))
         echo("(the exit door: --apply writes these jobs back into pgAgent's catalog, --format sql")
         echo(" prints them as a psql script; jobs pgbridge migrated come back as they were.)")
         if keep:

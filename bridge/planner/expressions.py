@@ -79,7 +79,7 @@ def schedule_expressions(
             continue
         since = max(today, sched.start.date()) if options.since is None else options.since
         result = _translate(
-            _relevant(sched, since), target.cron_target(), agent.timezone, options.mode, body, since
+            relevant(sched, since), target.cron_target(), agent.timezone, options.mode, body, since
         )
         for f in result.findings:
             work.add(f.code, f.severity, f.message, f.remedy, schedule=sched)
@@ -125,14 +125,14 @@ def _union(
     starts = [by_id[i].start for i in ids]
     if any(start is None or start.date() > today for start in starts):
         return found
-    schedules = tuple(_relevant(by_id[i], today) for i in ids)
+    schedules = tuple(relevant(by_id[i], today) for i in ids)
     union = _translate(schedules, target.cron_target(), zone, options.mode, body, today)
     if not union.exact or len(union.expressions) >= len({e for e, _, _ in found}):
         return found
     return [(e, True, i) for e in union.expressions for i in ids]
 
 
-def _relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
+def relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
     """The schedule as it matters from ``since`` on: a start before then changes nothing, and
     time-only exceptions that remove whole hour or minute columns are taken out of the fields."""
     agent = fold_time_exceptions(AgentSchedule.from_model(sched))

@@ -5,21 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import cast
 
 from bridge.findings import Severity, status_of
 from bridge.model import Catalog, Job
 from bridge.naming import catalog_tag, job_name
-from bridge.planner.expressions import cron_comparison, schedule_expressions
+from bridge.planner.expressions import cron_comparison, relevant, schedule_expressions
 from bridge.planner.guarded import guard_job
 from bridge.planner.steps import step_commands
 from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
 from bridge.planner.work import JobWork
 from bridge.schedule import (
+    Body,
+    CronSyntaxError,
+    agent_fireset,
+    cron_fireset,
     describe_agent_schedule,
     parse_cron,
 )
-from bridge.schedule.equivalence import DEFAULT_DAYS
+from bridge.schedule.equivalence import DEFAULT_DAYS, proof_days
+from bridge.schedule.preview import FireWeek, first_differing_week
 from bridge.schedule.slots import shortest_gap
 
 
@@ -32,12 +38,52 @@ def plan_job(
         for s in job.schedules
     )
     steps = tuple(StepNote(s.id, s.name, s.description) for s in job.steps if s.description)
+    planned = _plan_job(job, catalog, target, options, today)
     return replace(
-        _plan_job(job, catalog, target, options, today),
+        planned,
         schedules=notes,
         comment=job.description,
         steps=steps,
+        fire_week=_fire_week(planned, job, catalog, target, options, today),
     )
+
+
+def _fire_week(
+    planned: JobPlan,
+    job: Job,
+    catalog: Catalog,
+    target: Target,
+    options: PlanOptions,
+    today: dt.date,
+) -> FireWeek | None:
+    """For a changed job (unguarded: a guard decides pgAgent's rule inside), the first week its
+    migrated schedules and its pg_cron jobs fire differently, from the same fire sets the proofs
+    compare (issue 15)."""
+    if planned.status != "changed" or not planned.cron_jobs or planned.cron_jobs[0].guard:
+        return None
+    assert catalog.pgagent is not None
+    since = options.since or today
+    ids = {i for c in planned.cron_jobs for i in c.schedule_ids}
+    schedules = tuple(
+        relevant(s, since) for s in job.schedules if s.id in ids and s.start is not None
+    )
+    cron = target.cron_target()
+    body = catalog.pgagent.function_body
+    try:
+        entries = [
+            parse_cron(e, cron.version) for e in sorted({c.schedule for c in planned.cron_jobs})
+        ]
+    except CronSyntaxError:
+        return None
+    agent_fires = agent_fireset(
+        schedules,
+        catalog.pgagent.timezone,
+        mode=options.mode,
+        body=cast(Body, body) if body in ("4.1", "<=4.0") else "4.2",
+    )
+    cron_fires = cron_fireset(entries, cron.zone, and_logic=cron.and_logic)
+    days = proof_days(schedules, since)
+    return first_differing_week(agent_fires, cron_fires, since, days, catalog.pgagent.timezone)
 
 
 def _plan_job(

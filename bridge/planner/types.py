@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bridge.findings import Finding, Status, count_statuses
@@ -14,6 +14,8 @@ from bridge.planner.target import Target
 from bridge.schedule import (
     Mode,
 )
+from bridge.schedule.preview import FireWeek
+from bridge.serialize import NOT_JSON
 
 FORMAT_VERSION = 1
 
@@ -99,6 +101,9 @@ class JobPlan:
     steps: tuple[StepNote, ...] = ()
     #: What pgAgent's run log says (None when it was not read): ``docs/plan-json.md``.
     history: JobHistory | None = None
+    #: For a changed job whose fire times differ: the first week that differs, both sides (the
+    #: text and Markdown picture; not in JSON, whose findings say the same in numbers).
+    fire_week: FireWeek | None = field(default=None, metadata=NOT_JSON)
 
     def creates(self, *, include_manual: bool = False) -> bool:
         """Whether migrating creates this job's pg_cron jobs: it has some, and it is exact or

@@ -11,9 +11,12 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
+__all__ = ["FORMATS", "LAID_OUT", "Kind", "TextOptions", "render"]
+
 from bridge.report.export import export_json, export_sql, export_text
 from bridge.report.fleet import fleet_json, fleet_markdown, fleet_text
 from bridge.report.inventory import inventory_json, inventory_text
+from bridge.report.layout import TextOptions, wrap_report
 from bridge.report.migration import run_json, run_text, verification_json, verification_lines
 from bridge.report.plan import plan_json_text, plan_markdown, plan_sql, plan_text
 from bridge.report.runs import verification_markdown
@@ -44,6 +47,25 @@ FORMATS: dict[Kind, dict[str, Callable[[Any], str]]] = {
 }
 
 
-def render(kind: Kind, fmt: str, result: Any) -> str:
-    """``result`` (of a ``kind`` command) written in ``fmt``."""
+def _wrapped(kind: Kind) -> Callable[[Any, TextOptions], str]:
+    """A line-by-line text writer, wrapped to the width."""
+    return lambda result, options: wrap_report(FORMATS[kind]["text"](result), options)
+
+
+#: The writers that lay text out for a width, colour and verbosity (:class:`TextOptions`).
+LAID_OUT: dict[tuple[Kind, str], Callable[[Any, TextOptions], str]] = {
+    ("plan", "text"): plan_text,
+    **{
+        (kind, "text"): _wrapped(kind)
+        for kind in ("inventory", "migrate", "activate", "rollback", "verify", "export")
+    },
+}
+
+
+def render(kind: Kind, fmt: str, result: Any, options: TextOptions | None = None) -> str:
+    """``result`` (of a ``kind`` command) written in ``fmt``; text laid out by ``options``
+    (default: 100 columns, no colour, not verbose)."""
+    laid_out = LAID_OUT.get((kind, fmt))
+    if laid_out is not None:
+        return laid_out(result, options or TextOptions())
     return FORMATS[kind][fmt](result)

@@ -8,7 +8,8 @@ from bridge.display import screen
 from bridge.exporter.pgagent_sql import ScheduleSpec, job_sql
 from bridge.exporter.translate import ExportPlan, ExportResult, replace_sql, writable
 from bridge.model import StepKind
-from bridge.report.plan import SCRIPT_HEAD, _comment, _finding_line
+from bridge.report.layout import plural
+from bridge.report.plan import SCRIPT_HEAD, _comment, finding_lines
 from bridge.schedule import describe_agent_schedule
 from bridge.schedule.agent import AgentSchedule
 from bridge.schedule.masks import mask_of
@@ -21,7 +22,7 @@ VERSION = 1
 def _summary(plan: ExportPlan) -> str:
     c = plan.counts()
     return (
-        f"{c['jobs']} pgAgent jobs from pg_cron ({plan.source}, pg_cron {plan.release}): "
+        f"{plural(c['jobs'], 'pgAgent job')} from pg_cron ({plan.source}, pg_cron {plan.release}): "
         f"{c['exact']} exact, {c['changed']} changed, {c['manual']} manual, {c['skipped']} "
         f"skipped; schedules for a pgAgent in {plan.agent_timezone}"
     )
@@ -43,7 +44,7 @@ def _agent(s: ScheduleSpec) -> str:
 def export_text(result: ExportResult) -> str:
     plan = result.plan
     out = [_summary(plan)]
-    out += [f"  ! {_finding_line(f)}" for f in plan.findings]
+    out += [line for f in plan.findings for line in finding_lines(f)]
     for job in plan.jobs:
         out.append("")
         crons = ", ".join(map(str, job.cron_jobs))
@@ -56,14 +57,15 @@ def export_text(result: ExportResult) -> str:
                 out.append(
                     f"  step {st.name!r} ({StepKind(st.kind).words}, {where}, on error {st.on_error})"
                 )
-        out += [f"  ! {_finding_line(f)}" for f in job.findings]
+        out += [line for f in job.findings for line in finding_lines(f)]
     if result.applied:
         out += [
             "",
-            f"export: {len(result.created)} pgAgent jobs written, {len(result.replaced)} earlier exports replaced",
+            f"export: {plural(len(result.created), 'pgAgent job')} written, "
+            f"{plural(len(result.replaced), 'earlier export')} replaced",
         ]
         out += [f"  {key}: pgAgent job {jobid}" for key, jobid in result.created]
-        out += [f"  ! {_finding_line(f)}" for f in result.notes]
+        out += [line for f in result.notes for line in finding_lines(f)]
     return screen(out)
 
 

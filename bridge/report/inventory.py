@@ -11,6 +11,7 @@ from typing import Any
 from bridge.display import screen
 from bridge.model import Catalog, Diagnostic, Job, PgCronSide, Schedule, Step, StepKind
 from bridge.report.history import history_line
+from bridge.report.layout import plural
 from bridge.schedule import describe_agent_schedule
 from bridge.serialize import to_jsonable
 
@@ -142,7 +143,10 @@ def inventory_text(catalog: Catalog) -> str:
         agents = ", ".join(f"{a.station} (pid {a.pid})" for a in agent.agents) or "none registered"
         out.append(f"  agents: {agents}")
         out += _notes(agent.diagnostics, "  ")
-        out.append(f"  {len(agent.jobs)} jobs, {steps} steps, {scheds} schedules")
+        out.append(
+            f"  {plural(len(agent.jobs), 'job')}, {plural(steps, 'step')}, "
+            f"{plural(scheds, 'schedule')}"
+        )
     if catalog.pgcron is not None:
         out += _cron_lines(catalog.pgcron)
     if agent is not None:

@@ -8,12 +8,16 @@ from collections import Counter
 from bridge.apply.results import MigrationResult, Verification
 from bridge.display import screen, shown
 from bridge.findings import Finding
-from bridge.report.plan import _finding_line, plan_text
+from bridge.report.layout import plural
+from bridge.report.plan import finding_lines, plan_text
 from bridge.report.runs import runs_lines
 from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-run"
 VERSION = 1
+#: verify has its own layout (issue 15; before, it reused ``pgbridge-run``)
+VERIFY_FORMAT = "pgbridge-verify"
+VERIFY_VERSION = 1
 
 _WORDS = {  # action -> (what, what happened to it)
     "create": ("pg_cron job", "created"),
@@ -35,14 +39,14 @@ def _counted(action: str, n: int) -> str:
 
 
 def verification_lines(v: Verification) -> list[str]:
-    head = f"verify: {v.checked} pg_cron jobs checked, " + (
+    head = f"verify: {plural(v.checked, 'pg_cron job')} checked, " + (
         "all match the plan" if v.ok else "DRIFT found"
     )
-    return [head, *runs_lines(v)] + [shown(f"  ! {_finding_line(f)}") for f in v.findings]
+    return [head, *runs_lines(v)] + [shown(line) for f in v.findings for line in finding_lines(f)]
 
 
 def _findings(found: tuple[Finding, ...]) -> list[str]:
-    return [f"  ! {_finding_line(f)}" for f in found]
+    return [line for f in found for line in finding_lines(f)]
 
 
 def run_text(result: MigrationResult, what: str) -> str:
@@ -82,5 +86,5 @@ def run_json(result: MigrationResult) -> str:
 
 
 def verification_json(v: Verification) -> str:
-    doc = {"format": FORMAT, "version": VERSION, "ok": v.ok, **to_jsonable(v)}
+    doc = {"format": VERIFY_FORMAT, "version": VERIFY_VERSION, "ok": v.ok, **to_jsonable(v)}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

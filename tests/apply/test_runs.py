@@ -155,7 +155,7 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
         )  # fmt: skip
 
     stamp = since.strftime("%Y-%m-%d %H:%M")
-    text = cli("--runs", "--since", stamp)
+    text = cli("--runs", "--since", stamp, "--width", "300")  # a line per pg_cron job, unwrapped
     assert text.returncode == 1, text.stderr
     assert f"{cron.name} ('{cron.schedule}', pgAgent job {job})" in text.stdout
     assert "4 expected, 4 ran, 1 missed, 1 extra, 1 failed" in text.stdout

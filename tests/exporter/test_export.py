@@ -361,7 +361,7 @@ def test_cli_export(
     assert "INSERT INTO pgagent.pga_job" in sql.stdout
     applied = run("export", "--pgcron", cron_dsn, "--pgagent", db_dsn, "--apply", "--inactive")
     assert applied.returncode == 0, applied.stderr
-    assert "pgAgent jobs written" in applied.stdout
+    assert "export: 1 pgAgent job written" in applied.stdout  # one job: singular (issue 15)
     bad = run("export", "--pgcron", cron_dsn, "--apply")
     assert bad.returncode == 2 and "give --pgagent" in bad.stderr
 

@@ -15,6 +15,7 @@ from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec
 from bridge.findings import Severity
 from bridge.planner.guard import GUARD_MARK, SKIP_MESSAGE
 from bridge.planner.types import PlanOptions
+from bridge.report.layout import TextOptions
 from bridge.report.plan import plan_json, plan_text
 from tests.catalogs import Conn
 from tests.planner.test_plan import TODAY, Planner, codes, planned, planned_live, step
@@ -47,7 +48,8 @@ def test_friday_13th_is_exact_with_a_guard(planned: Planner) -> None:
         c["guard"] for j in doc["jobs"] if j["job_id"] == job.job_id for c in j["cron_jobs"]
     ]
     assert guard == {"sql": cron.guard.sql, "description": cron.guard.description}
-    assert "guard: runs the steps only at pgAgent's fire times" in plan_text(plan)
+    verbose = plan_text(plan, TextOptions(width=200, verbose=True))  # an exact job: with -v
+    assert "guard: runs the steps only at pgAgent's fire times" in verbose
     off, _ = planned(JobSpec("f13 off", [step("a", "SELECT 1")], [FRIDAY_13]),
                      PlanOptions(guards=False))  # fmt: skip
     assert off.status == "manual" and off.cron_jobs[0].guard is None

@@ -15,7 +15,7 @@ from bridge.model import Catalog, Job, JobHistory, PgAgentCatalog, StepHistory
 from bridge.planner.build import make_plan
 from bridge.planner.history import history_findings
 from bridge.planner.target import Target
-from bridge.report import render
+from bridge.report import TextOptions, render
 from bridge.report.history import history_line
 from bridge.schedule.agent import AgentSchedule
 from bridge.schedule.masks import mask_of
@@ -140,8 +140,8 @@ def test_reports_show_one_history_line_per_job() -> None:
         "last 2026-06-01 12:00 UTC (failed)"
     )
     plan = make_plan(_catalog(replace(job(), history=h)), Target("1.4.2", "GMT", "postgres"))
-    for fmt in ("text", "markdown"):
-        assert render("plan", fmt, plan).count(line) == 1, fmt
+    for fmt in ("text", "markdown"):  # the text with -v (the job is exact), on a line of its own
+        assert render("plan", fmt, plan, TextOptions(width=200, verbose=True)).count(line) == 1, fmt
     assert '"history"' in render("plan", "json", plan)
 
 

@@ -8,8 +8,10 @@ statements, while the rows created hold every value byte for byte.
 
 from __future__ import annotations
 
+import html
 import os
 import pty
+import re
 import subprocess
 import sys
 import uuid
@@ -210,13 +212,17 @@ def _raw_controls(text: str) -> set[str]:
     return {ch for ch in text if not ch.isprintable() and ch != "\n"}
 
 
-def _on_a_terminal(args: list[str]) -> str:
+#: The only escape sequences pgbridge writes itself: the severity colours, on a terminal.
+OUR_COLOURS = re.compile("\x1b\\[(?:31|33|36|0)m")
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str] | None = None) -> str:
     """Run pgbridge with stdout on a pseudo-terminal; returns what the terminal received."""
     leader, follower = pty.openpty()
     chunks = []
     with subprocess.Popen(
         [sys.executable, "-m", "bridge", *args], stdout=follower, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
     ) as proc:  # fmt: skip
         os.close(follower)
         while True:
@@ -249,11 +255,16 @@ def test_reports_show_control_sequences_escaped(db: Conn, db_dsn: str, cron_dsn:
             [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, check=False
         )
         assert piped.returncode in (0, 1), piped.stderr
-        terminal = _on_a_terminal(args)
-        for out in (piped.stdout, terminal):
+        coloured = _on_a_terminal(args)
+        no_color = _on_a_terminal(args, {"NO_COLOR": "1"})
+        # on a terminal the text report colours severities (ours, after escaping), nothing else
+        terminal = OUR_COLOURS.sub("", coloured)
+        assert (terminal != coloured) == (args[0] == "plan" and "--format" not in args), args
+        for out in (piped.stdout, terminal, no_color):
             assert _raw_controls(out) == set(), args
-            assert shown in out or "sql" in args, args
-        assert piped.stdout == terminal
+            # Markdown writes markup characters (backslash, brackets) as character references
+            assert shown in (html.unescape(out) if "markdown" in args else out) or "sql" in args
+        assert piped.stdout == terminal == no_color
     side = PgCronSide("postgres", "1.4", True, "1.4.2", jobs=(
         CronJob(1, name, "0 1 * * *", "SELECT 1", "localhost", 5432, "postgres", "postgres", True),
     ))  # fmt: skip
