@@ -288,7 +288,7 @@ def _recorded(
     enabled states, the ledger's jobs and sources, and ``selection`` checked against both (a
     job pgAgent no longer has is still selectable by its id)."""
     names, enabled = pgagent_jobs(run)
-    known_jobs, sources = ledger.read(run.target, run.source_id)
+    known_jobs, sources = ledger.read(run.target, run.source_id, definitions=False)
     run.target.rollback()
     check_known(selection, {s.pgagent_job_id: str(s.pgagent_job_id) for s in sources} | names)
     return names, enabled, known_jobs, sources

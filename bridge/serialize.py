@@ -68,22 +68,31 @@ def _text(data: str, path: str) -> str:
 
 #: ``field(metadata=NOT_JSON)``: a value kept for the text reports only (derived from others).
 NOT_JSON = {"json": False}
+#: Values that are already JSON (exact types: an enum deriving from str or int is not one).
+_JSON_READY = frozenset({str, int, float, bool, type(None)})
+#: Each dataclass's JSON field names, looked up once per class (a plan serialises thousands of
+#: jobs; issue 16).
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def to_jsonable(value: Any) -> Any:
     """Turn model objects into dicts, lists, strings, numbers, booleans and None."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.metadata.get("json", True)
-        }
+    kind = type(value)
+    if kind in _JSON_READY:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(
+            f.name for f in dataclasses.fields(value) if f.metadata.get("json", True)
+        )
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
+        return [v if type(v) in _JSON_READY else to_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return [to_jsonable(v) for v in sorted(value)]
     if isinstance(value, dict):

@@ -100,8 +100,13 @@ def ensure(conn: Connection) -> None:
         conn.execute(DDL.encode())
 
 
-def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSource]]:
-    """Everything the ledger holds for one pgAgent source (empty when there is no ledger)."""
+def read(
+    conn: Connection, source: str, *, definitions: bool = True
+) -> tuple[list[LedgerJob], list[LedgerSource]]:
+    """Everything the ledger holds for one pgAgent source (empty when there is no ledger).
+
+    ``definitions=False`` leaves each source's ``definition`` None: only the reverse export and
+    the reconcile need it, and reading and parsing 10,000 of them is most of a read (issue 16)."""
     if not exists(conn):
         return [], []
     jobs = [
@@ -132,7 +137,8 @@ def read(conn: Connection, source: str) -> tuple[list[LedgerJob], list[LedgerSou
             context(r[5]),
         )
         for r in conn.execute(
-            "SELECT source, pgagent_job_id, previous_enabled, state, definition::text, "
+            "SELECT source, pgagent_job_id, previous_enabled, state, "
+            f"{'definition::text' if definitions else 'NULL'}, "
             "context::text FROM pgbridge.pgagent_jobs WHERE source = %s ORDER BY pgagent_job_id",
             [source],
         )
@@ -242,12 +248,26 @@ def record_sources(conn: Connection, entries: Sequence[LedgerSource]) -> None:
     kept, the definition and context follow the latest migration."""
     if not entries:
         return
+    # One JSON document, not one text array per column: psycopg quotes array elements in
+    # Python, which for 10,000 definitions cost more than the statement (issue 16).
+    rows = [
+        {
+            "source": e.source,
+            "pgagent_job_id": e.pgagent_job_id,
+            "previous_enabled": e.previous_enabled,
+            "state": e.state,
+            "definition": e.definition,
+            "context": e.context,
+        }
+        for e in entries
+    ]
     conn.execute(
         "INSERT INTO pgbridge.pgagent_jobs (source, pgagent_job_id, previous_enabled, state, "
         "definition, context) SELECT a.source, a.pgagent_job_id, a.previous_enabled, a.state, "
-        "a.definition::jsonb, a.context::jsonb FROM unnest(%s::text[], %s::integer[], "
-        "%s::boolean[], %s::text[], %s::text[], %s::text[]) AS a(source, pgagent_job_id, "
-        "previous_enabled, state, definition, context) "
+        # a JSON null (no definition given) is SQL NULL, as the coalesce below needs
+        "nullif(a.definition, 'null'), nullif(a.context, 'null') FROM jsonb_to_recordset(%s::jsonb) "
+        "AS a(source text, pgagent_job_id integer, previous_enabled boolean, state text, "
+        "definition jsonb, context jsonb) "
         "ON CONFLICT (source, pgagent_job_id) DO UPDATE SET state = EXCLUDED.state, "
         "definition = coalesce(EXCLUDED.definition, pgbridge.pgagent_jobs.definition), "
         "context = coalesce(EXCLUDED.context, pgbridge.pgagent_jobs.context), updated_at = now() "
@@ -257,14 +277,7 @@ def record_sources(conn: Connection, entries: Sequence[LedgerSource]) -> None:
         "pgagent_jobs.context) IS DISTINCT FROM (EXCLUDED.state, coalesce(EXCLUDED.definition, "
         f"pgagent_jobs.definition) - {_RUN_STATE}, coalesce(EXCLUDED.context, "
         "pgagent_jobs.context))",
-        [
-            [e.source for e in entries],
-            [e.pgagent_job_id for e in entries],
-            [e.previous_enabled for e in entries],
-            [e.state for e in entries],
-            [_json(e.definition) for e in entries],
-            [_json(e.context) for e in entries],
-        ],
+        [json.dumps(rows, ensure_ascii=False)],
     )
 
 
@@ -284,10 +297,6 @@ def same_source(old: LedgerSource, new: LedgerSource) -> bool:
         and (new.context is None or same(old.context, new.context))
         and (new.definition is None or same(definition(old), definition(new)))
     )
-
-
-def _json(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _roundtrip(value: dict[str, Any] | None) -> Any:

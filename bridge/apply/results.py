@@ -64,6 +64,8 @@ class RunCheck:
     failed: int = 0
     #: The latest failed runs (at most a few).
     failures: tuple[FailedRun, ...] = ()
+    #: Runs a pgbridge guard ended at once (the minute is no pgAgent fire time): not failures.
+    skipped: int = 0
     median_seconds: float | None = None
     p95_seconds: float | None = None
     max_seconds: float | None = None

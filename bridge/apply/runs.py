@@ -5,7 +5,9 @@ schedule since it took over (or ``--since``) are computed by the schedule engine
 rules (release, ``cron.timezone``, the DOM/DOW switch) and compared with ``cron.job_run_details``
 (pg_cron 1.3+, written when ``cron.log_run`` is on): missed fire times, runs at no fire time, failed
 runs with their messages, and durations beside pgAgent's own history. A guard's skipped runs are
-runs of the superset schedule pg_cron has, so they are never "extra".
+runs of the superset schedule pg_cron has, so they are never "extra"; pg_cron logs them as
+'failed' (the guard raises: pg_cron keeps a command's own words only for errors), and they are
+counted as skipped, not failed, by the guard's message.
 
 Evidence can be missing, and the report says so instead of calling every fire time missed:
 ``cron.log_run`` off (pg_cron records nothing), details purged (nothing is kept from before the
@@ -25,6 +27,7 @@ from bridge.apply.session import Run
 from bridge.findings import Finding, Severity
 from bridge.model import PgAgentCatalog
 from bridge.pg.conninfo import redact_text
+from bridge.planner.guard import SKIP_MESSAGE
 from bridge.planner.target import Target
 from bridge.schedule import CronSyntaxError, cron_fireset, fire_instants, parse_cron
 
@@ -61,6 +64,12 @@ SELECT now(), current_setting('cron.log_run', true),
 """
 
 
+def guard_skipped(message: str) -> bool:
+    """Is this 'failed' run's message a pgbridge guard's skip (``ERROR:  <SKIP_MESSAGE>: ...``)?"""
+    first = message.split("\n", 1)[0]
+    return first.removeprefix("ERROR:").lstrip().startswith(SKIP_MESSAGE + ":")
+
+
 def compare_runs(
     expected: Sequence[dt.datetime], starts: Sequence[dt.datetime]
 ) -> tuple[list[dt.datetime], list[dt.datetime]]:
@@ -87,7 +96,7 @@ def check_runs(
     since: dt.datetime | None = None,
 ) -> tuple[list[RunCheck], list[Finding]]:
     """Every migrated pg_cron job's runs against its schedule (three reads of pg_cron's side)."""
-    known, _ = ledger.read(run.target, run.source_id)
+    known, _ = ledger.read(run.target, run.source_id, definitions=False)
     took_over = ledger.taken_over(run.target, run.source_id)
     row = run.target.execute(_EVIDENCE).fetchone()
     assert row is not None
@@ -151,7 +160,12 @@ def check_runs(
         later = {t for t in extra if t >= until}  # runs of fire times not judged yet
         extra = [t for t in extra if t < until]
         rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
-        failures = [FailedRun(s, redact_text(m)) for s, st, m in rows if st == "failed"]
+        skipped = sum(1 for _, st, m in rows if st == "failed" and guard_skipped(m))
+        failures = [
+            FailedRun(s, redact_text(m))
+            for s, st, m in rows
+            if st == "failed" and not guard_skipped(m)
+        ]
         median, p95, longest = durations.get(job.jobid, (None, None, None))
         history = _history(agent, job.pgagent_job_id)
         check = RunCheck(
@@ -169,6 +183,7 @@ def check_runs(
             extra_first=tuple(extra[:FIRST]),
             failed=len(failures),
             failures=tuple(failures[-FIRST:]),
+            skipped=skipped,
             median_seconds=median,
             p95_seconds=p95,
             max_seconds=longest,

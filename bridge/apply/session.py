@@ -151,7 +151,7 @@ def read_catalogs(
     run.source.rollback()
     run.target.rollback()
     cron = read_pgcron(run.target)  # in a READ ONLY transaction of its own, --apply or not
-    _, sources = ledger.read(run.target, run.source_id)
+    _, sources = ledger.read(run.target, run.source_id, definitions=False)
     run.target.rollback()
     before = {s.pgagent_job_id: s.previous_enabled for s in sources}
     jobs = tuple(replace(j, enabled=before.get(j.id, j.enabled)) for j in agent.jobs)

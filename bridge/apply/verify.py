@@ -53,7 +53,7 @@ def check(
 
     ``plan``: a plan of ``catalog`` already made (by the migration just applied); it is used
     instead of planning again where it was made the way the ledger says."""
-    known_jobs, sources = ledger.read(run.target, run.source_id)
+    known_jobs, sources = ledger.read(run.target, run.source_id, definitions=False)
     rows = pgcron_jobs.by_id(run.target, [j.jobid for j in known_jobs])
     run.target.rollback()
     _, enabled = pgagent_jobs(run)

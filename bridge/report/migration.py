@@ -15,6 +15,9 @@ from bridge.serialize import to_jsonable
 
 FORMAT = "pgbridge-run"
 VERSION = 1
+#: verify has its own layout (issue 15; before, it reused ``pgbridge-run``)
+VERIFY_FORMAT = "pgbridge-verify"
+VERIFY_VERSION = 1
 
 _WORDS = {  # action -> (what, what happened to it)
     "create": ("pg_cron job", "created"),
@@ -83,5 +86,5 @@ def run_json(result: MigrationResult) -> str:
 
 
 def verification_json(v: Verification) -> str:
-    doc = {"format": FORMAT, "version": VERSION, "ok": v.ok, **to_jsonable(v)}
+    doc = {"format": VERIFY_FORMAT, "version": VERIFY_VERSION, "ok": v.ok, **to_jsonable(v)}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

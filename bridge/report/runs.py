@@ -13,7 +13,8 @@ def run_check_line(c: RunCheck) -> str:
     head = (
         f"{c.cron_job} ({c.schedule!r}, pgAgent job {c.pgagent_job_id}) since "
         f"{c.since:%Y-%m-%d %H:%M} UTC: {c.expected} expected, {c.ran} ran, {c.missed} missed, "
-        f"{c.extra} extra, {c.failed} failed; duration median {seconds(c.median_seconds)}, p95 "
+        f"{c.extra} extra, {c.failed} failed"
+        f"{f', {c.skipped} skipped by the guard' if c.skipped else ''}; duration median {seconds(c.median_seconds)}, p95 "
         f"{seconds(c.p95_seconds)} (pgAgent: median {seconds(c.pgagent_median_seconds)}, p95 "
         f"{seconds(c.pgagent_p95_seconds)})"
     )

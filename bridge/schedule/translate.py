@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from bridge import model
 from bridge.schedule import findings as F
@@ -83,10 +84,16 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     gaps = offset_gaps(source, target, since, days)
     if len(gaps) == 1:  # two names for one rule over the horizon (Europe/Berlin and CET)
         return gaps[0], True
+    # the difference at each day's noon (UTC minutes), counted per stretch between offset changes
+    # of either zone instead of day by day: the difference is constant on each stretch
     counts: Counter[int] = Counter()
-    for day in range(first, first + days):
-        noon = day * DAY + 720
-        counts[b.offset_at(noon) - a.offset_at(noon)] += 1
+    lo, hi = first * DAY + 720, (first + days - 1) * DAY + 720  # first and last noon
+    edges = sorted({p.start for p in a.periods} | {p.start for p in b.periods} | {lo})
+    edges = [e for e in edges if lo <= e <= hi] + [hi + 1]
+    for start, stop in pairwise(edges):
+        noons = -(-(stop - 720) // DAY) - -(-(start - 720) // DAY)  # noons in [start, stop)
+        if noons:
+            counts[b.offset_at(start) - a.offset_at(start)] += noons
     delta, _ = counts.most_common(1)[0]
     return delta, False
 

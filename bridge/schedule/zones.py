@@ -89,6 +89,9 @@ class Timeline:
         return None
 
     def _wall_ranges(self, later_only: bool) -> list[tuple[int, int, int]]:
+        return list(_wall_ranges(self, later_only)[0])  # computed once per timeline
+
+    def _compute_wall_ranges(self, later_only: bool) -> list[tuple[int, int, int]]:
         out = []
         for i, period in enumerate(self.periods):
             end = period.end + period.offset
@@ -116,11 +119,35 @@ class Timeline:
         return out
 
 
+@lru_cache(maxsize=1024)
+def _wall_ranges(
+    timeline: Timeline, later_only: bool
+) -> tuple[tuple[tuple[int, int, int], ...], list[int], list[int]]:
+    """The timeline's wall ranges ``(first, last, offset)``, once per timeline, the running
+    maximum of their ``last`` and the minimum of ``first`` from each range on: a day's lookup
+    skips the ranges before the first whose running maximum passes the day's start (they all end
+    by then) and from the first whose later minimum reaches the day's end (they all begin after
+    it), exactly, whatever the order of the ranges."""
+    ranges = tuple(timeline._compute_wall_ranges(later_only))
+    reach, top = [], -(10**13)
+    for _, last, _ in ranges:
+        top = max(top, last)
+        reach.append(top)
+    floor, low = [0] * len(ranges), 10**13
+    for i in range(len(ranges) - 1, -1, -1):
+        low = min(low, ranges[i][0])
+        floor[i] = low
+    return ranges, reach, floor
+
+
 @lru_cache(maxsize=4096)
 def _segments(timeline: Timeline, day: int, later_only: bool) -> list[tuple[int, int, int]]:
     lo, hi = day * DAY, day * DAY + DAY
+    ranges, reach, floor = _wall_ranges(timeline, later_only)
     out = []
-    for first, last, offset in timeline._wall_ranges(later_only):
+    for first, last, offset in ranges[
+        bisect.bisect_right(reach, lo) : bisect.bisect_left(floor, hi)
+    ]:
         a, b = max(first, lo), min(last, hi)
         if a < b:
             out.append((a - lo, b - lo, offset))

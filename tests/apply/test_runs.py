@@ -13,7 +13,7 @@ import pytest
 
 from bridge import api
 from bridge.apply.results import RunCheck
-from bridge.apply.runs import compare_runs, run_findings
+from bridge.apply.runs import compare_runs, guard_skipped, run_findings
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
@@ -70,6 +70,25 @@ def check(**kw: Any) -> RunCheck:
 )  # fmt: skip
 def test_findings_of_a_check(figures: dict[str, Any], codes: list[tuple[str, str]]) -> None:
     assert [(f.code, f.severity.value) for f in run_findings(check(**figures))] == codes
+
+
+@pytest.mark.parametrize(
+    ("message", "skipped"),
+    [
+        # libpq mode: PQresultErrorMessage, as pg_cron logs a guard's skip (the live test in
+        # tests/planner/test_guarded_plan.py sees it from a real scheduler)
+        ("ERROR:  pgbridge guard skipped this run: 2027-01-01 12:00:00+00 is not a fire time of "
+         "pgAgent's schedule (skips 1 January 2027)\nCONTEXT:  PL/pgSQL function "
+         "inline_code_block line 7 at RAISE\n", True),
+        ("ERROR: pgbridge guard skipped this run: 2027-01-01 12:00:00+00 is not ...", True),
+        ("ERROR:  relation \"t\" does not exist", False),
+        ("ERROR:  step failed\nDETAIL: pgbridge guard skipped this run: quoted", False),
+        ("ERROR:  pgbridge guard skipped this run is my own text", False),
+        ("", False),
+    ],
+)  # fmt: skip
+def test_a_guards_skip_is_told_from_a_failure(message: str, skipped: bool) -> None:
+    assert guard_skipped(message) is skipped
 
 
 def _details(cron_db: Conn, jobid: int, rows: list[tuple[dt.datetime, str, str]]) -> None:

@@ -178,3 +178,47 @@ def test_the_agents_zone_decides_the_minute(db: Conn, db_dsn: str) -> None:
     history = agent.job(job_id).history
     assert history is not None
     assert (history.runs, history.off_schedule, history.gap_minutes) == (2, 1, 1440)
+
+
+def test_calendar_edges_and_the_first_few_off_schedule(db: Conn, db_dsn: str) -> None:
+    """23:59 on a month's last day: a start a minute late falls on the 1st of the next month (the
+    minute before is the last day's, so it is on schedule); 23:59 on the 1st is not; five
+    off-schedule starts (two at the same instant) are counted, and the first three named."""
+    job_id = create_job(
+        db,
+        JobSpec("month end", [StepSpec("s", "SELECT 1")],
+                [ScheduleSpec("last day", minutes=frozenset({59}), hours=frozenset({23}),
+                              monthdays=frozenset({32}))]),
+    )  # fmt: skip
+    # The previous month's first: always in the past and inside the 90-day window.
+    first = (
+        "(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month') AT TIME ZONE 'UTC'"
+    )
+    starts = (
+        f"{first} - interval '1 minute' + interval '5 seconds'",  # last day 23:59: on
+        f"{first} + interval '40 seconds'",  # the 1st, 00:00: the minute before is 23:59
+        f"{first} + interval '1 minute 10 seconds'",  # 00:01: off
+        f"{first} + interval '1 day' - interval '50 seconds'",  # the 1st, 23:59: off
+        f"{first} + interval '2 hours'",  # off, and the same instant twice
+        f"{first} + interval '2 hours'",
+        f"{first} + interval '3 hours'",  # off
+    )
+    for start in starts:
+        db.execute(
+            "INSERT INTO pgagent.pga_joblog (jlgjobid, jlgstatus, jlgstart, jlgduration) "
+            f"VALUES (%s, 's', {start}, '1 second')",
+            (job_id,),
+        )
+    first_of_month = db.execute(f"SELECT {first}").fetchone()
+    assert first_of_month is not None
+    base: dt.datetime = first_of_month[0].astimezone(dt.timezone.utc)
+    agent = read_catalog(db_dsn, timezone="UTC").pgagent
+    assert agent is not None
+    history = agent.job(job_id).history
+    assert history is not None
+    assert (history.runs, history.off_schedule) == (7, 5)
+    assert history.off_schedule_first == (
+        base + dt.timedelta(minutes=1, seconds=10),
+        base + dt.timedelta(hours=2),
+        base + dt.timedelta(hours=2),
+    )

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bridge.api import migrate
+from bridge.api import migrate, verify
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec
 from bridge.findings import Severity
@@ -183,3 +183,7 @@ def test_pg_cron_really_skips_an_excepted_minute_and_runs_the_next(
     assert later and later[0][0] == "succeeded" and later[0][1] == "DO", later
     ticks = {r[0].replace(second=0, microsecond=0) for r in db.execute("SELECT at FROM ticks")}
     assert skip not in {t.astimezone(dt.timezone.utc) for t in ticks}
+    # verify --runs counts the skip as skipped, not failed (the superset's run, not extra)
+    checks = verify(db_dsn, cron_dsn, runs=True, since=skip - dt.timedelta(minutes=1))
+    (check,) = [c for c in checks.runs if c.cron_job == cron.name]
+    assert check.skipped >= 1 and check.failed == 0, check
