@@ -111,9 +111,11 @@ def guard_job(
         f"{agent_runs:.0f} a year); {guard.description}. The entry is proved to cover every "
         "pgAgent fire time for all time, so entry and guard fire exactly as pgAgent did. A "
         "skipped run ends at once as 'failed' in cron.job_run_details with a message that starts "
-        f"{SKIP_MESSAGE!r}; the guard reads the minute the run starts (a run pg_cron queued behind "
-        "a long one is judged by its start)",
-        "nothing to do; --no-guards plans without guards",
+        f"{SKIP_MESSAGE!r} (pgbridge verify --runs counts it as skipped, not as a failure); the "
+        "guard reads the minute the run starts (a run pg_cron queued behind a long one is judged "
+        "by its start)",
+        f"nothing to do; monitoring that alerts on failed pg_cron runs should ignore messages "
+        f"starting {SKIP_MESSAGE!r}; --no-guards plans without guards",
     )
     if len(steps) == 1:
         work.add(
