@@ -22,15 +22,15 @@ def disable_pgagent(run: Run, job_ids: list[int]) -> None:
         run.changes.append(Change("disable-pgagent", int(jobid)))
 
 
-def time_disable(run: Run, job_ids: list[int]) -> tuple[float, int]:
-    """Seconds :func:`disable_pgagent` takes for these jobs and how many it would disable,
+def time_disable(run: Run, job_ids: list[int]) -> tuple[float, list[int]]:
+    """Seconds :func:`disable_pgagent` takes for these jobs and the ones it would disable,
     measured by doing it and rolling it back (pgAgent's triggers included; its row locks are
     released at once)."""
     start = time.monotonic()
     rows = run.source.execute(_DISABLE, [job_ids]).fetchall()
     took = time.monotonic() - start
     run.source.rollback()
-    return took, len(rows)
+    return took, sorted(int(r[0]) for r in rows)
 
 
 def _running(run: Run, job_ids: list[int]) -> list[int]:

@@ -5,7 +5,9 @@ with them. ``cron_jobs`` maps every pg_cron job pgbridge created to the pgAgent 
 came from, with the content it was given (to notice hand edits and verify); ``pgagent_jobs`` keeps
 each migrated pgAgent job's enabled state from before the migration and where the migration stands
 (``cutover``: pg_cron jobs created inactive, pgAgent still in charge; ``migrated``: pg_cron in
-charge, pgAgent job disabled or about to be).
+charge, pgAgent job disabled or about to be). ``switched_at`` is the instant a cross-database
+switch handed the job to pg_cron (``clock_timestamp()`` right before pg_cron's commit, inside the
+quiet window; NULL after a one-transaction switch and in ledgers older than the column, issue 14).
 """
 
 from __future__ import annotations
@@ -49,9 +51,13 @@ CREATE TABLE IF NOT EXISTS pgbridge.pgagent_jobs (
     -- how it was planned (options, pgAgent's zone), so verify and activate judge it the same way
     context          jsonb,
     updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- when a cross-database switch handed the job to pg_cron (commit_switch, issue 14)
+    switched_at      timestamptz,
     PRIMARY KEY (source, pgagent_job_id)
 );
 """
+#: Columns added after pgbridge 0.1.0, added in place to an older ledger by :func:`ensure`.
+_ADDED = {"switched_at": "ALTER TABLE pgbridge.pgagent_jobs ADD COLUMN switched_at timestamptz"}
 
 
 @dataclass(frozen=True)
@@ -95,9 +101,22 @@ def exists(conn: Connection) -> bool:
 
 
 def ensure(conn: Connection) -> None:
-    """Create the ledger if it is missing (inside the caller's transaction)."""
+    """Create the ledger if it is missing, or add the columns an older one lacks (inside the
+    caller's transaction; an up-to-date ledger is only read)."""
     if not exists(conn):
         conn.execute(DDL.encode())
+        return
+    for column in sorted(set(_ADDED) - _columns(conn)):
+        conn.execute(_ADDED[column].encode())
+
+
+def _columns(conn: Connection) -> set[str]:
+    """The columns of ``pgbridge.pgagent_jobs`` (an older ledger lacks some)."""
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'pgbridge.pgagent_jobs'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def read(
@@ -312,15 +331,45 @@ def forget_sources(conn: Connection, source: str, pgagent_job_ids: Sequence[int]
         )
 
 
-def taken_over(conn: Connection, source: str) -> dict[str, dt.datetime]:
+@dataclass(frozen=True)
+class TakeOver:
+    """When pg_cron took over a job: ``exact`` when ``at`` is the instant a cross-database switch
+    recorded right before its commit (inside the quiet window), otherwise ``at`` is the start of
+    the transaction of the job's last ledger change, which committed some time later."""
+
+    at: dt.datetime
+    exact: bool
+
+
+def stamp_switch(conn: Connection, source: str, pgagent_job_ids: Sequence[int]) -> None:
+    """Record now (``clock_timestamp()``, once for all rows) as the instant these migrated
+    pgAgent jobs are handed to pg_cron, in one statement; ``updated_at`` is left alone."""
+    if pgagent_job_ids:
+        conn.execute(
+            "UPDATE pgbridge.pgagent_jobs SET switched_at = s.at "
+            "FROM (SELECT clock_timestamp() AS at) AS s "
+            "WHERE source = %s AND pgagent_job_id = ANY(%s) AND state = 'migrated'",
+            [source, list(pgagent_job_ids)],
+        )
+
+
+def taken_over(conn: Connection, source: str) -> dict[str, TakeOver]:
     """When pg_cron took over each pg_cron job of ``source`` that is in charge now (state
-    ``migrated``): the later of the job's and its pgAgent job's last ledger change."""
+    ``migrated``): the instant of its switch when one was recorded after the job's and its
+    pgAgent job's last ledger change (then nothing changed since), otherwise that last change."""
     if not exists(conn):
         return {}
+    stamp = "p.switched_at" if "switched_at" in _columns(conn) else "NULL::timestamptz"
     rows = conn.execute(
-        "SELECT c.jobname, greatest(c.updated_at, p.updated_at) FROM pgbridge.cron_jobs c "
+        f"SELECT c.jobname, greatest(c.updated_at, p.updated_at), {stamp} "
+        "FROM pgbridge.cron_jobs c "
         "JOIN pgbridge.pgagent_jobs p ON p.source = c.source AND p.pgagent_job_id = c.pgagent_job_id "
         "WHERE c.source = %s AND p.state = 'migrated'",
         [source],
     )
-    return {str(name): when for name, when in rows}
+    return {
+        str(name): TakeOver(switched, True)
+        if switched is not None and switched >= changed
+        else TakeOver(changed, False)
+        for name, changed, switched in rows
+    }

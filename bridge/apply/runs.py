@@ -89,6 +89,19 @@ def compare_runs(
     return [f for f, t in zip(fires, taken, strict=True) if not t], extra
 
 
+def judged_from(took: ledger.TakeOver) -> dt.datetime:
+    """The first instant whose fire times are pg_cron's alone, from the ledger's take-over.
+
+    An exact take-over (a cross-database switch's instant, recorded inside the quiet window with
+    no minute boundary before its commits) is judged strictly after it: one microsecond later,
+    the resolution of timestamptz. Otherwise the time is its transaction's start and the switch
+    committed later (one transaction, not placed in a window), so the fire times of the next
+    :data:`LATE` are not judged: each may have been pgAgent's or pg_cron's."""
+    if took.exact:
+        return took.at + dt.timedelta(microseconds=1)
+    return took.at + LATE
+
+
 def check_runs(
     run: Run,
     agent: PgAgentCatalog,
@@ -103,9 +116,7 @@ def check_runs(
     now, log_run, oldest = row
     until = now - LATE
     jobs = [j for j in known if j.jobname in took_over]
-    # The ledger's time is its transaction's start; the switch commits later (at a quiet
-    # minute), so the fire times of the take-over's first minutes are not judged.
-    starts = {j.jobname: since or took_over[j.jobname] + LATE for j in jobs}
+    starts = {j.jobname: since or judged_from(took_over[j.jobname]) for j in jobs}
     params = {
         "ids": [j.jobid for j in jobs],
         "since": [starts[j.jobname] for j in jobs],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bridge.apply import ledger
 from bridge.apply.jobstate import disable_pgagent, time_disable
 from bridge.apply.session import Run
 from bridge.errors import SwitchTooLarge
@@ -61,10 +62,10 @@ def quiet_moment(run: Run, needed: float = 0.0) -> None:
         run.target.execute("SELECT pg_sleep(%s)", [min(wait, 0.5)])
 
 
-def _measure(run: Run, pgagent_off: list[int]) -> float | None:
+def _measure(run: Run, pgagent_off: list[int]) -> tuple[float, list[int]] | None:
     """The write between the two commits, measured before the wait (a rehearsal in the pgAgent
-    database, rolled back); None when it would disable nothing. Refuses a switch that cannot fit
-    in the window."""
+    database, rolled back), and the jobs it disables; None when it would disable nothing.
+    Refuses a switch that cannot fit in the window."""
     rehearsal, disabled = time_disable(run, pgagent_off)
     if not disabled:
         return None
@@ -73,7 +74,7 @@ def _measure(run: Run, pgagent_off: list[int]) -> float | None:
         raise _too_large(
             needed, f"disabling {len(pgagent_off)} pgAgent job(s) took {rehearsal:.1f} s, so "
         )
-    return needed
+    return needed, disabled
 
 
 def _too_large(needed: float, why: str) -> SwitchTooLarge:
@@ -90,15 +91,24 @@ def commit_switch(run: Run, pgagent_off: list[int]) -> None:
     """Commit pg_cron's side, then disable ``pgagent_off`` in pgAgent: in one transaction when
     both live in one database, otherwise pg_cron first (never lose a job) and both commits inside
     one quiet minute (never run a job twice): the pgAgent write is measured before the wait, and
-    the first commit starts only when the second can still end inside the window."""
+    the first commit starts only when the second can still end inside the window.
+
+    A cross-database switch records its instant in the ledger right before pg_cron's commit
+    (:func:`ledger.stamp_switch`, for the jobs it hands over): no minute boundary lies between it
+    and the two commits, so each fire time after it is pg_cron's and each one before pgAgent's,
+    and ``verify --runs`` judges from there (issue 14). One transaction is not placed in the
+    window, so it records nothing."""
     if run.same_database:
         disable_pgagent(run, pgagent_off)
     elif pgagent_off:
-        needed = _measure(run, pgagent_off)
-        if needed is None:  # all of them are off already (a re-run): nothing to switch
+        measured = _measure(run, pgagent_off)
+        if measured is None:  # all of them are off already (a re-run): nothing to switch
             pgagent_off = []
         else:
+            needed, handed = measured
+            ledger.ensure(run.target)  # an older ledger gets its column before the wait
             quiet_moment(run, needed)
+            ledger.stamp_switch(run.target, run.source_id, handed)
     run.target.commit()
     run.phase("target-committed")
     if not run.same_database and pgagent_off:

@@ -249,6 +249,9 @@ def test_a_ledger_of_0_1_0_keeps_working_and_is_renamed_in_place(
     before = verify(db_dsn, cron_dsn, today=TODAY)
     assert before.ok and before.checked == 3
     assert {f.code for f in before.findings} == {"VERIFY_LEGACY_NAME"}
+    # without the switch's instant (issue 14): judged from the transaction's start + LATE
+    runs = verify(db_dsn, cron_dsn, today=TODAY, runs=True).runs
+    assert len(runs) == 3 and all(r.expected == 0 for r in runs)
     restored = [j for j in export(cron_dsn).plan.jobs if j.origin == "ledger"]
     assert sorted(j.key for j in restored) == sorted(
         f"pgagent:{tag_of(db)}:{i}" for i in ids.values()
@@ -259,6 +262,9 @@ def test_a_ledger_of_0_1_0_keeps_working_and_is_renamed_in_place(
     assert moved.count("create") == 3 and moved.count("remove") == 3 and moved.findings == ()
     tag = tag_of(db)
     assert pgbridge_jobs(cron_db) == {job_name(i, n, catalog=tag) for n, i in ids.items()}
+    # the column added in place; no instant, as no job was handed over (pgAgent was off already)
+    stamps = cron_db.execute("SELECT switched_at FROM pgbridge.pgagent_jobs").fetchall()
+    assert stamps == [(None,)] * 3
     active = dict(
         cron_db.execute(
             "SELECT jobname, active FROM cron.job WHERE jobname LIKE 'pgagent-%'"

@@ -12,8 +12,9 @@ import psycopg
 import pytest
 
 from bridge import api
+from bridge.apply.ledger import TakeOver
 from bridge.apply.results import RunCheck
-from bridge.apply.runs import compare_runs, guard_skipped, run_findings
+from bridge.apply.runs import LATE, compare_runs, guard_skipped, judged_from, run_findings
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
@@ -45,6 +46,20 @@ def test_runs_are_matched_to_fire_times(
     extra: list[dt.datetime],
 ) -> None:
     assert compare_runs(expected, starts) == (missed, extra)
+
+
+@pytest.mark.parametrize(
+    ("took", "first"),
+    [
+        # a cross-database switch's instant: every fire time strictly after it is pg_cron's
+        (TakeOver(T0 + dt.timedelta(seconds=30), True), T0 + dt.timedelta(seconds=30, microseconds=1)),
+        (TakeOver(T0, True), T0 + dt.timedelta(microseconds=1)),  # a fire at the stamp: pgAgent's
+        # a transaction's start (one-transaction switch, an older ledger, a later change)
+        (TakeOver(T0 + dt.timedelta(seconds=30), False), T0 + dt.timedelta(seconds=30) + LATE),
+    ],
+)  # fmt: skip
+def test_the_first_judged_instant(took: TakeOver, first: dt.datetime) -> None:
+    assert judged_from(took) == first
 
 
 def check(**kw: Any) -> RunCheck:
@@ -173,3 +188,72 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
     (c,) = [c for c in young.runs if c.pgagent_job_id == job]
     assert c.expected == 0 and c.evidence.startswith("too young")
     assert young.ok
+
+
+def _ledger_times(cron_db: Conn, job: int) -> tuple[dt.datetime, dt.datetime | None]:
+    row = cron_db.execute(
+        "SELECT updated_at, switched_at FROM pgbridge.pgagent_jobs WHERE pgagent_job_id = %s",
+        [job],
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """migrate --apply across databases records the switch's instant after its transaction's
+    start and inside the quiet window; verify --runs judges the fire time right after it (the
+    ledger moved back to just before a fire time 20 minutes ago, so the real scheduler does not
+    fire it during the test), where a transaction's start alone leaves it unjudged."""
+    row = cron_db.execute("SELECT date_trunc('minute', now() - interval '20 minutes')").fetchone()
+    assert row is not None
+    fire: dt.datetime = row[0].astimezone(UTC)
+    job = create_job(
+        db,
+        JobSpec(
+            "daily",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("d", minutes=frozenset({fire.minute}), hours=frozenset({fire.hour}))],
+        ),
+    )
+    result = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")
+    (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
+    started, switched = _ledger_times(cron_db, job)
+    assert switched is not None and switched > started
+    assert 5 <= switched.astimezone(UTC).second < 45  # inside the quiet window
+    again = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")  # nothing to hand over
+    assert again.count("unchanged") == 1 and _ledger_times(cron_db, job) == (started, switched)
+
+    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
+    assert got is not None
+    _details(cron_db, got[0], [(fire + dt.timedelta(seconds=1), "succeeded", "SELECT 1")])
+
+    def moved(start: dt.timedelta, stamp: dt.timedelta | None) -> RunCheck:
+        """verify --runs with the ledger's times put at ``fire`` + these offsets."""
+        cron_db.execute(
+            "UPDATE pgbridge.pgagent_jobs SET updated_at = %s, switched_at = %s "
+            "WHERE pgagent_job_id = %s",
+            [fire + start, None if stamp is None else fire + stamp, job],
+        )
+        cron_db.execute(
+            "UPDATE pgbridge.cron_jobs SET updated_at = %s WHERE pgagent_job_id = %s",
+            [fire - dt.timedelta(minutes=1), job],
+        )
+        (c,) = [c for c in api.verify(db_dsn, cron_dsn, runs=True).runs if c.pgagent_job_id == job]
+        return c
+
+    late = dt.timedelta(seconds=-40)
+    exact = moved(late, dt.timedelta(seconds=-30))
+    assert exact.since == fire - dt.timedelta(seconds=30) + dt.timedelta(microseconds=1)
+    assert (exact.expected, exact.ran, exact.missed, exact.extra, exact.evidence) == (
+        1,
+        1,
+        0,
+        0,
+        "",
+    )
+    # a one-transaction switch records no instant; a later change (an update after the switch)
+    # outdates it: both start at the transaction's start + LATE, after this fire time
+    for c in (moved(late, None), moved(dt.timedelta(seconds=-20), dt.timedelta(seconds=-30))):
+        assert c.since > fire and c.expected == 0 and c.evidence.startswith("too young")
