@@ -257,3 +257,26 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
     # outdates it: both start at the transaction's start + LATE, after this fire time
     for c in (moved(late, None), moved(dt.timedelta(seconds=-20), dt.timedelta(seconds=-30))):
         assert c.since > fire and c.expected == 0 and c.evidence.startswith("too young")
+
+
+def test_activate_records_the_instant_of_its_switch(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """A cut-over job is not handed over (no instant); activate hands it over and records one,
+    after its transaction's start and inside the quiet window; activating again records none."""
+    job = create_job(
+        db,
+        JobSpec(
+            "hourly",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("h", minutes=frozenset({7}))],
+        ),
+    )
+    api.migrate(db_dsn, cron_dsn, apply=True, cutover=True)
+    assert _ledger_times(cron_db, job)[1] is None
+    api.activate(db_dsn, cron_dsn)
+    started, switched = _ledger_times(cron_db, job)
+    assert switched is not None and switched > started
+    assert 5 <= switched.astimezone(UTC).second < 45
+    assert api.activate(db_dsn, cron_dsn).changes == ()
+    assert _ledger_times(cron_db, job) == (started, switched)
