@@ -38,7 +38,6 @@ def old_sql() -> Iterator[LocalCluster]:
             }
             if "1.3" not in offered:
                 pytest.skip(f"the installed pg_cron offers no SQL version 1.3 ({offered})")
-            conn.execute("CREATE EXTENSION pg_cron VERSION '1.3'")
             conn.execute(f"CREATE DATABASE {AGENT_DB}")
         with psycopg.connect(cluster.dsn(AGENT_DB), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pgagent")
@@ -49,10 +48,11 @@ def old_sql() -> Iterator[LocalCluster]:
 
 @pytest.fixture
 def agent(old_sql: LocalCluster) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """pgAgent's catalog, empty, and pg_cron without jobs or ledger, for each test."""
+    """pgAgent's catalog, empty, and pg_cron created afresh at SQL 1.3, for each test."""
     with psycopg.connect(old_sql.dsn("postgres"), autocommit=True) as cron:
         cron.execute("DROP SCHEMA IF EXISTS pgbridge CASCADE")
-        cron.execute("DELETE FROM cron.job")
+        cron.execute("DROP EXTENSION IF EXISTS pg_cron")
+        cron.execute("CREATE EXTENSION pg_cron VERSION '1.3'")
     with psycopg.connect(old_sql.dsn(AGENT_DB), autocommit=True) as conn:
         conn.execute("DELETE FROM pgagent.pga_job")
         yield conn
@@ -80,7 +80,9 @@ def _enabled(conn: psycopg.Connection[tuple[object, ...]]) -> list[object]:
     return [r[0] for r in conn.execute("SELECT jobenabled FROM pgagent.pga_job ORDER BY jobid")]
 
 
-def test_the_cluster_has_a_newer_binary_than_its_sql(old_sql: LocalCluster) -> None:
+def test_the_cluster_has_a_newer_binary_than_its_sql(
+    old_sql: LocalCluster, agent: psycopg.Connection[tuple[object, ...]]
+) -> None:
     """The premise, read from the server: 1.4+ settings, SQL 1.3, no cron.alter_job."""
     with psycopg.connect(old_sql.dsn("postgres")) as conn:
         row = conn.execute(
@@ -100,9 +102,9 @@ def test_plan_calls_only_what_the_sql_version_has(
     result = plan(pgagent=old_sql.dsn(AGENT_DB), pgcron=old_sql.dsn("postgres"))
     assert parse_release(result.target.release) >= (1, 4, 0)  # the binary, from its settings
     outdated = [f for f in result.findings if f.code == "TARGET_EXTENSION_OUTDATED"]
-    assert len(outdated) == 1 and outdated[0].severity is Severity.WARNING
+    assert len(outdated) == 1 and outdated[0].severity is Severity.ERROR
     assert "1.3" in outdated[0].message and "ALTER EXTENSION pg_cron UPDATE" in outdated[0].remedy
-    by_name = {j.name: j for j in result.jobs}
+    by_name = {j.job_name: j for j in result.jobs}
     codes = {f.code: f for f in by_name["elsewhere"].findings}
     assert codes["TARGET_NO_SCHEDULE_IN_DATABASE"].severity is Severity.ERROR
     assert "1.3" in codes["TARGET_NO_SCHEDULE_IN_DATABASE"].message
@@ -112,54 +114,69 @@ def test_plan_calls_only_what_the_sql_version_has(
         "--format", "sql",
     )  # fmt: skip
     assert sql.returncode in (0, 1), sql.stderr
-    assert "cron.alter_job" not in sql.stdout
-    assert "cron.schedule_in_database" not in sql.stdout
-    assert "cron.schedule(" in sql.stdout  # the job in pg_cron's database is still planned
+    assert "cron.alter_job(" not in sql.stdout
+    assert "cron.schedule_in_database(" not in sql.stdout
+    assert "cron.schedule(" not in sql.stdout  # its named form would crash the server
+    assert "nothing is created" in sql.stdout and "TARGET_EXTENSION_OUTDATED" in sql.stdout
 
 
-def test_migrate_and_rollback_run_the_pre_14_path_live(
+def _started(cluster: LocalCluster) -> object:
+    with psycopg.connect(cluster.dsn("postgres")) as conn:
+        row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_the_named_schedule_of_sql_13_would_crash_the_library(
     old_sql: LocalCluster, agent: psycopg.Connection[tuple[object, ...]]
 ) -> None:
-    """Issue 16 noted the DML batches for pg_cron < 1.4 were never run live: here they are."""
+    """Why nothing may be migrated: the 1.4 library's cron_schedule_named reads a text job name,
+    SQL 1.3 declares it ``name`` (pg_cron--1.3--1.4.sql fixes the signature)."""
+    with psycopg.connect(old_sql.dsn("postgres")) as conn:
+        sigs = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                "WHERE p.pronamespace = 'cron'::regnamespace AND p.proname = 'schedule'"
+            )
+        }
+    assert "cron.schedule(name,text,text)" in sigs
+    assert "cron.schedule(text,text,text)" not in sigs
+
+
+def test_migrate_refuses_before_writing_and_works_after_the_update(
+    old_sql: LocalCluster, agent: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Not "missing EXECUTE on cron.alter_job", and no crash: one line naming the remedy."""
     _job(agent, "here", "postgres")
-    _job(agent, "paused", "postgres")
-    agent.execute("UPDATE pgagent.pga_job SET jobenabled = false WHERE jobname = 'paused'")
+    _job(agent, "elsewhere", AGENT_DB)
     agent_dsn, cron_dsn = old_sql.dsn(AGENT_DB), old_sql.dsn("postgres")
+    up_since = _started(old_sql)
+    out = run("migrate", "--pgagent", agent_dsn, "--pgcron", cron_dsn, "--apply")
+    text = out.stdout + out.stderr
+    assert out.returncode == 2, text
+    assert "Traceback" not in text and "cron.alter_job" not in text.replace("no cron.alter_job", "")
+    assert "SQL version 1.3" in text and "ALTER EXTENSION pg_cron UPDATE" in text
+    assert _started(old_sql) == up_since  # the server did not restart
+    assert _cron_jobs(old_sql) == []
+    assert _enabled(agent) == [True, True]
+    # a declared release does not bypass the refusal: preflight judges what it reads
+    declared = run(
+        "migrate", "--pgagent", agent_dsn, "--pgcron", cron_dsn, "--apply",
+        "--target-pg-cron", "1.3.1",
+    )  # fmt: skip
+    assert declared.returncode == 2 and "ALTER EXTENSION pg_cron UPDATE" in declared.stderr
+    assert _started(old_sql) == up_since and _cron_jobs(old_sql) == []
+    with psycopg.connect(cron_dsn, autocommit=True) as conn:
+        conn.execute("ALTER EXTENSION pg_cron UPDATE")
+    result = plan(pgagent=agent_dsn, pgcron=cron_dsn)
+    assert "TARGET_EXTENSION_OUTDATED" not in {f.code for f in result.all_findings()}
     done = migrate(agent_dsn, cron_dsn, apply=True)
     assert done.count("create") == 2
-    rows = _cron_jobs(old_sql)
-    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
-        ("30 2 * * *", "SELECT 1", "postgres", True),
-        ("30 2 * * *", "SELECT 1", "postgres", False),  # switched off by UPDATE cron.job
+    assert sorted((r[3], r[4]) for r in _cron_jobs(old_sql)) == [
+        (AGENT_DB, True),
+        ("postgres", True),
     ]
     assert _enabled(agent) == [False, False]
-    again = migrate(agent_dsn, cron_dsn, apply=True)
-    assert again.count("create") == 0 and _cron_jobs(old_sql) == rows
-    # a changed schedule is altered in place by UPDATE cron.job (no cron.alter_job in SQL 1.3)
-    agent.execute("UPDATE pgagent.pga_schedule SET jscminutes[31] = false, jscminutes[46] = true")
-    changed = migrate(agent_dsn, cron_dsn, apply=True)
-    assert changed.count("update") == 2
-    after = _cron_jobs(old_sql)
-    assert [(r[0], r[1]) for r in after] == [(r[0], "45 2 * * *") for r in rows]
-    undone = rollback(agent_dsn, cron_dsn)
-    assert undone.changes
-    assert _cron_jobs(old_sql) == []
-    assert _enabled(agent) == [True, False]
-
-
-def test_migrate_refuses_a_job_in_another_database_with_the_reason(
-    old_sql: LocalCluster, agent: psycopg.Connection[tuple[object, ...]]
-) -> None:
-    """Not "missing EXECUTE on cron.alter_job": the plan's finding says what is wrong."""
-    _job(agent, "elsewhere", AGENT_DB)
-    out = run(
-        "migrate", "--pgagent", old_sql.dsn(AGENT_DB), "--pgcron", old_sql.dsn("postgres"),
-        "--apply",
-    )  # fmt: skip
-    text = out.stdout + out.stderr
-    assert out.returncode != 0
-    assert "Traceback" not in text
-    assert "cron.alter_job" not in text
-    assert "TARGET_NO_SCHEDULE_IN_DATABASE" in text
-    assert "TARGET_EXTENSION_OUTDATED" in text
-    assert _cron_jobs(old_sql) == []
+    assert rollback(agent_dsn, cron_dsn).changes
+    assert _cron_jobs(old_sql) == [] and _enabled(agent) == [True, True]
