@@ -18,6 +18,7 @@ from bridge.devtools.cluster import LocalCluster
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.findings import Severity
+from bridge.planner.types import PlanOptions
 from bridge.schedule.versions import parse_release
 from tests.commands import run
 
@@ -74,6 +75,11 @@ def _cron_jobs(cluster: LocalCluster) -> list[tuple[object, ...]]:
         return conn.execute(
             "SELECT jobname, schedule, command, database, active FROM cron.job ORDER BY jobid"
         ).fetchall()
+
+
+def _jobids(cluster: LocalCluster) -> list[object]:
+    with psycopg.connect(cluster.dsn("postgres")) as conn:
+        return [r[0] for r in conn.execute("SELECT jobid FROM cron.job ORDER BY jobid")]
 
 
 def _enabled(conn: psycopg.Connection[tuple[object, ...]]) -> list[object]:
@@ -180,3 +186,42 @@ def test_migrate_refuses_before_writing_and_works_after_the_update(
     assert _enabled(agent) == [False, False]
     assert rollback(agent_dsn, cron_dsn).changes
     assert _cron_jobs(old_sql) == [] and _enabled(agent) == [True, True]
+
+
+def test_the_pre_14_batches_run_live_with_a_declared_release(
+    old_sql: LocalCluster, agent: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Issue 16 noted the DML batches for pg_cron < 1.4 (UPDATE cron.job for activity and
+    changes, no cron.alter_job) were never run live: on the updated extension, declared 1.3.1."""
+    with psycopg.connect(old_sql.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("ALTER EXTENSION pg_cron UPDATE")
+    _job(agent, "here", "postgres")
+    _job(agent, "paused", "postgres")
+    agent.execute("UPDATE pgagent.pga_job SET jobenabled = false WHERE jobname = 'paused'")
+    agent_dsn, cron_dsn = old_sql.dsn(AGENT_DB), old_sql.dsn("postgres")
+    options = PlanOptions(disabled="inactive")
+    dry = migrate(agent_dsn, cron_dsn, target_release="1.3.1", options=options)
+    assert dry.plan is not None and not dry.plan.target.has_function("cron.alter_job")
+    done = migrate(agent_dsn, cron_dsn, apply=True, target_release="1.3.1", options=options)
+    assert done.count("create") == 2
+    rows = _cron_jobs(old_sql)
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
+        ("30 2 * * *", "SELECT 1", "postgres", True),
+        ("30 2 * * *", "SELECT 1", "postgres", False),  # switched off by UPDATE cron.job
+    ]
+    assert _enabled(agent) == [False, False]
+    again = migrate(agent_dsn, cron_dsn, apply=True, target_release="1.3.1", options=options)
+    assert again.count("create") == 0 and again.count("update") == 0
+    assert _cron_jobs(old_sql) == rows
+    ids = _jobids(old_sql)
+    # a changed schedule is changed in place by UPDATE cron.job (same jobid, same name)
+    agent.execute("UPDATE pgagent.pga_schedule SET jscminutes[31] = false, jscminutes[46] = true")
+    changed = migrate(agent_dsn, cron_dsn, apply=True, target_release="1.3.1", options=options)
+    assert changed.count("update") == 2
+    assert [(r[0], r[1], r[4]) for r in _cron_jobs(old_sql)] == [
+        (r[0], "45 2 * * *", r[4]) for r in rows
+    ]
+    assert _jobids(old_sql) == ids
+    assert rollback(agent_dsn, cron_dsn).changes
+    assert _cron_jobs(old_sql) == []
+    assert _enabled(agent) == [True, False]
