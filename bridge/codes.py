@@ -433,6 +433,12 @@ CODES: dict[str, Code] = _table(
         (E,),
         "A pg_cron job must run in another database than `cron.database_name`, and the target pg_cron is older than 1.4, which has no `cron.schedule_in_database`",
     ),
+    (
+        "TARGET_EXTENSION_OUTDATED",
+        "plan",
+        (E, W),
+        "pg_cron's extension is at an older SQL version (`pg_extension.extversion`) than its library ships",
+    ),
     ("TARGET_BACKGROUND_WORKERS", "plan", (I,), "The target runs jobs in background workers"),
     (
         "TARGET_OTHER_SERVER",

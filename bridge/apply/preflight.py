@@ -10,6 +10,8 @@ from bridge.errors import (
     CatalogNotFound,
     PrivilegeError,
 )
+from bridge.findings import Severity
+from bridge.planner.target import extension_outdated, target_from
 from bridge.planner.types import JobPlan, Plan
 
 PREFLIGHT = """
@@ -57,6 +59,11 @@ def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan]) -> None:
         raise CatalogNotFound(
             "pg_cron is created but not loaded: add it to shared_preload_libraries and restart"
         )
+    # From what was just read, whatever release was declared: a library newer than its SQL
+    # version across 1.4 crashes on the named cron.schedule (see extension_outdated).
+    outdated = extension_outdated(target_from(cron), cron.database)
+    if outdated is not None and outdated.severity is Severity.ERROR:
+        raise CatalogNotFound(f"{outdated.message}; {outdated.remedy}")
     jobs = [c for j in selected for c in j.cron_jobs]
     if not usage:
         missing.append("USAGE on schema cron")
@@ -66,7 +73,7 @@ def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan]) -> None:
         missing.append(
             "EXECUTE on cron.schedule_in_database (pg_cron 1.4+, granted by a superuser)"
         )
-    if side.cron_target().version.has_function("cron.alter_job"):
+    if side.has_function("cron.alter_job"):
         if not alter:  # changes existing jobs and their activity
             missing.append("EXECUTE on cron.alter_job")
     elif not update_job:  # before 1.4 only direct DML changes a job

@@ -72,7 +72,7 @@ def schedule(c: CronJobPlan, target: Target) -> Call:
 def set_active(job: Call | int, active: bool, target: Target) -> Call:
     """Switch a job on or off; ``job`` is a job id or a call that returns one."""
     inner: Call = job if isinstance(job, Call) else Call("%s", (("int", job),))
-    if not target.cron_target().version.has_function("cron.alter_job"):
+    if not target.has_function("cron.alter_job"):
         return Call(
             f"UPDATE cron.job SET active = %s WHERE jobid = {inner.sql}",
             (("bool", active), *inner.values),
@@ -87,7 +87,7 @@ def create_statement(c: CronJobPlan, target: Target) -> str:
     call = schedule(c, target)
     if c.active or not c.in_cron_database(target):
         return f"SELECT {call.script()};"
-    if not target.cron_target().version.has_function("cron.alter_job"):
+    if not target.has_function("cron.alter_job"):
         # No alter_job: keep the new id in a psql variable, then switch the job off by DML (an
         # UPDATE whose WHERE calls cron.schedule would run it once per row, or never).
         return (
@@ -108,7 +108,7 @@ def alter(jobid: int, c: CronJobPlan, target: Target) -> Call:
     The named upsert updates ``database`` only from pg_cron 1.6.3, so existing jobs are changed
     with ``cron.alter_job`` (1.4+), or by direct DML before 1.4.
     """
-    if not target.cron_target().version.has_function("cron.alter_job"):
+    if not target.has_function("cron.alter_job"):
         return Call(
             "UPDATE cron.job SET schedule = %s, command = %s, database = %s WHERE jobid = %s",
             (("text", c.schedule), ("code", c.command), ("text", c.database), ("int", jobid)),

@@ -195,14 +195,15 @@ def _plan_job(
     if (
         target.database
         and any(c.database != target.database for c in cron_jobs)
-        and not target.cron_target().version.has_function("cron.schedule_in_database")
+        and not target.has_function("cron.schedule_in_database")
     ):
         work.add(
             "TARGET_NO_SCHEDULE_IN_DATABASE",
             Severity.ERROR,
-            f"pg_cron {target.release} has no cron.schedule_in_database (1.4+) for jobs in other "
-            "databases",
-            "upgrade pg_cron, or insert into cron.job as a superuser",
+            f"{target.api()} has no cron.schedule_in_database (1.4+) for jobs in other databases",
+            "ALTER EXTENSION pg_cron UPDATE (its library has cron.schedule_in_database)"
+            if target.outdated_sql()
+            else "upgrade pg_cron, or insert into cron.job as a superuser",
         )
     return JobPlan(
         job.id, job.name, job.enabled, status_of(work.findings, bool(cron_jobs)), tuple(cron_jobs),

@@ -14,6 +14,13 @@ from bridge.schedule import (
     cron_version,
     known_releases,
 )
+from bridge.schedule.versions import (
+    extversion_floor,
+    function_names,
+    newest_extversion,
+    parse_release,
+    sql_has_function,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,10 @@ class Target:
     other_releases: tuple[str, ...] = ()
     #: Values neither read from a server nor declared, but assumed (e.g. "pg_cron 1.4.0").
     assumed: tuple[str, ...] = ()
+    #: The extension's SQL version (``pg_extension.extversion``) when read with the release: the
+    #: functions a plan may call are the release's AND those its SQL scripts created. None when
+    #: the release is declared (then the declared release says what the server has).
+    extension_version: str | None = None
 
     @property
     def how(self) -> str:
@@ -47,6 +58,35 @@ class Target:
 
     def cron_target(self) -> CronTarget:
         return CronTarget.of(self.release, self.timezone, match_dom_and_dow=self.match_dom_and_dow)
+
+    def has_function(self, name: str) -> bool:
+        """Whether a plan may call ``name`` ("cron.alter_job"): the binary has it and so does the
+        extension's SQL version (pg_cron--1.3--1.4.sql creates cron.alter_job, for example)."""
+        if not self.cron_target().version.has_function(name):
+            return False
+        return self.extension_version is None or sql_has_function(self.extension_version, name)
+
+    def api(self) -> str:
+        """The pg_cron whose functions the plan calls: "pg_cron 1.4.2 (extension SQL 1.3)"."""
+        sql = f" (extension SQL {self.extension_version})" if self.outdated_sql() else ""
+        return f"pg_cron {self.release}{sql}"
+
+    def missing_functions(self) -> list[str]:
+        """Functions the binary has that the extension's SQL version did not create."""
+        version = self.cron_target().version
+        return [f for f in function_names() if version.has_function(f) and not self.has_function(f)]
+
+    def outdated_sql(self) -> str | None:
+        """The newer SQL version the binary ships when the extension is older (what
+        ``ALTER EXTENSION pg_cron UPDATE`` would reach); else None."""
+        if self.extension_version is None:
+            return None
+        newest = newest_extversion(parse_release(self.release))
+        try:
+            older = extversion_floor(self.extension_version) < extversion_floor(newest or "")
+        except ValueError:  # no pg_cron version (a patched build): nothing to compare
+            return None
+        return newest if older else None
 
 
 def checked_release(
@@ -116,6 +156,11 @@ def target_from(
         release_evidence=choice.evidence.facts if choice and choice.others else (),
         other_releases=choice.others if choice else (),
         assumed=tuple(assumed),
+        extension_version=(
+            str(side.extension_version)
+            if release is None and side is not None and side.extension_version is not None
+            else None
+        ),
     )
 
 
@@ -144,6 +189,40 @@ def pgcron_missing(side: PgCronSide) -> Finding | None:
     )
 
 
+def extension_outdated(target: Target, database: str | None) -> Finding | None:
+    """TARGET_EXTENSION_OUTDATED when the extension's SQL version is older than its library's.
+
+    An error across 1.4: pg_cron--1.3--1.4.sql recreates cron.schedule(name, text, text) as
+    (text, text, text) because the 1.4 library's cron_schedule_named reads a text name; called
+    through the 1.3 definition it crashes the backend (signal 11, the whole server restarts).
+    """
+    newest = target.outdated_sql()
+    if newest is None:
+        return None
+    lacking = target.missing_functions()
+    where = f" in database {database!r}" if database else ""
+    ext = target.extension_version
+    message = (
+        f"pg_cron's extension{where} is at SQL version {ext}, older than its library "
+        f"{target.release} (which ships {newest})"
+    )
+    if lacking:
+        message += (
+            f": SQL version {ext} has no {' and no '.join(lacking)}, and its named "
+            f"cron.schedule crashes the {target.release} library (the server restarts), so "
+            "nothing can be migrated"
+        )
+    else:
+        message += f"; the plan calls only what SQL version {ext} has"
+    return Finding(
+        "TARGET_EXTENSION_OUTDATED",
+        Severity.ERROR if lacking else Severity.WARNING,
+        message,
+        f"ALTER EXTENSION pg_cron UPDATE{where} (as its owner or a superuser), then plan again",
+        0,
+    )
+
+
 def target_findings(side: PgCronSide | None, target: Target) -> list[Finding]:
     """What is wrong with the pg_cron side the plan is for, or unknown about it."""
     out: list[Finding] = []
@@ -158,6 +237,9 @@ def target_findings(side: PgCronSide | None, target: Target) -> list[Finding]:
                 0,
             )
         )
+    outdated = extension_outdated(target, side.database if side is not None else None)
+    if outdated is not None:
+        out.append(outdated)
     if target.assumed:
         diagnosed = {d.code for d in side.diagnostics} if side is not None else set()
         if "PGCRON_SETTINGS_HIDDEN" in diagnosed:

@@ -467,6 +467,10 @@ def _comment(text: str) -> str:
     return comment(_one_line(text))
 
 
+#: Plan findings whose error makes the script create nothing (not even the jobs it could).
+STOPS_SCRIPT = frozenset({"TARGET_EXTENSION_OUTDATED"})
+
+
 def plan_sql(plan: Plan) -> str:
     """A psql script creating exactly the planned pg_cron jobs, in one transaction."""
     out = [
@@ -483,9 +487,13 @@ def plan_sql(plan: Plan) -> str:
         "BEGIN;",
     ]
     out += [_comment(f"{_finding_line(f)}") for f in plan.findings]
+    # Calling cron.schedule would crash the server's backends: the script creates nothing.
+    stopped = any(f.code in STOPS_SCRIPT and f.severity is Severity.ERROR for f in plan.findings)
+    if stopped:
+        out.append(_comment("nothing is created: the error above must be fixed first"))
     for job in plan.jobs:
         out.append("")
-        create = job.creates()
+        create = job.creates() and not stopped
         state = "" if create or not job.cron_jobs else ", nothing created"
         out.append(_comment(f"job {job.job_id} {job.job_name!r}: {job.status}{state}"))
         for f in job.findings:

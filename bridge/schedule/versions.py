@@ -133,6 +133,31 @@ def extversion_floor(extversion: str) -> tuple[int, int, int]:
     return parse_release(extversion)
 
 
+def function_names() -> tuple[str, ...]:
+    """Every SQL function whose first release the data names (``cron.alter_job``, ...)."""
+    return tuple(str(f["name"]) for f in _data()["functions"])
+
+
+def sql_has_function(extversion: str, name: str) -> bool:
+    """Whether the extension's SQL version ``extversion`` defines ``name``: a binary newer than
+    its extension (``CREATE EXTENSION pg_cron VERSION '1.3'``, or never ``ALTER EXTENSION
+    UPDATE``d) has only the functions its SQL scripts created. An extversion that is no pg_cron
+    version (a patched build) is not held against it."""
+    try:
+        floor = extversion_floor(extversion)
+    except ValueError:
+        return True
+    return floor >= function_since(name)
+
+
+def newest_extversion(release: tuple[int, int, int]) -> str | None:
+    """The newest SQL version the binary ``release`` ships (what ``ALTER EXTENSION pg_cron
+    UPDATE`` reaches); None before the first one the data knows."""
+    shipped = sorted((_plain_release(str(v)), str(k)) for k, v in _data()["extversions"].items())
+    reached = [k for floor, k in shipped if floor <= release]
+    return reached[-1] if reached else None
+
+
 def extversion_floors() -> tuple[tuple[int, int, int], ...]:
     """The first binary release of every SQL script version, oldest first."""
     return tuple(sorted({_plain_release(str(v)) for v in _data()["extversions"].values()}))
