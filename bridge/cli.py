@@ -446,7 +446,7 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
 @click.option(
     "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
 )
-@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE, QUIET)
+@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE, *LAYOUT, QUIET)
 @click.pass_context
 def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """Migrate pgAgent jobs to pg_cron: a dry run unless --apply (which WRITES both databases).
@@ -469,7 +469,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         if given:
             raise click.UsageError(f"{', '.join(given)} only mean(s) something with --apply")
     selection = _selection(kw, kw.pop("include_manual"))
-    options, tracker = _plan_options(kw), _tracker(ctx, kw)
+    options, layout, tracker = _plan_options(kw), _layout(kw), _tracker(ctx, kw)
     result = api.migrate(
         kw["pgagent"],
         kw["pgcron"],
@@ -486,17 +486,18 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         progress=_say,
         tracker=tracker,
     )
-    _finish(ctx, "migrate", fmt, result, _run_findings(result), "error")
+    _finish(ctx, "migrate", fmt, result, _run_findings(result), "error", layout)
 
 
 @cli.command()
-@_with(*LIVE, WAIT_RUNNING, QUIET)
+@_with(*LIVE, WAIT_RUNNING, *LAYOUT, QUIET)
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
 
     Changes both databases (no dry run): activates the pg_cron jobs and disables the pgAgent jobs.
     """
+    layout = _layout(kw)
     result = api.activate(
         kw["pgagent"],
         kw["pgcron"],
@@ -506,7 +507,7 @@ def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         progress=_say,
         tracker=_tracker(ctx, kw),
     )
-    _finish(ctx, "activate", fmt, result, _run_findings(result), "error")
+    _finish(ctx, "activate", fmt, result, _run_findings(result), "error", layout)
 
 
 @cli.command()
@@ -535,7 +536,7 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, QUIET)
+@_with(*LIVE, *LAYOUT, QUIET)
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.
@@ -543,6 +544,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     Changes both databases (no dry run): re-enables the pgAgent jobs, unschedules the pg_cron
     jobs and removes their ledger entries.
     """
+    layout = _layout(kw)
     result = api.rollback(
         kw["pgagent"],
         kw["pgcron"],
@@ -551,7 +553,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
         progress=_say,
         tracker=_tracker(ctx, kw),
     )
-    _finish(ctx, "rollback", fmt, result, _run_findings(result), "error")
+    _finish(ctx, "rollback", fmt, result, _run_findings(result), "error", layout)
 
 
 @cli.command(name="export")

@@ -52,13 +52,16 @@ def _wrapped(kind: Kind) -> Callable[[Any, TextOptions], str]:
     return lambda result, options: wrap_report(FORMATS[kind]["text"](result), options)
 
 
+def _run_text(what: str) -> Callable[[Any, TextOptions], str]:
+    """A run's text, laid out (a dry run lists every selected job, issue 15)."""
+    return lambda result, options: run_text(result, what, options)
+
+
 #: The writers that lay text out for a width, colour and verbosity (:class:`TextOptions`).
 LAID_OUT: dict[tuple[Kind, str], Callable[[Any, TextOptions], str]] = {
     ("plan", "text"): plan_text,
-    **{
-        (kind, "text"): _wrapped(kind)
-        for kind in ("inventory", "migrate", "activate", "rollback", "verify", "export")
-    },
+    **{(kind, "text"): _wrapped(kind) for kind in ("inventory", "verify", "export")},
+    **{(what, "text"): _run_text(what) for what in ("migrate", "activate", "rollback")},
 }
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from bridge.apply.results import MigrationResult, Verification
 from bridge.display import screen, shown
 from bridge.findings import Finding
-from bridge.report.layout import plural
+from bridge.report.layout import TextOptions, plural, wrap_report
 from bridge.report.plan import finding_lines, plan_text
 from bridge.report.runs import runs_lines
 from bridge.serialize import to_jsonable
@@ -49,20 +49,22 @@ def _findings(found: tuple[Finding, ...]) -> list[str]:
     return [line for f in found for line in finding_lines(f)]
 
 
-def run_text(result: MigrationResult, what: str) -> str:
-    """A run as text: a dry run shows the plan of the selected jobs; a real one what it did."""
-    out: list[str] = []
+def run_text(result: MigrationResult, what: str, options: TextOptions | None = None) -> str:
+    """A run as text: a dry run shows the plan with every selected job and its pg_cron jobs
+    (what ``--apply`` would write, issue 15); a real one what it did. Wrapped by ``options``."""
+    o = options or TextOptions()
     if not result.applied and result.plan is not None:
-        out += plan_text(result.plan).rstrip("\n").split("\n")  # already screened
+        head = plan_text(result.plan, o, selected=result.selected)  # laid out and screened
         planned = [j for j in result.plan.jobs if j.job_id in result.selected]
         jobs = sum(len(j.cron_jobs) for j in planned)
-        out += [
+        tail = [
             "",
-            f"Dry run: nothing changed. {what} --apply would create or update {jobs} pg_cron "
-            f"jobs for {len(planned)} pgAgent jobs "
+            f"Dry run: nothing changed. {what} --apply would create or update "
+            f"{plural(jobs, 'pg_cron job')} for {plural(len(planned), 'pgAgent job')} "
             f"({', '.join(str(j.job_id) for j in planned) or 'none'}).",
         ]
-        return screen(out)
+        return head + wrap_report(screen(tail), o)
+    out: list[str] = []
     counts = Counter(c.action for c in result.changes)
     out.append(
         f"{what}: "
@@ -77,7 +79,7 @@ def run_text(result: MigrationResult, what: str) -> str:
     out += _findings(result.findings)
     if result.verification is not None:
         out += verification_lines(result.verification)
-    return screen(out)
+    return wrap_report(screen(out), o)
 
 
 def run_json(result: MigrationResult) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,11 +251,15 @@ def _week_text(w: Lines, week: FireWeek) -> None:
             w.add(f"* {d.day:%a %Y-%m-%d}: {'; '.join(parts)}", 4)
 
 
-def plan_text(plan: Plan, options: TextOptions | None = None) -> str:
+def plan_text(
+    plan: Plan, options: TextOptions | None = None, selected: Collection[int] | None = None
+) -> str:
     """The report a DBA reads first: what needs a decision, then the jobs that need it.
 
     Exact and skipped jobs and info findings only with ``options.verbose``; a finding said the
-    same way on several jobs is said once (on every job with a pg_cron job: in the summary)."""
+    same way on several jobs is said once (on every job with a pg_cron job: in the summary).
+    ``selected`` (a migrate dry run, issue 15): exactly these jobs, whatever their status, so the
+    review before ``--apply`` names every pg_cron job it would write."""
     o = options or TextOptions()
     w = Lines(o)
     w.add(_summary(plan))
@@ -302,9 +306,11 @@ def plan_text(plan: Plan, options: TextOptions | None = None) -> str:
                 _finding(w, g.findings[0], 2, f" ({plural(len(g.job_ids), 'job')})")
     shown_status = ("manual", "changed", "exact", "skipped") if o.verbose else ("manual", "changed")
     for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
-        if job.status in shown_status:
+        if (job.job_id in selected) if selected is not None else job.status in shown_status:
             _job_text(w, job, said, everywhere, o)
-    if not o.verbose:
+    if selected is not None:
+        _not_selected(w, plan, selected, everywhere)
+    elif not o.verbose:
         c = plan.counts()
         hidden = sum(
             1
@@ -318,6 +324,25 @@ def plan_text(plan: Plan, options: TextOptions | None = None) -> str:
             f"{plural(hidden, 'info finding')} (-v shows them; --format json holds everything)."
         )
     return w.text()
+
+
+def _not_selected(w: Lines, plan: Plan, selected: Collection[int], everywhere: set[str]) -> None:
+    """The footer of a dry run: the jobs it leaves alone, and the info findings -v would add."""
+    left = sum(1 for j in plan.jobs if j.job_id not in selected)
+    hidden = 0
+    if not w.options.verbose:
+        hidden = sum(
+            1
+            for j in plan.jobs
+            if j.job_id in selected
+            for f in j.findings
+            if f.severity is Severity.INFO and f.code not in everywhere
+        )
+    if left or hidden:
+        w.add()
+        parts = [f"{plural(left, 'pgAgent job')} not selected"] if left else []
+        parts += [f"{plural(hidden, 'info finding')} (-v shows them)"] if hidden else []
+        w.add(f"Not shown: {', '.join(parts)}; --format json holds everything.")
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 import textwrap
@@ -442,6 +443,9 @@ def test_cli_migrate_verify_rollback(
         "Dry run: nothing changed. migrate --apply would create or update 3 pg_cron jobs"
         in dry.stdout
     )
+    # the review before --apply names the pg_cron jobs it would write, exact jobs too (issue 15)
+    assert re.search(r"-> pgagent-\d+-purge: ", dry.stdout), dry.stdout
+    assert "exact jobs (-v" not in dry.stdout
     done = run("migrate", "--pgagent", db_dsn, "--pgcron", cron_dsn, "--apply")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
