@@ -444,7 +444,7 @@ def test_cli_migrate_verify_rollback(
         in dry.stdout
     )
     # the review before --apply names the pg_cron jobs it would write, exact jobs too (issue 15)
-    assert re.search(r"-> pgagent-\d+-purge: ", dry.stdout), dry.stdout
+    assert re.search(r"\[EXACT\] job \d+: purge\n.*\n  -> pgagent-[\w-]+-purge: .30 2 ", dry.stdout)
     assert "exact jobs (-v" not in dry.stdout
     done = run("migrate", "--pgagent", db_dsn, "--pgcron", cron_dsn, "--apply")
     assert done.returncode == 0, done.stdout + done.stderr
