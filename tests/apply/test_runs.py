@@ -13,7 +13,7 @@ import pytest
 
 from bridge import api
 from bridge.apply import switch
-from bridge.apply.ledger import TakeOver
+from bridge.apply.ledger import TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
 from bridge.apply.runs import (
     LATE,
@@ -273,6 +273,30 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
     assert 5 <= switched.astimezone(UTC).second < 45  # inside the quiet window
     again = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")  # nothing to hand over
     assert again.count("unchanged") == 1 and _ledger_times(cron_db, job) == (started, switched)
+    # The instant is recorded after the commits, only while the clock reads its minute: one
+    # read in a minute the clock has left (a commit that crossed a boundary) records nothing.
+    row = cron_db.execute(
+        "SELECT source, clock_timestamp() FROM pgbridge.pgagent_jobs WHERE pgagent_job_id = %s",
+        [job],
+    ).fetchone()
+    assert row is not None
+    source, clock = row
+    stamp_switch(cron_db, source, [job], clock - dt.timedelta(minutes=1))
+    assert _ledger_times(cron_db, job) == (started, switched)
+    row = cron_db.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    stamp_switch(cron_db, source, [job], row[0])  # read in the minute the clock still shows
+    after = cron_db.execute("SELECT clock_timestamp()").fetchone()
+    assert after is not None
+    now_stamp = _ledger_times(cron_db, job)[1]
+    if after[0].replace(second=0, microsecond=0) == row[0].replace(second=0, microsecond=0):
+        assert now_stamp == row[0]
+    else:  # the clock turned during these three statements: either outcome is right
+        assert now_stamp in (switched, row[0])
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET switched_at = %s WHERE pgagent_job_id = %s",
+        [switched, job],
+    )
 
     got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
     assert got is not None
