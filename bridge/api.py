@@ -314,6 +314,12 @@ def activate(
     with session(pgagent, pgcron, on_phase) as run:
         run.on_progress, run.tracker = progress, tracker
         lock(run, wait_lock)
+        if ledger.exists(run.target):
+            # An older ledger gets its columns (the switch's instant) in a commit of its own now:
+            # the ALTER TABLE's ACCESS EXCLUSIVE lock must not be held through the waits below
+            # (pgAgent's running jobs, the quiet minute), blocking a concurrent verify (issue 14).
+            ledger.ensure(run.target)
+            run.target.commit()
         names, enabled, known_jobs, sources = _recorded(run, selection)
         chosen = [s for s in sources if is_chosen(selection, s.pgagent_job_id, names)]
         wanted = {s.pgagent_job_id for s in chosen if s.state == "cutover"}

@@ -341,15 +341,20 @@ class TakeOver:
     exact: bool
 
 
-def stamp_switch(conn: Connection, source: str, pgagent_job_ids: Sequence[int]) -> None:
-    """Record now (``clock_timestamp()``, once for all rows) as the instant these migrated
-    pgAgent jobs are handed to pg_cron, in one statement; ``updated_at`` is left alone."""
+def stamp_switch(
+    conn: Connection, source: str, pgagent_job_ids: Sequence[int], at: dt.datetime
+) -> None:
+    """Record ``at`` (read on this server's clock before the switch's commits) as the instant
+    these migrated pgAgent jobs were handed to pg_cron, in one statement, after both commits;
+    only when the clock still reads the same minute, so no minute boundary (no fire time) lies
+    between ``at`` and the commits. Otherwise, or when pgbridge stops before this, nothing is
+    recorded and ``verify --runs`` keeps its margin. ``updated_at`` is left alone."""
     if pgagent_job_ids:
         conn.execute(
-            "UPDATE pgbridge.pgagent_jobs SET switched_at = s.at "
-            "FROM (SELECT clock_timestamp() AS at) AS s "
-            "WHERE source = %s AND pgagent_job_id = ANY(%s) AND state = 'migrated'",
-            [source, list(pgagent_job_ids)],
+            "UPDATE pgbridge.pgagent_jobs SET switched_at = %s "
+            "WHERE source = %s AND pgagent_job_id = ANY(%s) AND state = 'migrated' "
+            "AND date_trunc('minute', %s::timestamptz) = date_trunc('minute', clock_timestamp())",
+            [at, source, list(pgagent_job_ids), at],
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bridge.apply.session import Run
 from bridge.catalog.pgcron import read_pgcron
@@ -11,7 +12,7 @@ from bridge.errors import (
     PrivilegeError,
 )
 from bridge.findings import Severity
-from bridge.planner.target import extension_outdated, target_from
+from bridge.planner.target import ASSUMED_RELEASE, extension_outdated, target_from
 from bridge.planner.types import JobPlan, Plan
 
 PREFLIGHT = """
@@ -59,9 +60,15 @@ def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan]) -> None:
         raise CatalogNotFound(
             "pg_cron is created but not loaded: add it to shared_preload_libraries and restart"
         )
-    # From what was just read, whatever release was declared: a library newer than its SQL
-    # version across 1.4 crashes on the named cron.schedule (see extension_outdated).
-    outdated = extension_outdated(target_from(cron), cron.database)
+    # From what was just read: a library newer than its SQL version across 1.4 crashes on the
+    # named cron.schedule (see extension_outdated). A declared release counts only where the
+    # server's own could not be read, and then against the SQL version read here.
+    live = target_from(cron)
+    if ASSUMED_RELEASE in live.assumed and ASSUMED_RELEASE not in side.assumed:
+        live = replace(
+            target_from(cron, release=side.release), extension_version=str(cron.extension_version)
+        )
+    outdated = extension_outdated(live, cron.database)
     if outdated is not None and outdated.severity is Severity.ERROR:
         raise CatalogNotFound(f"{outdated.message}; {outdated.remedy}")
     jobs = [c for j in selected for c in j.cron_jobs]

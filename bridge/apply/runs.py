@@ -4,7 +4,8 @@ For each pg_cron job pgbridge put in charge (ledger state ``migrated``), the fir
 schedule since it took over (or ``--since``) are computed by the schedule engine on the target's
 rules (release, ``cron.timezone``, the DOM/DOW switch) and compared with ``cron.job_run_details``
 (pg_cron 1.3+, written when ``cron.log_run`` is on): missed fire times, runs at no fire time, failed
-runs with their messages, and durations beside pgAgent's own history. A guard's skipped runs are
+runs with their messages, and durations beside pgAgent's own history (over the runs that neither
+failed nor were a guard's skip). A guard's skipped runs are
 runs of the superset schedule pg_cron has, so they are never "extra"; pg_cron logs them as
 'failed' (the guard raises: pg_cron keeps a command's own words only for errors), and they are
 counted as skipped, not failed, by the guard's message.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -40,22 +42,11 @@ FIRST = 3
 SLOWER = 2.0
 
 _RUNS = """
-SELECT d.jobid, d.start_time, d.status, left(coalesce(d.return_message, ''), 500)
+SELECT d.jobid, d.start_time, d.end_time, d.status, left(coalesce(d.return_message, ''), 500)
   FROM cron.job_run_details d
   JOIN unnest(%(ids)s::int8[], %(since)s::timestamptz[]) AS w(jobid, since) ON w.jobid = d.jobid
  WHERE d.start_time >= w.since AND d.start_time < %(until)s
  ORDER BY d.jobid, d.start_time
-"""
-
-_DURATIONS = """
-SELECT d.jobid,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', d.end_time - d.start_time)),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY date_part('epoch', d.end_time - d.start_time)),
-       max(date_part('epoch', d.end_time - d.start_time))
-  FROM cron.job_run_details d
-  JOIN unnest(%(ids)s::int8[], %(since)s::timestamptz[]) AS w(jobid, since) ON w.jobid = d.jobid
- WHERE d.start_time >= w.since AND d.start_time < %(until)s AND d.end_time IS NOT NULL
- GROUP BY d.jobid
 """
 
 _EVIDENCE = """
@@ -68,6 +59,36 @@ def guard_skipped(message: str) -> bool:
     """Is this 'failed' run's message a pgbridge guard's skip (``ERROR:  <SKIP_MESSAGE>: ...``)?"""
     first = message.split("\n", 1)[0]
     return first.removeprefix("ERROR:").lstrip().startswith(SKIP_MESSAGE + ":")
+
+
+def percentile_cont(fraction: float, values: Sequence[float]) -> float | None:
+    """PostgreSQL's ``percentile_cont``: linear interpolation between the two sorted values around
+    position ``fraction * (n - 1)`` (percentile_cont_final_common and float8_lerp in PostgreSQL's
+    orderedsetaggs.c and float.c); None for no values, as the aggregate gives NULL."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    if low == high:
+        return ordered[low]
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def run_durations(
+    rows: Sequence[tuple[dt.datetime, dt.datetime | None, str, str]],
+) -> tuple[float | None, float | None, float | None]:
+    """(median, 95th percentile, longest) in seconds of the runs that ended and neither failed nor
+    were a guard's skip (logged as 'failed' too): near-zero skips would pull a guarded job's
+    figures down and hide a slower pg_cron (issue 14)."""
+    seconds = [
+        (end - start).total_seconds()
+        for start, end, status, _ in rows
+        if end is not None and status != "failed"
+    ]
+    if not seconds:
+        return None, None, None
+    return percentile_cont(0.5, seconds), percentile_cont(0.95, seconds), max(seconds)
 
 
 def compare_runs(
@@ -108,7 +129,7 @@ def check_runs(
     target: Target,
     since: dt.datetime | None = None,
 ) -> tuple[list[RunCheck], list[Finding]]:
-    """Every migrated pg_cron job's runs against its schedule (three reads of pg_cron's side)."""
+    """Every migrated pg_cron job's runs against its schedule (two reads of pg_cron's side)."""
     known, _ = ledger.read(run.target, run.source_id, definitions=False)
     took_over = ledger.taken_over(run.target, run.source_id)
     row = run.target.execute(_EVIDENCE).fetchone()
@@ -122,13 +143,10 @@ def check_runs(
         "since": [starts[j.jobname] for j in jobs],
         "until": now,  # runs up to now: a fire just before ``until`` may start after it
     }
-    logged: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
-    durations: dict[int, tuple[float | None, float | None, float | None]] = {}
+    logged: dict[int, list[tuple[dt.datetime, dt.datetime | None, str, str]]] = defaultdict(list)
     if jobs and log_run != "off":
-        for jobid, start, status, message in run.target.execute(_RUNS, params):
-            logged[jobid].append((start, status, message))
-        for jobid, median, p95, longest in run.target.execute(_DURATIONS, params):
-            durations[jobid] = (median, p95, longest)
+        for jobid, start, end, status, message in run.target.execute(_RUNS, params):
+            logged[jobid].append((start, end, status, message))
     run.target.rollback()
     cron = target.cron_target()
     checks: list[RunCheck] = []
@@ -171,13 +189,13 @@ def check_runs(
         later = {t for t in extra if t >= until}  # runs of fire times not judged yet
         extra = [t for t in extra if t < until]
         rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
-        skipped = sum(1 for _, st, m in rows if st == "failed" and guard_skipped(m))
+        skipped = sum(1 for _, _, st, m in rows if st == "failed" and guard_skipped(m))
         failures = [
             FailedRun(s, redact_text(m))
-            for s, st, m in rows
+            for s, _, st, m in rows
             if st == "failed" and not guard_skipped(m)
         ]
-        median, p95, longest = durations.get(job.jobid, (None, None, None))
+        median, p95, longest = run_durations(rows)
         history = _history(agent, job.pgagent_job_id)
         check = RunCheck(
             pgagent_job_id=job.pgagent_job_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bridge.apply import ledger
 from bridge.apply.jobstate import disable_pgagent, time_disable
 from bridge.apply.session import Run
@@ -93,11 +95,14 @@ def commit_switch(run: Run, pgagent_off: list[int]) -> None:
     one quiet minute (never run a job twice): the pgAgent write is measured before the wait, and
     the first commit starts only when the second can still end inside the window.
 
-    A cross-database switch records its instant in the ledger right before pg_cron's commit
-    (:func:`ledger.stamp_switch`, for the jobs it hands over): no minute boundary lies between it
-    and the two commits, so each fire time after it is pg_cron's and each one before pgAgent's,
-    and ``verify --runs`` judges from there (issue 14). One transaction is not placed in the
-    window, so it records nothing."""
+    A cross-database switch reads the server's clock right before pg_cron's commit and, after
+    both commits, records that instant in the ledger for the jobs it handed over
+    (:func:`ledger.stamp_switch`), only if the clock still reads the same minute: then no minute
+    boundary lies between it and the two commits, so each fire time after it is pg_cron's and
+    each one before pgAgent's, and ``verify --runs`` judges from there (issue 14). One
+    transaction is not placed in the window, so it records nothing."""
+    switched: dt.datetime | None = None
+    handed: list[int] = []
     if run.same_database:
         disable_pgagent(run, pgagent_off)
     elif pgagent_off:
@@ -106,12 +111,15 @@ def commit_switch(run: Run, pgagent_off: list[int]) -> None:
             pgagent_off = []
         else:
             needed, handed = measured
-            ledger.ensure(run.target)  # an older ledger gets its column before the wait
             quiet_moment(run, needed)
-            ledger.stamp_switch(run.target, run.source_id, handed)
+            row = run.target.execute("SELECT clock_timestamp()").fetchone()
+            switched = row[0] if row else None
     run.target.commit()
     run.phase("target-committed")
     if not run.same_database and pgagent_off:
         disable_pgagent(run, pgagent_off)
         run.source.commit()
     run.phase("source-committed")
+    if switched is not None:
+        ledger.stamp_switch(run.target, run.source_id, handed, switched)
+        run.target.commit()

@@ -89,6 +89,10 @@ class Target:
         return newest if older else None
 
 
+#: What :attr:`Target.assumed` holds when the pg_cron release was neither read nor declared.
+ASSUMED_RELEASE = "pg_cron 1.4.0"
+
+
 def checked_release(
     release: str, where: str = "", fix: str = "give it as MAJOR.MINOR.PATCH, e.g. 1.6.7"
 ) -> str:
@@ -136,7 +140,7 @@ def target_from(
         db = side.database
     assumed = []
     if release is None and detected_release is None:
-        assumed.append("pg_cron 1.4.0")
+        assumed.append(ASSUMED_RELEASE)
     if timezone is None and (side is None or side.timezone is None):
         assumed.append("cron.timezone GMT")
     return Target(
@@ -196,12 +200,30 @@ def extension_outdated(target: Target, database: str | None) -> Finding | None:
     (text, text, text) because the 1.4 library's cron_schedule_named reads a text name; called
     through the 1.3 definition it crashes the backend (signal 11, the whole server restarts).
     """
-    newest = target.outdated_sql()
-    if newest is None:
-        return None
     lacking = target.missing_functions()
     where = f" in database {database!r}" if database else ""
     ext = target.extension_version
+    if ASSUMED_RELEASE in target.assumed:
+        # The library's release was not read (the cron.* settings are hidden from the role):
+        # 1.4.0 is only assumed, so nothing can be said of a newer library; but an SQL version
+        # before 1.4 under a 1.4+ library crashes it, so the plan may not guess.
+        if not lacking:
+            return None
+        return Finding(
+            "TARGET_EXTENSION_OUTDATED",
+            Severity.ERROR,
+            f"pg_cron's extension{where} is at SQL version {ext} and its library's release "
+            "could not be read: under a 1.4 or newer library, SQL version "
+            f"{ext}'s named cron.schedule crashes the server (it restarts), so nothing is "
+            "migrated until the release is known",
+            "let the role read the cron.* settings (GRANT pg_read_all_settings) so the release "
+            "is read; or declare it: --target-pg-cron 1.3.x if the library really is older than "
+            f"1.4, else ALTER EXTENSION pg_cron UPDATE{where} first",
+            0,
+        )
+    newest = target.outdated_sql()
+    if newest is None:
+        return None
     message = (
         f"pg_cron's extension{where} is at SQL version {ext}, older than its library "
         f"{target.release} (which ships {newest})"

@@ -12,9 +12,18 @@ import psycopg
 import pytest
 
 from bridge import api
-from bridge.apply.ledger import TakeOver
+from bridge.apply import switch
+from bridge.apply.ledger import TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
-from bridge.apply.runs import LATE, compare_runs, guard_skipped, judged_from, run_findings
+from bridge.apply.runs import (
+    LATE,
+    compare_runs,
+    guard_skipped,
+    judged_from,
+    percentile_cont,
+    run_durations,
+    run_findings,
+)
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 
@@ -104,6 +113,46 @@ def test_findings_of_a_check(figures: dict[str, Any], codes: list[tuple[str, str
 )  # fmt: skip
 def test_a_guards_skip_is_told_from_a_failure(message: str, skipped: bool) -> None:
     assert guard_skipped(message) is skipped
+
+
+S = dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("runs", "figures"),
+    [
+        ([], (None, None, None)),
+        ([(T0, T0 + 4 * S, "succeeded", "")], (4.0, 4.0, 4.0)),
+        # a guarded job: many near-zero skips (logged 'failed') and a failure do not count
+        ([(T0, T0 + 10 * S, "succeeded", ""), (T0, T0 + 20 * S, "succeeded", "")]
+         + [(T0, T0 + S / 100, "failed", "ERROR:  pgbridge guard skipped this run: x")] * 50
+         + [(T0, T0 + 99 * S, "failed", "ERROR:  boom")], (15.0, 19.5, 20.0)),
+        # still running (no end_time): not a duration
+        ([(T0, None, "running", ""), (T0, T0 + 2 * S, "succeeded", "")], (2.0, 2.0, 2.0)),
+        ([(T0, T0 + 3 * S, "failed", "ERROR:  pgbridge guard skipped this run: x")],
+         (None, None, None)),
+    ],
+)  # fmt: skip
+def test_durations_leave_out_skips_and_failures(
+    runs: list[tuple[dt.datetime, dt.datetime | None, str, str]],
+    figures: tuple[float | None, float | None, float | None],
+) -> None:
+    assert run_durations(runs) == figures
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.0], [3.0, 1.0], [0.25, 7.5, 2.0, 9.125], [0.1 * i for i in range(1, 38)], [5.0] * 4],
+)
+def test_percentiles_are_postgresqls_percentile_cont(cron_db: Conn, values: list[float]) -> None:
+    """Bit for bit what the aggregate the durations used to be read with gives."""
+    row = cron_db.execute(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
+        "percentile_cont(0.95) WITHIN GROUP (ORDER BY v) FROM unnest(%s::float8[]) AS v",
+        [values],
+    ).fetchone()
+    cron_db.rollback()
+    assert row == (percentile_cont(0.5, values), percentile_cont(0.95, values))
 
 
 def _details(cron_db: Conn, jobid: int, rows: list[tuple[dt.datetime, str, str]]) -> None:
@@ -224,6 +273,30 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
     assert 5 <= switched.astimezone(UTC).second < 45  # inside the quiet window
     again = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")  # nothing to hand over
     assert again.count("unchanged") == 1 and _ledger_times(cron_db, job) == (started, switched)
+    # The instant is recorded after the commits, only while the clock reads its minute: one
+    # read in a minute the clock has left (a commit that crossed a boundary) records nothing.
+    row = cron_db.execute(
+        "SELECT source, clock_timestamp() FROM pgbridge.pgagent_jobs WHERE pgagent_job_id = %s",
+        [job],
+    ).fetchone()
+    assert row is not None
+    source, clock = row
+    stamp_switch(cron_db, source, [job], clock - dt.timedelta(minutes=1))
+    assert _ledger_times(cron_db, job) == (started, switched)
+    row = cron_db.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    stamp_switch(cron_db, source, [job], row[0])  # read in the minute the clock still shows
+    after = cron_db.execute("SELECT clock_timestamp()").fetchone()
+    assert after is not None
+    now_stamp = _ledger_times(cron_db, job)[1]
+    if after[0].replace(second=0, microsecond=0) == row[0].replace(second=0, microsecond=0):
+        assert now_stamp == row[0]
+    else:  # the clock turned during these three statements: either outcome is right
+        assert now_stamp in (switched, row[0])
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET switched_at = %s WHERE pgagent_job_id = %s",
+        [switched, job],
+    )
 
     got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
     assert got is not None
@@ -280,3 +353,45 @@ def test_activate_records_the_instant_of_its_switch(
     assert 5 <= switched.astimezone(UTC).second < 45
     assert api.activate(db_dsn, cron_dsn).changes == ()
     assert _ledger_times(cron_db, job) == (started, switched)
+
+
+def test_activate_upgrades_an_older_ledger_before_it_waits(
+    db: Conn,
+    db_dsn: str,
+    db_name: str,
+    cron_dsn: str,
+    cron_db: Conn,
+    ledger_gone: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ledger without ``switched_at`` gets it in a commit of its own, before the quiet-minute
+    wait: the ALTER TABLE's lock is not held through it (issue 14); the switch still records
+    its instant."""
+    job = create_job(
+        db,
+        JobSpec(
+            "hourly",
+            [StepSpec("a", "SELECT 1", dbname=db_name)],
+            [ScheduleSpec("h", minutes=frozenset({7}))],
+        ),
+    )
+    api.migrate(db_dsn, cron_dsn, apply=True, cutover=True)
+    cron_db.execute("ALTER TABLE pgbridge.pgagent_jobs DROP COLUMN switched_at")
+    cron_db.commit()
+    seen: list[bool] = []
+    wait = switch.quiet_moment
+
+    def watched(run: Any, needed: float) -> None:
+        row = cron_db.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'pgbridge.pgagent_jobs'::regclass "
+            "AND attname = 'switched_at' AND NOT attisdropped"
+        ).fetchone()
+        cron_db.rollback()
+        seen.append(row == (1,))
+        wait(run, needed)
+
+    monkeypatch.setattr(switch, "quiet_moment", watched)
+    api.activate(db_dsn, cron_dsn)
+    assert seen == [True]  # committed, seen from another session, before the wait
+    started, switched = _ledger_times(cron_db, job)
+    assert switched is not None and switched > started

@@ -87,3 +87,19 @@ def test_the_script_creates_nothing_when_schedule_would_crash_the_library() -> N
         script = plan_sql(plan)
         assert ("SELECT cron.schedule(" in script) is creates
         assert ("nothing is created" in script) is not creates
+
+
+def test_an_unread_release_is_not_claimed_but_sql_before_1_4_stops_the_plan() -> None:
+    """The cron.* settings hidden from the role: the release is only assumed (1.4.0). SQL 1.3
+    may be a real 1.3 library or a 1.4+ one that its named cron.schedule crashes: an error that
+    names the unread release and offers --target-pg-cron; SQL 1.4 or later: nothing to say."""
+    for extversion, severity in (("1.3", Severity.ERROR), ("1.4", None), ("1.6", None)):
+        read = side("unknown", None, extversion)
+        target = target_from(read)
+        found = [f for f in target_findings(read, target) if f.code == "TARGET_EXTENSION_OUTDATED"]
+        assert [f.severity for f in found] == ([severity] if severity else [])
+        for f in found:
+            assert "could not be read" in f.message and "older than its library" not in f.message
+            assert "--target-pg-cron 1.3.x" in f.remedy
+    declared = target_from(side("unknown", None, "1.3"), release="1.3.1")
+    assert not [f for f in target_findings(None, declared) if f.severity is Severity.ERROR]
