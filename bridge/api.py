@@ -235,7 +235,7 @@ def migrate(
         run.on_progress, run.tracker = progress, tracker
         if apply:
             lock(run, wait_lock)
-        catalog = _read(run, pgagent, pgcron, timezone, agent_role)
+        catalog = read_catalogs(run, pgagent, pgcron, timezone, agent_role)
         assert catalog.pgcron is not None and catalog.pgagent is not None
         applier = catalog.pgcron.reader
         target = target_from(catalog.pgcron, release=target_release, applier=applier)
@@ -264,21 +264,6 @@ def migrate(
         return MigrationResult(
             plan, True, tuple(run.changes), tuple(run.findings), verification, ids
         )
-
-
-def _read(
-    run: Run,
-    pgagent: str | None,
-    pgcron: str | None,
-    timezone: str | None = None,
-    agent_role: str | None = None,
-) -> Catalog:
-    """Both catalogs of a run, as one phase for its tracker."""
-    run.tracker.start("reading catalog")
-    try:
-        return read_catalogs(run, pgagent, pgcron, timezone, agent_role)
-    finally:
-        run.tracker.finish()
 
 
 def _recorded(
@@ -374,7 +359,7 @@ def verify(
         if not ledger.exists(run.target):
             run.target.rollback()
             return Verification(0, ())
-        catalog = _read(run, pgagent, pgcron)
+        catalog = read_catalogs(run, pgagent, pgcron)
         result = check(run, catalog, today)
         if not runs:
             return result

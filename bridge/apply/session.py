@@ -146,17 +146,22 @@ def read_catalogs(
     agent_role: str | None = None,
 ) -> Catalog:
     """Both sides, with every migrated pgAgent job shown as it was before pgbridge disabled it
-    (the plan must not turn a job pgbridge disabled into an inactive pg_cron job)."""
-    agent = read_pgagent(run.source, timezone=timezone, agent_role=agent_role)
-    run.source.rollback()
-    run.target.rollback()
-    cron = read_pgcron(run.target)  # in a READ ONLY transaction of its own, --apply or not
-    _, sources = ledger.read(run.target, run.source_id, definitions=False)
-    run.target.rollback()
-    before = {s.pgagent_job_id: s.previous_enabled for s in sources}
-    jobs = tuple(replace(j, enabled=before.get(j.id, j.enabled)) for j in agent.jobs)
-    agent = replace(agent, jobs=jobs)
-    origin = conninfo.redact(pgagent or "") or "(PG* environment)"
-    if pgcron is not None and not run.same_database:
-        origin += f" + pg_cron at {conninfo.redact(pgcron)}"
-    return Catalog(agent, cron, origin, dt.datetime.now(dt.timezone.utc))
+    (the plan must not turn a job pgbridge disabled into an inactive pg_cron job); one phase for
+    the run's tracker."""
+    run.tracker.start("reading catalog")
+    try:
+        agent = read_pgagent(run.source, timezone=timezone, agent_role=agent_role)
+        run.source.rollback()
+        run.target.rollback()
+        cron = read_pgcron(run.target)  # in a READ ONLY transaction of its own, --apply or not
+        _, sources = ledger.read(run.target, run.source_id, definitions=False)
+        run.target.rollback()
+        before = {s.pgagent_job_id: s.previous_enabled for s in sources}
+        jobs = tuple(replace(j, enabled=before.get(j.id, j.enabled)) for j in agent.jobs)
+        agent = replace(agent, jobs=jobs)
+        origin = conninfo.redact(pgagent or "") or "(PG* environment)"
+        if pgcron is not None and not run.same_database:
+            origin += f" + pg_cron at {conninfo.redact(pgcron)}"
+        return Catalog(agent, cron, origin, dt.datetime.now(dt.timezone.utc))
+    finally:
+        run.tracker.finish()

@@ -26,6 +26,7 @@ from bridge.apply.runs import (
 )
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.planner.types import CronJobPlan
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 UTC = dt.timezone.utc
@@ -165,11 +166,11 @@ def _details(cron_db: Conn, jobid: int, rows: list[tuple[dt.datetime, str, str]]
         )
 
 
-def test_verify_runs_reports_missed_failed_and_extra_runs(
-    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
-) -> None:
-    """A daily job at a minute that passed 20 minutes ago (so the real scheduler does not fire
-    it during the test): three days of fabricated run details, one missed, one failed, one extra."""
+def _migrated_daily(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn
+) -> tuple[dt.datetime, int, CronJobPlan]:
+    """A daily pgAgent job at the minute 20 minutes ago (so the real scheduler does not fire it
+    during the test), migrated across databases: its fire time, pgAgent job id and pg_cron job."""
     row = cron_db.execute("SELECT date_trunc('minute', now() - interval '20 minutes')").fetchone()
     assert row is not None
     fire: dt.datetime = row[0].astimezone(UTC)
@@ -183,6 +184,15 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
     )
     result = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")
     (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
+    return fire, job, cron
+
+
+def test_verify_runs_reports_missed_failed_and_extra_runs(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """A daily job at a minute that passed 20 minutes ago (so the real scheduler does not fire
+    it during the test): three days of fabricated run details, one missed, one failed, one extra."""
+    fire, job, cron = _migrated_daily(db, db_dsn, db_name, cron_dsn, cron_db)
     assert cron.schedule == f"{fire.minute} {fire.hour} * * *"
     got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
     assert got is not None
@@ -255,19 +265,7 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
     start and inside the quiet window; verify --runs judges the fire time right after it (the
     ledger moved back to just before a fire time 20 minutes ago, so the real scheduler does not
     fire it during the test), where a transaction's start alone leaves it unjudged."""
-    row = cron_db.execute("SELECT date_trunc('minute', now() - interval '20 minutes')").fetchone()
-    assert row is not None
-    fire: dt.datetime = row[0].astimezone(UTC)
-    job = create_job(
-        db,
-        JobSpec(
-            "daily",
-            [StepSpec("a", "SELECT 1", dbname=db_name)],
-            [ScheduleSpec("d", minutes=frozenset({fire.minute}), hours=frozenset({fire.hour}))],
-        ),
-    )
-    result = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")
-    (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
+    fire, job, cron = _migrated_daily(db, db_dsn, db_name, cron_dsn, cron_db)
     started, switched = _ledger_times(cron_db, job)
     assert switched is not None and switched > started
     assert 5 <= switched.astimezone(UTC).second < 45  # inside the quiet window
