@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 
 MAX_BYTES = 63
 PREFIX = "pgagent"
@@ -29,8 +30,10 @@ def catalog_identity(system_identifier: str | None, database: str) -> str:
     return f"{system_identifier}/{database}" if system_identifier else database
 
 
+@lru_cache(maxsize=64)
 def catalog_tag(identity: str) -> str:
-    """A short, stable tag for a catalog identity: six letters (never mistaken for a job id)."""
+    """A short, stable tag for a catalog identity: six letters (never mistaken for a job id);
+    cached, as every job of a plan asks it for its names."""
     number = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big")
     letters = []
     for _ in range(TAG_LENGTH):

@@ -132,10 +132,18 @@ def _union(
     return [(e, True, i) for e in union.expressions for i in ids]
 
 
+@lru_cache(maxsize=65536)
+def agent_schedule(sched: Schedule) -> AgentSchedule:
+    """The engine's form of a catalog schedule, made once: a plan asks for it when it translates,
+    unites, guards and checks the run log."""
+    return AgentSchedule.from_model(sched)
+
+
+@lru_cache(maxsize=65536)
 def relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
     """The schedule as it matters from ``since`` on: a start before then changes nothing, and
     time-only exceptions that remove whole hour or minute columns are taken out of the fields."""
-    agent = fold_time_exceptions(AgentSchedule.from_model(sched))
+    agent = fold_time_exceptions(agent_schedule(sched))
     if agent.start is not None and agent.start.date() <= since:
         agent = replace(agent, start=None)
     return agent

@@ -11,6 +11,7 @@ from typing import cast
 
 from bridge.findings import Severity
 from bridge.model import Catalog
+from bridge.planner.expressions import agent_schedule
 from bridge.planner.guard import SKIP_MESSAGE, Guard, make_guard
 from bridge.planner.sqltext import analyse
 from bridge.planner.steps import NOT_COMBINABLE, Command
@@ -18,7 +19,7 @@ from bridge.planner.target import Target
 from bridge.planner.types import PlanOptions
 from bridge.planner.work import JobWork
 from bridge.planner.wrapper import wrap
-from bridge.schedule import AgentSchedule, Body
+from bridge.schedule import Body
 from bridge.schedule import findings as F
 from bridge.schedule.guard import fold_time_exceptions, superset
 
@@ -75,7 +76,7 @@ def guard_job(
     assert catalog.pgagent is not None
     ids = tuple(dict.fromkeys(i for _, _, i in expressions))
     by_id = {s.id: s for s in work.job.schedules}
-    agents = [fold_time_exceptions(AgentSchedule.from_model(by_id[i])) for i in ids]
+    agents = [fold_time_exceptions(agent_schedule(by_id[i])) for i in ids]
     body: Body = "4.2"
     if catalog.pgagent.function_body in ("4.1", "<=4.0"):
         body = cast(Body, catalog.pgagent.function_body)

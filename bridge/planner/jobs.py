@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import cast
 
 from bridge.findings import Severity, status_of
@@ -19,6 +20,7 @@ from bridge.planner.work import JobWork
 from bridge.schedule import (
     Body,
     CronSyntaxError,
+    CronTarget,
     agent_fireset,
     cron_fireset,
     describe_agent_schedule,
@@ -223,8 +225,7 @@ def _timing_findings(
     close that a long run makes pg_cron queue the next one."""
     active = sorted({c.schedule for c in cron_jobs if c.active})
     cron = target.cron_target()
-    parsed = [parse_cron(e, cron.version) for e in active]
-    gap = shortest_gap([x for p in parsed for x in p.slots(and_logic=cron.and_logic)])
+    gap = _shortest_gap(tuple(active), cron)
     if gap is not None and gap <= QUEUE_GAP:
         work.add(
             "JOB_RUNS_CAN_QUEUE",
@@ -252,6 +253,14 @@ def _timing_findings(
             "guard the command with pg_try_advisory_lock if a second run in the same minute "
             "matters, or change a schedule so they never meet",
         )
+
+
+@lru_cache(maxsize=4096)
+def _shortest_gap(expressions: tuple[str, ...], cron: CronTarget) -> int | None:
+    """Fewest minutes between fire times of the union of ``expressions`` (cached: catalogs
+    repeat the same schedules in many jobs)."""
+    parsed = [parse_cron(e, cron.version) for e in expressions]
+    return shortest_gap([x for p in parsed for x in p.slots(and_logic=cron.and_logic)])
 
 
 def _role_findings(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
@@ -280,8 +281,12 @@ def _analyse_plain(code: str) -> StepSQL:
     return StepSQL(code, tuple(statements))
 
 
+@lru_cache(maxsize=4096)
 def analyse(code: str) -> StepSQL:
-    """Split and classify ``code``; on bad quoting, ``error`` says why and no statement is given."""
+    """Split and classify ``code``; on bad quoting, ``error`` says why and no statement is given.
+
+    Cached by text: catalogs repeat step code across jobs, and a job's steps are read again when
+    a guard is weighed."""
     if not _NEEDS_TOKENIZER.search(code):
         return _analyse_plain(code)
     return _analyse_tokens(code)
