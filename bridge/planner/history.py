@@ -12,8 +12,10 @@ from dataclasses import replace
 
 from bridge.findings import Finding, Severity, status_of
 from bridge.model import Job, JobHistory
+from bridge.planner.expressions import agent_schedule
 from bridge.planner.types import JobPlan
-from bridge.schedule import agent_fireset, fire_instants
+from bridge.schedule import FireSet, agent_fireset, compare
+from bridge.schedule.zones import instant_of, minute_number
 
 #: A job (or a step) failing in at least this share of its runs is ``HISTORY_FAILING``.
 FAILING_SHARE = 0.1
@@ -117,13 +119,13 @@ def history_findings(job: Job, zone: str, days: int) -> list[Finding]:
             detail=detail,
         )
     if not h.runs and job.enabled:
-        expected = _expected(job, zone, h)
-        if expected:
+        count, first_fire = _expected(job, zone, h)
+        if first_fire is not None:
             add(
                 "HISTORY_NEVER_RAN",
                 Severity.INFO,
-                f"the schedules fired {len(expected)} time(s) in the window (first at "
-                f"{expected[0]:%Y-%m-%d %H:%M} UTC) but the log has no run: no agent ran it "
+                f"the schedules fired {count} time(s) in the window (first at "
+                f"{first_fire:%Y-%m-%d %H:%M} UTC) but the log has no run: no agent ran it "
                 "(agent down, job pinned to a host agent that is gone, a broken schedule)",
                 "find out why before the move: under pg_cron the job will start running",
             )
@@ -140,16 +142,39 @@ def history_findings(job: Job, zone: str, days: int) -> list[Finding]:
     return out
 
 
-def _expected(job: Job, zone: str, h: JobHistory) -> list[dt.datetime]:
-    """The fire instants of the job's enabled schedules in the window (after it was created)."""
+def _expected(job: Job, zone: str, h: JobHistory) -> tuple[int, dt.datetime | None]:
+    """How many times the job's enabled schedules fired in the window (after it was created),
+    and the first: counted by the engine's comparison, never by listing the instants (an
+    every-minute job fires 129,600 times in 90 days)."""
     schedules = tuple(s for s in job.schedules if s.enabled)
     if not schedules:
-        return []
+        return 0, None
     start = max(h.since, job.created) if job.created is not None else h.since
+    if start >= h.until:
+        return 0, None
     first_day = start.date()
     days = (h.until.date() - first_day).days + 1
-    fires = agent_fireset(schedules, zone)
-    return [t for t in fire_instants(fires, first_day, days) if start <= t < h.until]
+    fires = _between(agent_fireset(tuple(map(agent_schedule, schedules)), zone), start, h.until)
+    met = compare(fires, replace(fires, components=()), first_day, days)
+    return met.left_total, met.first_left_only
+
+
+def _between(fires: FireSet, start: dt.datetime, until: dt.datetime) -> FireSet:
+    """``fires`` limited to the instants in ``[start, until)``: each component's validity window
+    (epoch minutes, inclusive) narrowed to the whole minutes in that range."""
+    first = minute_number(start)
+    if instant_of(first) < start:
+        first += 1
+    last = minute_number(until)
+    if instant_of(last) >= until:
+        last -= 1
+    comps = []
+    for comp in fires.components:
+        lo = first if comp.start is None else max(comp.start, first)
+        hi = last if comp.end is None else min(comp.end, last)
+        if lo <= hi:
+            comps.append(replace(comp, start=lo, end=hi))
+    return replace(fires, components=tuple(comps))
 
 
 def with_history(plan: JobPlan, job: Job, zone: str, days: int) -> JobPlan:

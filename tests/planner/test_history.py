@@ -7,18 +7,22 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge import model
 from bridge.catalog import snapshot
 from bridge.findings import Severity
 from bridge.model import Catalog, Job, JobHistory, PgAgentCatalog, StepHistory
 from bridge.planner.build import make_plan
-from bridge.planner.history import history_findings
+from bridge.planner.history import _expected, history_findings
 from bridge.planner.target import Target
 from bridge.report import TextOptions, render
 from bridge.report.history import history_line
+from bridge.schedule import agent_fireset, fire_instants
 from bridge.schedule.agent import AgentSchedule
 from bridge.schedule.masks import mask_of
+from tests.schedule.strategies import INTERESTING_DAYS, ZONES, agent_schedules
 
 UTC = dt.timezone.utc
 UNTIL = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -107,6 +111,59 @@ def test_never_ran_needs_a_schedule_that_fired() -> None:
     assert codes(replace(job(runs=0), enabled=False)) == {}
     (f,) = history_findings(job(runs=0), "UTC", 90)
     assert "12960 time(s)" in f.message  # 6 an hour for 90 days
+
+
+@st.composite
+def _daily(draw: st.DrawFn) -> AgentSchedule:
+    """A random schedule, often with its day fields cleared so that it fires in a short window."""
+    agent = draw(agent_schedules())
+    if draw(st.booleans()):
+        agent = replace(agent, weekdays=0, monthdays=0, last_day=False, months=0)
+    return agent
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _daily(),
+    st.lists(st.tuples(_daily(), st.booleans()), max_size=1),
+    st.sampled_from(ZONES),
+    st.one_of(st.none(), st.sampled_from(INTERESTING_DAYS)),
+    st.integers(-2 * 86400, 86400),
+    st.integers(0, 3 * 86400),
+    st.booleans(),
+)
+def test_never_ran_counts_every_fire_time_of_the_window(
+    agent: AgentSchedule,
+    others: list[tuple[AgentSchedule, bool]],
+    zone: str,
+    day: dt.date | None,
+    offset_seconds: int,
+    length_seconds: int,
+    created: bool,
+) -> None:
+    """The count and first fire time equal those of the listed instants in ``[start, until)``,
+    windows and creation times on any second, schedule bounds and exceptions included."""
+    schedules = [(agent, True), *others]
+    first = agent.start
+    if day is None:  # the window around the first schedule's start, where its edge is
+        day = first.date() if first is not None else INTERESTING_DAYS[0]
+    since = dt.datetime.combine(day, dt.time(), UTC) + dt.timedelta(seconds=offset_seconds)
+    until = since + dt.timedelta(seconds=length_seconds)
+    models = tuple(
+        replace(a.to_model(id=n, job_id=1, name=f"s{n}"), enabled=enabled)
+        for n, (a, enabled) in enumerate(schedules, 1)
+    )
+    made = since + dt.timedelta(seconds=length_seconds // 3) if created else None
+    j = replace(job(runs=0), schedules=models, created=made)
+    assert j.history is not None
+    h = replace(j.history, since=since, until=until)
+    start = max(since, made) if made is not None else since
+    on = tuple(s for s in models if s.enabled)
+    days = (until.date() - start.date()).days + 1
+    listed = [
+        t for t in fire_instants(agent_fireset(on, zone), start.date(), days) if start <= t < until
+    ]
+    assert _expected(j, zone, h) == (len(listed), listed[0] if listed else None)
 
 
 def _catalog(*jobs: Job, days: int = 90) -> Catalog:
