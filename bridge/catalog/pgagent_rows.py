@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from bridge.findings import Severity
 from bridge.model import (
@@ -42,7 +42,8 @@ def parse_bool_array(text: str | None) -> tuple[int, list[bool | None]] | None:
     if text is None:
         return None
     if text.startswith("{") and "{" not in text[1:] and "N" not in text and '"' not in text:
-        return 1, [v == "t" for v in text[1:-1].split(",")] if len(text) > 2 else []  # common case
+        # the common case, PostgreSQL's own output of a regular array: no bounds, NULLs or quotes
+        return 1, list(map("t".__eq__, text[1:-1].split(","))) if len(text) > 2 else []
     lower = 1
     match = _DIMS.match(text)
     if match:
@@ -81,6 +82,8 @@ def normalise_array(
         )
         return (False,) * size, diags
     lower, values = parsed
+    if lower == 1 and len(values) == size and None not in values:
+        return cast("tuple[bool, ...]", tuple(values)), diags  # regular: subscript s = element s
     by_subscript = {lower + i: v for i, v in enumerate(values)}
     normal = tuple(bool(by_subscript.get(s)) for s in range(1, size + 1))
     if lower != 1 or len(values) != size:
@@ -92,7 +95,7 @@ def normalise_array(
                 "read by subscript as pgAgent does (out-of-range elements ignored, missing = false)",
             )
         )
-    if any(v is None for v in values):
+    if None in values:
         diags.append(
             diagnostic(
                 "CATALOG_ARRAY_NULLS",
