@@ -93,8 +93,13 @@ def shift_slot(slot: Slot, delta: int) -> list[Slot]:
 
     Minutes that carry into the next hour and hours that cross midnight form separate slots.
     """
-    if delta == 0:
-        return [slot]
+    return [slot] if delta == 0 else list(_shifted(slot, delta))
+
+
+@lru_cache(maxsize=8192)
+def _shifted(slot: Slot, delta: int) -> tuple[Slot, ...]:
+    """:func:`shift_slot`, remembered: a job's slots are shifted by the same zone differences
+    for its translation and for its guard's superset."""
     hour_shift, minute_shift = divmod(delta, 60)
     out: list[Slot] = []
     carry_groups = (
@@ -110,7 +115,7 @@ def shift_slot(slot: Slot, delta: int) -> list[Slot]:
             by_day[day] = by_day.get(day, 0) | (1 << new_hour)
         for day, hours in sorted(by_day.items()):
             out.append(replace(shift_days(slot, day), minutes=minutes, hours=hours))
-    return merge_slots(out)
+    return tuple(merge_slots(out))
 
 
 _FIELDS = ("minutes", "hours", "weekdays", "months", "days", "last")

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import pairwise
 
 from bridge import model
@@ -73,6 +74,7 @@ class AgentTranslation:
     equivalence: Equivalence | None
 
 
+@lru_cache(maxsize=1024)
 def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int, bool]:
     """Minutes to add to a ``source`` wall time to get the ``target`` wall time, and whether that
     holds all the time (both zones fixed, two names for one rule, or the same zone)."""
