@@ -132,3 +132,15 @@ def test_run_commands_take_the_layout_options_their_text_mentions(command: str) 
     # -v, --width, --color parse (only the bogus option is refused): the -v the text names exists
     bad = CliRunner().invoke(cli, [command, "-v", "--width", "60", "--no-color", "--bogus"])
     assert bad.exit_code == 2 and "No such option '--bogus'" in bad.output
+
+
+def test_migrate_says_what_its_own_verbose_adds() -> None:
+    """-v on a dry run adds the selected jobs' info findings (it lists exact jobs anyway)."""
+    (plan, migrate) = (
+        CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
+        for command in ("plan", "migrate")
+    )
+    own = "-v, --verbose dry run text: also every info finding of the jobs it would write"
+    plans = "text: also the exact jobs and every info finding"
+    assert own in " ".join(migrate.split()) and plans not in migrate
+    assert plans in plan
