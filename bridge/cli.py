@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TextIO, TypeVar, cast
 
 import click
 
@@ -195,7 +195,7 @@ class TerminalProgress:
     redrawn in place at most every :data:`PROGRESS_INTERVAL` seconds, and erased when it ends
     (stdout keeps the report; stderr is left as it was)."""
 
-    def __init__(self, stream: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self._stream, self._clock = stream, clock
         self._phase, self._unit, self._done = "", "", 0
         self._total: int | None = None
@@ -230,8 +230,8 @@ class TerminalProgress:
         self._drawn, self._shown = now, True
 
 
-def _is_terminal(stream: Any) -> bool:
-    return bool(stream.isatty())
+def _is_terminal(stream: TextIO) -> bool:
+    return stream.isatty()
 
 
 def _tracker(ctx: click.Context, kw: dict[str, Any]) -> Progress:
