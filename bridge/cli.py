@@ -571,7 +571,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.option(
     "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
 )
-@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH)
+@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH, QUIET)
 @click.pass_context
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
@@ -599,6 +599,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         inactive=kw["inactive"],
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),
+        tracker=_tracker(ctx, kw),
     )
     _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on, layout)
 

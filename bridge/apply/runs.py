@@ -31,6 +31,7 @@ from bridge.model import PgAgentCatalog
 from bridge.pg.conninfo import redact_text
 from bridge.planner.guard import SKIP_MESSAGE
 from bridge.planner.target import Target
+from bridge.progress import tracked
 from bridge.schedule import CronSyntaxError, cron_fireset, fire_instants, parse_cron
 
 #: A run that starts this long after a fire time is that fire's run (the scheduler wakes once a
@@ -151,7 +152,7 @@ def check_runs(
     cron = target.cron_target()
     checks: list[RunCheck] = []
     found: list[Finding] = []
-    for job in jobs:
+    for job in tracked(run.tracker, "checking runs", jobs, len(jobs), "jobs"):
         begin = starts[job.jobname]
         evidence = ""
         if log_run == "off":
