@@ -11,9 +11,9 @@ import pytest
 from bridge import api
 from bridge.catalog import snapshot as snapshot_file
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
-from bridge.model import CronJob, PgCronSide
 from bridge.planner.target import Target
 from bridge.progress import SILENT, tracked
+from tests.exporter.test_export import cron, side_with
 from tests.factories import catalog_of
 
 DAILY = ScheduleSpec("daily 02:30", minutes=frozenset({30}), hours=frozenset({2}))
@@ -65,19 +65,7 @@ def catalog_file(tmp_path: Path, jobs: int = JOBS) -> Path:
 
 def cron_file(tmp_path: Path, jobs: int = JOBS) -> Path:
     """A snapshot whose pg_cron side holds ``jobs`` jobs (what export reads)."""
-    crons = tuple(
-        CronJob(n, f"cron {n}", "30 2 * * *", "SELECT 1", "localhost", 5432, "app", "alice", True)
-        for n in range(1, jobs + 1)
-    )
-    side = PgCronSide(
-        database="postgres",
-        extension_version="1.6",
-        loaded=True,
-        binary_at_least="1.6.5",
-        settings=(("cron.timezone", "UTC"),),
-        capabilities=("timezone",),
-        jobs=crons,
-    )
+    side = side_with(*(cron(n, "30 2 * * *") for n in range(1, jobs + 1)))
     path = tmp_path / "cron.json"
     api.snapshot(catalog_of(pgcron=side), path)
     return path
