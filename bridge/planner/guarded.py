@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from bridge.findings import Severity
 from bridge.model import Catalog
@@ -18,7 +17,7 @@ from bridge.planner.target import Target
 from bridge.planner.types import PlanOptions
 from bridge.planner.work import JobWork
 from bridge.planner.wrapper import wrap
-from bridge.schedule import AgentSchedule, Body
+from bridge.schedule import AgentSchedule, body_of
 from bridge.schedule import findings as F
 from bridge.schedule.guard import fold_time_exceptions, superset
 
@@ -76,9 +75,7 @@ def guard_job(
     ids = tuple(dict.fromkeys(i for _, _, i in expressions))
     by_id = {s.id: s for s in work.job.schedules}
     agents = [fold_time_exceptions(AgentSchedule.from_model(by_id[i])) for i in ids]
-    body: Body = "4.2"
-    if catalog.pgagent.function_body in ("4.1", "<=4.0"):
-        body = cast(Body, catalog.pgagent.function_body)
+    body = body_of(catalog.pgagent.function_body)
     zone = catalog.pgagent.timezone
     since = options.since or today
     found = superset(agents, target=target.cron_target(), agent_zone=zone, mode=options.mode,

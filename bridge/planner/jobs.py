@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import cast
 
 from bridge.findings import Severity, status_of
 from bridge.model import Catalog, Job
@@ -17,9 +16,9 @@ from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
 from bridge.planner.work import JobWork
 from bridge.schedule import (
-    Body,
     CronSyntaxError,
     agent_fireset,
+    body_of,
     cron_fireset,
     describe_agent_schedule,
     parse_cron,
@@ -68,7 +67,6 @@ def _fire_week(
         relevant(s, since) for s in job.schedules if s.id in ids and s.start is not None
     )
     cron = target.cron_target()
-    body = catalog.pgagent.function_body
     try:
         entries = [
             parse_cron(e, cron.version) for e in sorted({c.schedule for c in planned.cron_jobs})
@@ -79,7 +77,7 @@ def _fire_week(
         schedules,
         catalog.pgagent.timezone,
         mode=options.mode,
-        body=cast(Body, body) if body in ("4.1", "<=4.0") else "4.2",
+        body=body_of(catalog.pgagent.function_body),
     )
     cron_fires = cron_fireset(entries, cron.zone, and_logic=cron.and_logic)
     days = proof_days(schedules, since)
