@@ -108,7 +108,8 @@ def guard_job(
         f"{agent_runs:.0f} a year); {guard.description}. The entry is proved to cover every "
         "pgAgent fire time for all time, so entry and guard fire exactly as pgAgent did. A "
         "skipped run ends at once as 'failed' in cron.job_run_details with a message that starts "
-        f"{SKIP_MESSAGE!r} (pgbridge verify --runs counts it as skipped, not as a failure); the "
+        f"{SKIP_MESSAGE!r} (pgbridge verify --runs counts it as skipped, not as a failure, and "
+        "reports a skip at a pgAgent fire time as an error); the "
         "guard reads the minute the run starts (a run pg_cron queued behind a long one is judged "
         "by its start)",
         f"nothing to do; monitoring that alerts on failed pg_cron runs should ignore messages "
