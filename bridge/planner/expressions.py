@@ -75,7 +75,7 @@ def schedule_expressions(
                 schedule=sched,
             )
             continue
-        since = max(today, sched.start.date()) if options.since is None else options.since
+        since = proof_start(sched.start, options, today)
         result = _translate(
             relevant(sched, since), target.cron_target(), agent.timezone, options.mode, body, since
         )
@@ -128,6 +128,12 @@ def _union(
     if not union.exact or len(union.expressions) >= len({e for e, _, _ in found}):
         return found
     return [(e, True, i) for e in union.expressions for i in ids]
+
+
+def proof_start(start: dt.datetime, options: PlanOptions, today: dt.date) -> dt.date:
+    """Where a schedule's proof starts: ``--since``, else today or the schedule's later start
+    (before it pgAgent runs nothing: SCHEDULE_STARTS_LATER says so)."""
+    return max(today, start.date()) if options.since is None else options.since
 
 
 def relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
