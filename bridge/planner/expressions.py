@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from functools import lru_cache
-from typing import cast
 
 from bridge.findings import Severity
 from bridge.model import Catalog, Schedule
@@ -20,6 +19,7 @@ from bridge.schedule import (
     CronTranslation,
     Mode,
     agent_to_cron,
+    body_of,
     compare,
     cron_fireset,
     parse_cron,
@@ -38,9 +38,7 @@ def schedule_expressions(
     """(expression, active, schedule id) for every schedule that migrates."""
     assert catalog.pgagent is not None
     agent = catalog.pgagent
-    body: Body = "4.2"
-    if agent.function_body in ("4.1", "<=4.0"):
-        body = cast(Body, agent.function_body)
+    body = body_of(agent.function_body)
     out: list[tuple[str, bool, int]] = []
     now = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
     for sched in work.job.schedules:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import cast
 
 from bridge.findings import Severity, status_of
 from bridge.model import Catalog, Job, Schedule
@@ -22,9 +21,9 @@ from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
 from bridge.planner.work import JobWork
 from bridge.schedule import (
-    Body,
     CronSyntaxError,
     agent_fireset,
+    body_of,
     cron_fireset,
     describe_agent_schedule,
     parse_cron,
@@ -76,7 +75,7 @@ def _fire_week(
         if s.id in ids and s.start is not None:
             groups.setdefault(proof_start(s.start, options, today), []).append(s)
     cron = target.cron_target()
-    body = cast(Body, agent.function_body) if agent.function_body in ("4.1", "<=4.0") else "4.2"
+    body = body_of(agent.function_body)
     weeks: list[FireWeek] = []
     for since, members in groups.items():
         mine = {s.id for s in members}
