@@ -52,6 +52,7 @@ from bridge.schedule import (
     fire_instants,
     parse_cron,
 )
+from bridge.schedule.equivalence import proof_days
 from bridge.schedule.guard import fold_time_exceptions, superset
 
 SINCE = dt.date(2024, 1, 1)
@@ -134,8 +135,10 @@ def run_all(jobs: list[Job], workers: int) -> tuple[list[Outcome], float, float]
     """Outcomes of every job, wall seconds and CPU seconds (all processes)."""
     _JOBS[:] = jobs
     wall, cpu = time.perf_counter(), time.process_time()
-    for job in jobs[: len(TARGETS)]:  # load the zones' offset periods once, before forking
-        prove(job)
+    # load the zones' offset periods once, before forking: per target zone, the job whose proof
+    # reaches furthest (a start, an end or an exception date lengthens its horizon)
+    for zone_name in {zone_name for _, zone_name, _ in jobs}:
+        prove(max((j for j in jobs if j[1] == zone_name), key=lambda j: proof_days([j[0]], SINCE)))
     child_cpu = 0.0  # CPU time of the worker processes (this one's is counted below)
     if workers == 1:
         out, _ = _chunk((0, len(jobs)))

@@ -40,7 +40,7 @@ from bridge.planner import calls as cron_calls
 from bridge.planner.build import make_plan
 from bridge.planner.target import Target, pgcron_missing, target_from
 from bridge.planner.types import Plan, PlanOptions
-from bridge.progress import SILENT, Progress, tracked
+from bridge.progress import SILENT, Progress, phase, tracked
 from bridge.report.fleet import Fleet, Member, merge
 from bridge.report.fleet import Kind as FleetKind
 from bridge.report.inventory import inventory_json
@@ -364,8 +364,9 @@ def verify(
         if not runs:
             return result
         assert catalog.pgagent is not None and catalog.pgcron is not None
-        agent = read_history(run.source, catalog.pgagent)
-        run.source.rollback()
+        with phase(tracker, "reading pgAgent's run log"):
+            agent = read_history(run.source, catalog.pgagent)
+            run.source.rollback()
         target = target_from(catalog.pgcron, applier=catalog.pgcron.reader)
         checks, found = check_runs(run, agent, target, since)
         return replace(result, findings=(*result.findings, *found), runs=tuple(checks))

@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TextIO, TypeVar, cast
 
 import click
 
@@ -158,11 +158,17 @@ COLOR = click.option(
     default=None,
     help="colour text by severity (default: on a terminal unless NO_COLOR is set)",
 )
-VERBOSE = click.option(
-    "-v", "--verbose", is_flag=True, help="text: also the exact jobs and every info finding"
-)
-#: How a text report is laid out: decided here, from the terminal, and passed to the writers.
-LAYOUT = (WIDTH, COLOR, VERBOSE)
+
+
+def layout_options(
+    verbose: str = "text: also the exact jobs and every info finding",
+) -> tuple[Option, Option, Option]:
+    """How a text report is laid out: decided here, from the terminal, and passed to the writers.
+    ``verbose``: what ``-v`` adds to this command's text (the plan's wording by default)."""
+    return (WIDTH, COLOR, click.option("-v", "--verbose", is_flag=True, help=verbose))
+
+
+LAYOUT = layout_options()
 QUIET = click.option(
     "-q", "--quiet", is_flag=True, help="no progress on stderr (shown only on a terminal)"
 )
@@ -189,7 +195,7 @@ class TerminalProgress:
     redrawn in place at most every :data:`PROGRESS_INTERVAL` seconds, and erased when it ends
     (stdout keeps the report; stderr is left as it was)."""
 
-    def __init__(self, stream: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self._stream, self._clock = stream, clock
         self._phase, self._unit, self._done = "", "", 0
         self._total: int | None = None
@@ -224,8 +230,8 @@ class TerminalProgress:
         self._drawn, self._shown = now, True
 
 
-def _is_terminal(stream: Any) -> bool:
-    return bool(stream.isatty())
+def _is_terminal(stream: TextIO) -> bool:
+    return stream.isatty()
 
 
 def _tracker(ctx: click.Context, kw: dict[str, Any]) -> Progress:
@@ -446,7 +452,8 @@ def plan(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
 @click.option(
     "--force", is_flag=True, help="overwrite pg_cron jobs edited by hand, take over names"
 )
-@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE, *LAYOUT, QUIET)
+@_with(WAIT_RUNNING, RELEASE, *PLANNING, TIMEZONE, AGENT_ROLE)
+@_with(*layout_options("dry run text: also every info finding of the jobs it would write"), QUIET)
 @click.pass_context
 def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """Migrate pgAgent jobs to pg_cron: a dry run unless --apply (which WRITES both databases).
@@ -490,7 +497,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, WAIT_RUNNING, *LAYOUT, QUIET)
+@_with(*LIVE, WAIT_RUNNING, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
@@ -536,7 +543,7 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, *LAYOUT, QUIET)
+@_with(*LIVE, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.
@@ -564,7 +571,7 @@ def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 @click.option(
     "--apply", is_flag=True, help="WRITES: create the jobs in --pgagent (one transaction)"
 )
-@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH)
+@_with(format_option("text", "json", "sql"), FAIL_ON, WIDTH, QUIET)
 @click.pass_context
 def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None:
     """Reverse export: pg_cron jobs as pgAgent jobs (SQL script, JSON, or --apply).
@@ -592,6 +599,7 @@ def export_cmd(ctx: click.Context, /, fmt: str, fail_on: str, **kw: Any) -> None
         inactive=kw["inactive"],
         select=tuple(kw["jobs"]),
         exclude=tuple(kw["exclude"]),
+        tracker=_tracker(ctx, kw),
     )
     _finish(ctx, "export", fmt, result, result.plan.all_findings(), fail_on, layout)
 

@@ -535,6 +535,12 @@ CODES: dict[str, Code] = _table(
         "A migrated pg_cron job ran at no fire time of its schedule (verify --runs)",
     ),
     (
+        "VERIFY_RUNS_GUARD_SKIPPED_FIRE",
+        "apply",
+        (E,),
+        "A guard skipped a migrated job's run at a pgAgent fire time (verify --runs)",
+    ),
+    (
         "VERIFY_RUNS_SLOWER",
         "apply",
         (I,),

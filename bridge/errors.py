@@ -10,6 +10,7 @@ The whole hierarchy (all exit with code 2)::
      +-- ConnectionFailed    server unreachable, login refused, database missing, connection lost
      +-- QueryFailed         the server rejected or cancelled a statement
      +-- CatalogNotFound     no pgAgent catalog / no pg_cron where one was expected
+     +-- ExtensionOutdated   pg_cron's SQL version is older than its library (ALTER EXTENSION)
      +-- PrivilegeError      the role lacks a privilege; the message lists every one missing
      +-- SnapshotError       a snapshot file is unreadable, malformed or of an unknown version
      +-- MigrationLocked     another pgbridge run holds the migration lock
@@ -49,6 +50,11 @@ class QueryFailed(BridgeError):
 
 class CatalogNotFound(BridgeError):
     """The database holds no pgAgent catalog (or no pg_cron extension) where one was expected."""
+
+
+class ExtensionOutdated(BridgeError):
+    """pg_cron is there, but its extension SQL version lags its library's so far that writing
+    would fail or crash (TARGET_EXTENSION_OUTDATED); ``ALTER EXTENSION pg_cron UPDATE`` fixes it."""
 
 
 class PrivilegeError(BridgeError):

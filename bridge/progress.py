@@ -10,6 +10,7 @@ draws anything itself. The CLI passes a terminal one (:mod:`bridge.cli`); everyo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -42,6 +43,16 @@ class Silent:
 
 
 SILENT: Final[Progress] = Silent()
+
+
+@contextmanager
+def phase(progress: Progress, name: str) -> Iterator[None]:
+    """One phase of no count (a few queries, one parse), finished however it ends."""
+    progress.start(name)
+    try:
+        yield
+    finally:
+        progress.finish()
 
 
 def tracked(

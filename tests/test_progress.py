@@ -13,6 +13,7 @@ from bridge.catalog import snapshot as snapshot_file
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.planner.target import Target
 from bridge.progress import SILENT, tracked
+from tests.exporter.test_export import cron, side_with
 from tests.factories import catalog_of
 
 DAILY = ScheduleSpec("daily 02:30", minutes=frozenset({30}), hours=frozenset({2}))
@@ -60,6 +61,26 @@ def catalog_file(tmp_path: Path, jobs: int = JOBS) -> Path:
     path = tmp_path / "catalog.json"
     api.snapshot(catalog_of(*specs), path)
     return path
+
+
+def cron_file(tmp_path: Path, jobs: int = JOBS) -> Path:
+    """A snapshot whose pg_cron side holds ``jobs`` jobs (what export reads)."""
+    side = side_with(*(cron(n, "30 2 * * *") for n in range(1, jobs + 1)))
+    path = tmp_path / "cron.json"
+    api.snapshot(catalog_of(pgcron=side), path)
+    return path
+
+
+def test_an_export_from_a_snapshot_reports_reading_decoding_and_each_job(tmp_path: Path) -> None:
+    path = cron_file(tmp_path)
+    recorder = Recorder()
+    result = api.export(snapshot_path=path, timezone="UTC", tracker=recorder)
+    assert recorder.phases() == [
+        ("reading snapshot", -(-path.stat().st_size // snapshot_file.CHUNK)),
+        ("decoding snapshot", 0),
+        ("translating", JOBS),
+    ]
+    assert len(result.plan.jobs) == JOBS and not result.applied
 
 
 def test_a_plan_from_a_snapshot_reports_reading_decoding_and_each_job(tmp_path: Path) -> None:

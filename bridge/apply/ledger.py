@@ -21,6 +21,8 @@ from typing import Any
 from bridge.errors import ForeignRow
 from bridge.naming import content_hash
 from bridge.pg.connect import Connection
+from bridge.planner.types import PlanOptions
+from bridge.serialize import from_jsonable
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS pgbridge;
@@ -90,6 +92,18 @@ class LedgerSource:
     definition: dict[str, Any] | None = None
     #: How it was planned: {"options": PlanOptions as JSON, "timezone": pgAgent's zone}.
     context: dict[str, Any] | None = None
+
+
+def planned_as(context: dict[str, Any] | None, zone: str) -> tuple[PlanOptions, str]:
+    """The options and pgAgent zone a job was planned with, from its ``context``; the defaults
+    and ``zone`` (the live catalog's) where the record lacks them or this release cannot read
+    its options."""
+    ctx = context or {}
+    try:
+        options = from_jsonable(PlanOptions, ctx.get("options", {}))
+    except ValueError:
+        options = PlanOptions()
+    return options, str(ctx.get("timezone", zone))
 
 
 def exists(conn: Connection) -> bool:
@@ -163,6 +177,20 @@ def read(
         )
     ]
     return jobs, sources
+
+
+def definitions(conn: Connection, source: str, pgagent_job_ids: Sequence[int]) -> dict[int, Any]:
+    """The recorded definitions of these pgAgent jobs (``bridge.model.Job`` as JSON) in one
+    query, for the few callers that need some: :func:`read` leaves them out (issue 16). A job
+    without a row or a definition is absent."""
+    if not pgagent_job_ids or not exists(conn):
+        return {}
+    rows = conn.execute(
+        "SELECT pgagent_job_id, definition::text FROM pgbridge.pgagent_jobs "
+        "WHERE source = %s AND pgagent_job_id = ANY(%s) AND definition IS NOT NULL",
+        [source, list(pgagent_job_ids)],
+    )
+    return {int(r[0]): json.loads(r[1]) for r in rows}
 
 
 def record_job(conn: Connection, job: LedgerJob) -> None:

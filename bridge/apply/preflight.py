@@ -9,6 +9,7 @@ from bridge.apply.session import Run
 from bridge.catalog.pgcron import read_pgcron
 from bridge.errors import (
     CatalogNotFound,
+    ExtensionOutdated,
     PrivilegeError,
 )
 from bridge.findings import Severity
@@ -70,7 +71,7 @@ def preflight(run: Run, plan: Plan, selected: Sequence[JobPlan]) -> None:
         )
     outdated = extension_outdated(live, cron.database)
     if outdated is not None and outdated.severity is Severity.ERROR:
-        raise CatalogNotFound(f"{outdated.message}; {outdated.remedy}")
+        raise ExtensionOutdated(f"{outdated.message}; {outdated.remedy}")
     jobs = [c for j in selected for c in j.cron_jobs]
     if not usage:
         missing.append("USAGE on schema cron")

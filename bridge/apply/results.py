@@ -53,19 +53,24 @@ class RunCheck:
     #: The window compared: ``[since, until)``.
     since: dt.datetime
     until: dt.datetime
-    #: Fire instants of the schedule in the window, and runs logged in it.
+    #: Fire instants in the window (a guarded job's: pgAgent's fire times that are also its
+    #: entry's, see ``guard_rule``), and runs logged in it that went ahead (a guard's skips apart).
     expected: int = 0
     ran: int = 0
+    #: Fire times with no run at all.
     missed: int = 0
     missed_first: tuple[dt.datetime, ...] = ()
-    #: Runs at no fire time of the schedule (by hand, or queued behind a long run).
+    #: Runs at no fire time (by hand, queued behind a long run, or let through by a guard).
     extra: int = 0
     extra_first: tuple[dt.datetime, ...] = ()
     failed: int = 0
     #: The latest failed runs (at most a few).
     failures: tuple[FailedRun, ...] = ()
-    #: Runs a pgbridge guard ended at once (the minute is no pgAgent fire time): not failures.
+    #: Runs a pgbridge guard ended at once at a minute that is no pgAgent fire time: as planned.
     skipped: int = 0
+    #: Runs a guard ended at a minute that IS a pgAgent fire time: the steps did not run there.
+    skipped_fire: int = 0
+    skipped_fire_first: tuple[dt.datetime, ...] = ()
     median_seconds: float | None = None
     p95_seconds: float | None = None
     max_seconds: float | None = None
@@ -74,6 +79,10 @@ class RunCheck:
     pgagent_p95_seconds: float | None = None
     #: Why the evidence is missing or partial ("" when it is complete).
     evidence: str = ""
+    #: A guarded job's pgAgent rule came from: "ledger" (the definitions the plan was built
+    #: from), "catalog" (pgAgent's catalog as it is now: the ledger holds no readable
+    #: definition), "unavailable" (neither: skips are counted, not judged); "" unguarded.
+    guard_rule: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,19 @@ schedule since it took over (or ``--since``) are computed by the schedule engine
 rules (release, ``cron.timezone``, the DOM/DOW switch) and compared with ``cron.job_run_details``
 (pg_cron 1.3+, written when ``cron.log_run`` is on): missed fire times, runs at no fire time, failed
 runs with their messages, and durations beside pgAgent's own history (over the runs that neither
-failed nor were a guard's skip). A guard's skipped runs are
-runs of the superset schedule pg_cron has, so they are never "extra"; pg_cron logs them as
-'failed' (the guard raises: pg_cron keeps a command's own words only for errors), and they are
-counted as skipped, not failed, by the guard's message.
+failed nor were a guard's skip).
+
+A guarded job (issue 13) is judged against pgAgent's own rule, not its superset entry: its
+expected fire instants are the fire times of the pgAgent schedules the plan was built from (the
+definition kept in the ledger, else pgAgent's catalog as it is now), in the zone and mode it was
+planned with (the ledger's context) and the ``pga_next_schedule`` body pgAgent's catalog has (the
+ledger does not record one; ``body_of``), that the entry also fires at. pg_cron logs a
+guard's skip as 'failed' (the guard raises: pg_cron keeps a command's own words only for
+errors), told by its message; the guard judged the minute the run started in, so each run is
+judged by that minute: a skip at no pgAgent fire time is the superset's, as planned (counted as
+skipped, never extra or failed); a skip at a pgAgent fire time is a run the guard wrongly
+withheld (``VERIFY_RUNS_GUARD_SKIPPED_FIRE``: a guard bug, a changed zone, a changed catalog);
+a run that went ahead at a minute pgAgent would not fire is extra.
 
 Evidence can be missing, and the report says so instead of calling every fire time missed:
 ``cron.log_run`` off (pg_cron records nothing), details purged (nothing is kept from before the
@@ -21,17 +30,29 @@ import bisect
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from bridge.apply import ledger
 from bridge.apply.results import FailedRun, RunCheck
 from bridge.apply.session import Run
 from bridge.findings import Finding, Severity
-from bridge.model import PgAgentCatalog
+from bridge.model import Job, PgAgentCatalog, Schedule
 from bridge.pg.conninfo import redact_text
-from bridge.planner.guard import SKIP_MESSAGE
+from bridge.planner.guard import SKIP_MESSAGE, guard_words
 from bridge.planner.target import Target
-from bridge.schedule import CronSyntaxError, cron_fireset, fire_instants, parse_cron
+from bridge.progress import tracked
+from bridge.schedule import (
+    CronSyntaxError,
+    Mode,
+    agent_fireset,
+    body_of,
+    cron_fireset,
+    fire_instants,
+    parse_cron,
+)
+from bridge.serialize import from_jsonable
 
 #: A run that starts this long after a fire time is that fire's run (the scheduler wakes once a
 #: minute; a busy server starts late), and fire times this close to now are not judged yet.
@@ -110,6 +131,93 @@ def compare_runs(
     return [f for f, t in zip(fires, taken, strict=True) if not t], extra
 
 
+def minute_of(start: dt.datetime) -> dt.datetime:
+    """The minute (UTC) a run started in: the one its guard judged (``date_trunc('minute',
+    now())`` in planner/wrapper.py)."""
+    return start.astimezone(dt.timezone.utc).replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class GuardedRuns:
+    """A guarded job's runs judged by pgAgent's fire times, minute by minute."""
+
+    #: Fire times with no run at all (neither one that went ahead nor a skip).
+    missed: list[dt.datetime]
+    #: Runs that went ahead at a minute that is no fire time, or a second time in one.
+    extra: list[dt.datetime]
+    #: Skips at minutes that are no fire time: the superset's, as planned.
+    skipped: int
+    #: The minutes of skips at fire times: runs the guard withheld from pgAgent's rule.
+    skipped_fire: list[dt.datetime]
+
+
+def judge_guarded(
+    expected: Sequence[dt.datetime], runs: Sequence[tuple[dt.datetime, bool]]
+) -> GuardedRuns:
+    """Each run (its start, and whether it was the guard's skip) by the minute it started in,
+    against the fire times ``expected``. No lateness is allowed for, unlike :func:`compare_runs`:
+    a run that pg_cron started a minute late was judged by its guard for that later minute, so
+    a fire time it leaves unrun is missed. All lists sorted."""
+    fires = set(expected)
+    ran: set[dt.datetime] = set()
+    extra: list[dt.datetime] = []
+    skipped_fire: list[dt.datetime] = []
+    skipped = 0
+    for start, skip in sorted(runs):
+        minute = minute_of(start)
+        if skip and minute in fires:
+            skipped_fire.append(minute)
+        elif skip:
+            skipped += 1
+        elif minute in fires and minute not in ran:
+            ran.add(minute)
+        else:
+            extra.append(start)
+    missed = sorted(fires - ran - set(skipped_fire))
+    return GuardedRuns(missed, extra, skipped, skipped_fire)
+
+
+@dataclass(frozen=True)
+class AgentRule:
+    """The pgAgent schedules a guarded job's guard stands for, as the plan saw them."""
+
+    schedules: tuple[Schedule, ...]
+    zone: str
+    mode: Mode
+    #: "ledger" or "catalog" (``RunCheck.guard_rule``).
+    source: str
+
+
+def agent_rule(
+    job: ledger.LedgerJob,
+    recorded: Mapping[int, Any],
+    context: dict[str, Any] | None,
+    agent: PgAgentCatalog,
+) -> AgentRule | None:
+    """The guarded ``job``'s pgAgent schedules: from its definition in the ledger (``recorded``:
+    what the plan was built from), else from the live catalog; the zone and mode from the
+    recorded context. None when neither holds the job. pgAgent fires only enabled schedules
+    with a start (pga_next_schedule), among those the pg_cron job stands for."""
+    options, zone = ledger.planned_as(context, agent.timezone)
+    found: Job | None = None
+    source = "ledger"
+    if job.pgagent_job_id in recorded:
+        try:
+            found = from_jsonable(Job, recorded[job.pgagent_job_id])
+        except (ValueError, TypeError):
+            found = None  # a definition this release cannot read
+    if found is None:
+        source = "catalog"
+        found = next((j for j in agent.jobs if j.id == job.pgagent_job_id), None)
+    if found is None:
+        return None
+    ids = set(job.schedule_ids)
+    schedules = tuple(
+        s for s in found.schedules if s.id in ids and s.enabled and s.start is not None
+    )
+    return AgentRule(schedules, zone, options.mode, source)
+
+
 def judged_from(took: ledger.TakeOver) -> dt.datetime:
     """The first instant whose fire times are pg_cron's alone, from the ledger's take-over.
 
@@ -129,8 +237,9 @@ def check_runs(
     target: Target,
     since: dt.datetime | None = None,
 ) -> tuple[list[RunCheck], list[Finding]]:
-    """Every migrated pg_cron job's runs against its schedule (two reads of pg_cron's side)."""
-    known, _ = ledger.read(run.target, run.source_id, definitions=False)
+    """Every migrated pg_cron job's runs against its schedule (two reads of pg_cron's side, and
+    one of the guarded jobs' definitions in the ledger)."""
+    known, sources = ledger.read(run.target, run.source_id, definitions=False)
     took_over = ledger.taken_over(run.target, run.source_id)
     row = run.target.execute(_EVIDENCE).fetchone()
     assert row is not None
@@ -143,15 +252,19 @@ def check_runs(
         "since": [starts[j.jobname] for j in jobs],
         "until": now,  # runs up to now: a fire just before ``until`` may start after it
     }
-    logged: dict[int, list[tuple[dt.datetime, dt.datetime | None, str, str]]] = defaultdict(list)
+    logged: dict[int, list[_Row]] = defaultdict(list)
     if jobs and log_run != "off":
         for jobid, start, end, status, message in run.target.execute(_RUNS, params):
             logged[jobid].append((start, end, status, message))
+    guarded = sorted({j.pgagent_job_id for j in jobs if guard_words(j.command) is not None})
+    recorded = ledger.definitions(run.target, run.source_id, guarded)
     run.target.rollback()
+    contexts = {s.pgagent_job_id: s.context for s in sources}
     cron = target.cron_target()
+    body = body_of(agent.function_body)
     checks: list[RunCheck] = []
     found: list[Finding] = []
-    for job in jobs:
+    for job in tracked(run.tracker, "checking runs", jobs, len(jobs), "jobs"):
         begin = starts[job.jobname]
         evidence = ""
         if log_run == "off":
@@ -170,6 +283,8 @@ def check_runs(
         except CronSyntaxError:
             schedule = None
         expected: list[dt.datetime] = []
+        rule: AgentRule | None = None
+        guard_rule = ""
         if not job.planned_active:
             evidence = evidence or "inactive (as planned): no run is expected"
         elif schedule is None or schedule.kind != "cron":
@@ -178,23 +293,36 @@ def check_runs(
             fires = cron_fireset([schedule], cron.zone, and_logic=cron.and_logic)
             days = (until.date() - begin.date()).days + 1
             expected = [t for t in fire_instants(fires, begin.date(), days) if begin <= t < until]
+            if guard_words(job.command) is not None:
+                rule = agent_rule(job, recorded, contexts.get(job.pgagent_job_id), agent)
+                guard_rule = "unavailable" if rule is None else rule.source
+            if rule is not None:  # pgAgent's fire times, as planned, that the entry has too
+                agent_fires = agent_fireset(rule.schedules, rule.zone, mode=rule.mode, body=body)
+                pgagent = set(fire_instants(agent_fires, begin.date(), days))
+                expected = [t for t in expected if t in pgagent]
         rows = [r for r in logged.get(job.jobid, []) if r[0] >= begin]
         if not expected and not evidence:
             evidence = (
                 f"too young: no fire time between {begin:%Y-%m-%d %H:%M} UTC and "
                 f"{until:%Y-%m-%d %H:%M} UTC"
             )
+        note = _rule_note(guard_rule, job.pgagent_job_id)
+        if note:
+            evidence = f"{evidence}; {note}" if evidence else note
         judged = not (log_run == "off" or oldest is None)
-        missed, extra = compare_runs(expected, [r[0] for r in rows]) if judged else ([], [])
-        later = {t for t in extra if t >= until}  # runs of fire times not judged yet
-        extra = [t for t in extra if t < until]
-        rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
-        skipped = sum(1 for _, _, st, m in rows if st == "failed" and guard_skipped(m))
-        failures = [
-            FailedRun(s, redact_text(m))
-            for s, _, st, m in rows
-            if st == "failed" and not guard_skipped(m)
-        ]
+        skipped_fire: list[dt.datetime] = []
+        if rule is None:
+            missed, extra = compare_runs(expected, [r[0] for r in rows]) if judged else ([], [])
+            later = {t for t in extra if t >= until}  # runs of fire times not judged yet
+            extra = [t for t in extra if t < until]
+            rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
+            skipped = sum(1 for r in rows if _skip(r))
+        else:
+            rows = [r for r in rows if minute_of(r[0]) < until]  # later minutes: not judged yet
+            verdict = judge_guarded(expected, [(r[0], _skip(r)) for r in rows])
+            missed, extra, skipped = verdict.missed, verdict.extra, verdict.skipped
+            skipped_fire = verdict.skipped_fire
+        failures = [FailedRun(r[0], redact_text(r[3])) for r in rows if _failed(r)]
         median, p95, longest = run_durations(rows)
         history = _history(agent, job.pgagent_job_id)
         check = RunCheck(
@@ -205,7 +333,7 @@ def check_runs(
             since=begin,
             until=until,
             expected=len(expected),
-            ran=len(rows),
+            ran=sum(1 for r in rows if not _skip(r)),
             missed=len(missed),
             missed_first=tuple(missed[:FIRST]),
             extra=len(extra),
@@ -213,16 +341,49 @@ def check_runs(
             failed=len(failures),
             failures=tuple(failures[-FIRST:]),
             skipped=skipped,
+            skipped_fire=len(skipped_fire),
+            skipped_fire_first=tuple(skipped_fire[:FIRST]),
             median_seconds=median,
             p95_seconds=p95,
             max_seconds=longest,
             pgagent_median_seconds=history[0],
             pgagent_p95_seconds=history[1],
             evidence=evidence,
+            guard_rule=guard_rule,
         )
         checks.append(check)
         found += run_findings(check)
     return checks, found
+
+
+_Row = tuple[dt.datetime, dt.datetime | None, str, str]
+
+
+def _skip(row: _Row) -> bool:
+    return row[2] == "failed" and guard_skipped(row[3])
+
+
+def _failed(row: _Row) -> bool:
+    return row[2] == "failed" and not guard_skipped(row[3])
+
+
+#: Evidence notes that leave a check complete but say where a guarded job's rule came from.
+_CATALOG_NOTE = "judged by pgAgent's catalog as it is now"
+_NO_RULE_NOTE = "the guard's skips are counted, not judged"
+
+
+def _rule_note(guard_rule: str, job_id: int) -> str:
+    """What the evidence says when a guarded job's rule is not the ledger's definitions."""
+    if guard_rule == "catalog":
+        return (
+            f"{_CATALOG_NOTE}: the ledger holds no readable definition of pgAgent job {job_id} "
+            "(the schedules the plan was built from)"
+        )
+    if guard_rule == "unavailable":
+        return (
+            f"{_NO_RULE_NOTE}: neither the ledger nor pgAgent's catalog holds pgAgent job {job_id}"
+        )
+    return ""
 
 
 def _history(agent: PgAgentCatalog, job_id: int) -> tuple[float | None, float | None]:
@@ -237,12 +398,15 @@ def _when(instants: Sequence[dt.datetime]) -> str:
 
 
 def run_findings(c: RunCheck) -> list[Finding]:
-    """The findings of one check: missed and failed runs are errors (verify exits 1)."""
+    """The findings of one check: missed and failed runs, and a guard's skips at pgAgent fire
+    times, are errors (verify exits 1)."""
     out: list[Finding] = []
     name = repr(c.cron_job)
     window = f"since {c.since:%Y-%m-%d %H:%M} UTC"
     if c.evidence:
-        partial = c.evidence.startswith(("too young", "cron.job_run_details starts", "inactive"))
+        partial = c.guard_rule != "unavailable" and c.evidence.startswith(
+            ("too young", "cron.job_run_details starts", "inactive", _CATALOG_NOTE)
+        )
         out.append(
             Finding(
                 "VERIFY_RUNS_PARTIAL" if partial else "VERIFY_RUNS_NO_EVIDENCE",
@@ -280,7 +444,39 @@ def run_findings(c: RunCheck) -> list[Finding]:
                 detail="\n".join(f"{f.start.isoformat()}: {f.message}" for f in c.failures),
             )
         )
-    if c.extra:
+    judged_by = {
+        "ledger": "the pgAgent schedules the plan was built from (the ledger)",
+        "catalog": "pgAgent's catalog as it is now (the ledger holds no definition)",
+    }.get(c.guard_rule)
+    if c.skipped_fire:
+        out.append(
+            Finding(
+                "VERIFY_RUNS_GUARD_SKIPPED_FIRE",
+                Severity.ERROR,
+                f"pg_cron job {name}: its guard skipped {c.skipped_fire} run(s) {window} at "
+                f"minutes that are pgAgent fire times (first: {_when(c.skipped_fire_first)}), "
+                f"by {judged_by}: pgAgent would have run the steps there, pg_cron did not",
+                "compare the guard in the job's command with pgAgent's schedules and zone (a "
+                "hand edit, a changed TimeZone or catalog, or a guard bug); run verify for drift "
+                "and migrate --apply again (--force for an edited command) to rebuild the guard; "
+                "run the missed work by hand if it matters",
+                c.pgagent_job_id,
+            )
+        )
+    if c.extra and judged_by is not None:
+        out.append(
+            Finding(
+                "VERIFY_RUNS_EXTRA",
+                Severity.WARNING,
+                f"pg_cron job {name} ran the steps {c.extra} time(s) {window} at minutes that "
+                f"are no pgAgent fire time by {judged_by} (first: {_when(c.extra_first)}): its "
+                "guard let them through, or they ran twice in a minute",
+                "compare the guard in the job's command with pgAgent's schedules and zone; "
+                "migrate --apply again (--force for an edited command) to rebuild it",
+                c.pgagent_job_id,
+            )
+        )
+    elif c.extra:
         out.append(
             Finding(
                 "VERIFY_RUNS_EXTRA",

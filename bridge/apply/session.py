@@ -27,7 +27,7 @@ from bridge.findings import Finding, Severity
 from bridge.model import Catalog
 from bridge.pg import conninfo
 from bridge.pg.connect import Connection, connect
-from bridge.progress import SILENT, Progress
+from bridge.progress import SILENT, Progress, phase
 
 #: Key of the advisory lock that serialises pgbridge runs on a pg_cron database.
 LOCK_KEY = 0x7067_6272_6964_6765  # "pgbridge"
@@ -148,8 +148,7 @@ def read_catalogs(
     """Both sides, with every migrated pgAgent job shown as it was before pgbridge disabled it
     (the plan must not turn a job pgbridge disabled into an inactive pg_cron job); one phase for
     the run's tracker."""
-    run.tracker.start("reading catalog")
-    try:
+    with phase(run.tracker, "reading catalog"):
         agent = read_pgagent(run.source, timezone=timezone, agent_role=agent_role)
         run.source.rollback()
         run.target.rollback()
@@ -163,5 +162,3 @@ def read_catalogs(
         if pgcron is not None and not run.same_database:
             origin += f" + pg_cron at {conninfo.redact(pgcron)}"
         return Catalog(agent, cron, origin, dt.datetime.now(dt.timezone.utc))
-    finally:
-        run.tracker.finish()

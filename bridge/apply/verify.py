@@ -20,10 +20,9 @@ from bridge.model import Catalog
 from bridge.planner.build import make_plan
 from bridge.planner.expressions import cron_comparison
 from bridge.planner.target import Target, target_from
-from bridge.planner.types import Plan, PlanOptions
+from bridge.planner.types import Plan
 from bridge.progress import SILENT, Progress, tracked
 from bridge.schedule import CronSyntaxError
-from bridge.serialize import from_jsonable
 
 
 def read_target(run: Run) -> Target:
@@ -171,12 +170,7 @@ def _source_drift(
     for known in known_jobs:
         recorded.setdefault(known.pgagent_job_id, []).append(known)
     for key, ids in groups.items():
-        ctx = contexts[key]
-        try:
-            options = from_jsonable(PlanOptions, ctx.get("options", {}))
-        except ValueError:
-            options = PlanOptions()
-        zone = ctx.get("timezone", catalog.pgagent.timezone)
+        options, zone = ledger.planned_as(contexts[key], catalog.pgagent.timezone)
         if made is not None and (made.options, made.target, zone) == (
             options,
             target,

@@ -15,7 +15,7 @@ from bridge.errors import UsageError
 from bridge.model import Catalog, PgCronSide
 from bridge.pg import conninfo
 from bridge.pg.connect import reading
-from bridge.progress import SILENT, Progress
+from bridge.progress import SILENT, Progress, phase
 
 
 def read_catalog(
@@ -74,8 +74,7 @@ def load_catalog(
             )
             catalog = replace(catalog, pgagent=agent)
         return catalog
-    progress.start("reading catalog")
-    try:
+    with phase(progress, "reading catalog"):
         return read_catalog(
             pgagent or "",
             pgcron,
@@ -83,5 +82,3 @@ def load_catalog(
             agent_role=agent_role,
             history_days=history_days,
         )
-    finally:
-        progress.finish()

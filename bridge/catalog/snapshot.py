@@ -20,7 +20,7 @@ from bridge._version import __version__
 from bridge.errors import SnapshotError
 from bridge.model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
 from bridge.pg import conninfo
-from bridge.progress import SILENT, Progress, tracked
+from bridge.progress import SILENT, Progress, phase, tracked
 from bridge.schedule.versions import parse_release
 from bridge.serialize import from_jsonable, to_jsonable
 
@@ -87,6 +87,11 @@ def _too_deep(doc: Any) -> str | None:
 
 
 def loads(text: str, *, source: str = "snapshot") -> Catalog:
+    return _catalog(_document(text, source), source)
+
+
+def _document(text: str, source: str) -> Any:
+    """The JSON document of a snapshot's text (refused when too big or nested too deeply)."""
     if len(text) > MAX_BYTES:
         raise _too_big(source, len(text))
     try:
@@ -104,6 +109,11 @@ def loads(text: str, *, source: str = "snapshot") -> Catalog:
     deep = _too_deep(doc)
     if deep is not None:
         raise SnapshotError(f"{source} is malformed: {deep}: nested more than {MAX_DEPTH} levels")
+    return doc
+
+
+def _catalog(doc: Any, source: str) -> Catalog:
+    """The catalog a snapshot document holds, checked (format, version, values)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise SnapshotError(f'{source} is not a pgbridge snapshot (no "format": "{FORMAT}")')
     version = doc.get("version")
@@ -161,23 +171,37 @@ def _checked(catalog: Catalog) -> Catalog:
 CHUNK = 1 << 20
 
 
-def load(path: str | Path, progress: Progress = SILENT) -> Catalog:
-    """The catalog a snapshot file holds; ``progress`` is told of each megabyte read, then of
-    the decoding (one step: the JSON document is parsed whole)."""
+def read_text(path: str | Path, progress: Progress = SILENT) -> str:
+    """A snapshot file's text, ``progress`` told of each megabyte read. The bytes go into one
+    buffer of the file's size and are decoded once, so the peak is the buffer and the text:
+    twice the file (three times when a character beyond Latin-1 makes Python store the text at
+    two bytes a character)."""
     try:
         size = Path(path).stat().st_size
         if size > MAX_BYTES:
             raise _too_big(f"snapshot {path}", size)
+        buffer = bytearray(size)
+        view = memoryview(buffer)
         with open(path, "rb") as file:
-            chunks = iter(lambda: file.read(CHUNK), b"")
-            raw = b"".join(tracked(progress, "reading snapshot", chunks, -(-size // CHUNK), "MB"))
-        text = raw.decode("utf-8")
+            offsets = range(0, size, CHUNK)
+            read = tracked(progress, "reading snapshot", offsets, len(offsets), "MB")
+            got = sum(file.readinto(view[at : at + CHUNK]) for at in read)
+            if got != size or file.read(1):
+                raise SnapshotError(f"snapshot {path} changed while it was read: read it again")
+        return str(view, "utf-8")
     except FileNotFoundError:
         raise SnapshotError(f"snapshot {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
-    progress.start("decoding snapshot")
-    try:
-        return loads(text, source=f"snapshot {path}")
-    finally:
-        progress.finish()
+
+
+def load(path: str | Path, progress: Progress = SILENT) -> Catalog:
+    """The catalog a snapshot file holds; ``progress`` is told of each megabyte read, then of
+    the decoding (one step: the JSON document is parsed whole). The text is let go once parsed,
+    before the catalog is built from the document."""
+    text = read_text(path, progress)
+    source = f"snapshot {path}"
+    with phase(progress, "decoding snapshot"):
+        doc = _document(text, source)
+        del text
+        return _catalog(doc, source)

@@ -27,6 +27,7 @@ from bridge.pg.conninfo import LOCAL_HOSTS
 from bridge.pg.quoting import literal
 from bridge.planner.guard import guard_words
 from bridge.planner.target import Target, target_from
+from bridge.progress import SILENT, Progress, tracked
 from bridge.schedule import (
     AgentSchedule,
     CronSyntaxError,
@@ -321,6 +322,7 @@ def make_export(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     zone_assumed: bool = False,
+    progress: Progress = SILENT,
 ) -> ExportPlan:
     """Plan the export of ``side``'s jobs into a pgAgent catalog evaluated in ``agent_zone``
     (``zone_assumed``: a guess, so translations that depend on it are not exact).
@@ -329,6 +331,7 @@ def make_export(
     migration created; pg_cron jobs of one pgAgent job of one catalog become that job again (the
     same job id in another catalog is another job). A job edited since is translated as it is now.
     ``select`` / ``exclude`` name pg_cron jobs by id or name; one that names none is refused.
+    ``progress`` is told of each pg_cron job done.
     """
     check_zone(agent_zone, "pgAgent time zone", "pass --timezone with an IANA name")
     # the release and zone the jobs were written for, read as the plan reads its target
@@ -343,7 +346,7 @@ def make_export(
     check_selectors((*select, *exclude), known, "pg_cron job")
     jobs: list[ExportedJob] = []
     restored: dict[tuple[str, int], list[int]] = {}
-    for cron in side.jobs:
+    for cron in tracked(progress, "translating", side.jobs, len(side.jobs), "jobs"):
         if not matches(select, exclude, keys(cron)):
             continue
         origin = ledger_jobs.get(cron.id)

@@ -31,6 +31,7 @@ from bridge.exporter.translate import (
 from bridge.findings import Finding, Severity
 from bridge.model import Job, PgCronSide
 from bridge.pg.connect import connect, reading
+from bridge.progress import SILENT, Progress, phase, tracked
 from bridge.serialize import from_jsonable
 
 #: Key of the transaction advisory lock that serialises ``export --apply`` runs on a pgAgent catalog.
@@ -71,19 +72,21 @@ def export(
     inactive: bool = False,
     select: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    tracker: Progress = SILENT,
 ) -> ExportResult:
-    """Export pg_cron jobs as pgAgent jobs (a plan, or with ``apply`` written to ``pgagent``)."""
+    """Export pg_cron jobs as pgAgent jobs (a plan, or with ``apply`` written to ``pgagent``);
+    ``tracker`` is told how far reading, translating and writing got."""
     findings: list[Finding] = []
     ledger_jobs: dict[int, LedgerOrigin] = {}
     side: PgCronSide | None
     if snapshot_path is not None and pgcron is not None:
         raise UsageError("--snapshot replaces --pgcron: give one or the other")
     if snapshot_path is not None:
-        side = snapshot.load(snapshot_path).pgcron
+        side = snapshot.load(snapshot_path, tracker).pgcron
         if side is None or side.extension_version is None:
             raise UsageError(f"snapshot {snapshot_path} holds no pg_cron jobs to export")
     else:
-        with reading(pgcron or "") as conn:
+        with phase(tracker, "reading catalog"), reading(pgcron or "") as conn:
             side = read_pgcron(conn)
             if side.extension_version is None:
                 raise UsageError(
@@ -93,7 +96,7 @@ def export(
             ledger_jobs = _ledger_jobs(conn)
     zone = timezone
     if zone is None and pgagent is not None:
-        with reading(pgagent) as conn:
+        with phase(tracker, "reading pgAgent's time zone"), reading(pgagent) as conn:
             zone = read_pgagent(conn).timezone
     if zone is None:
         zone = "UTC"
@@ -116,6 +119,7 @@ def export(
         select=select,
         exclude=exclude,
         zone_assumed=bool(findings),
+        progress=tracker,
     )
     if findings:
         plan = ExportPlan(
@@ -129,10 +133,10 @@ def export(
         return ExportResult(plan, False)
     if pgagent is None:
         raise UsageError("export --apply writes into a pgAgent catalog: give --pgagent")
-    return _apply(plan, pgagent)
+    return _apply(plan, pgagent, tracker)
 
 
-def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
+def _apply(plan: ExportPlan, pgagent: str, progress: Progress) -> ExportResult:
     created: list[tuple[str, int]] = []
     replaced: list[str] = []
     notes: list[Finding] = []
@@ -141,7 +145,7 @@ def _apply(plan: ExportPlan, pgagent: str) -> ExportResult:
         with conn:
             _export_lock(conn)
             here = identity(conn)
-            for job in plan.jobs:
+            for job in tracked(progress, "exporting", plan.jobs, len(plan.jobs), "jobs"):
                 if not writable(job):
                     continue
                 assert job.job is not None

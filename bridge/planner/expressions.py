@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from functools import lru_cache
-from typing import cast
 
 from bridge.findings import Severity
 from bridge.model import Catalog, Schedule
@@ -20,6 +19,7 @@ from bridge.schedule import (
     CronTranslation,
     Mode,
     agent_to_cron,
+    body_of,
     compare,
     cron_fireset,
     parse_cron,
@@ -38,9 +38,7 @@ def schedule_expressions(
     """(expression, active, schedule id) for every schedule that migrates."""
     assert catalog.pgagent is not None
     agent = catalog.pgagent
-    body: Body = "4.2"
-    if agent.function_body in ("4.1", "<=4.0"):
-        body = cast(Body, agent.function_body)
+    body = body_of(agent.function_body)
     out: list[tuple[str, bool, int]] = []
     now = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
     for sched in work.job.schedules:
@@ -77,7 +75,7 @@ def schedule_expressions(
                 schedule=sched,
             )
             continue
-        since = max(today, sched.start.date()) if options.since is None else options.since
+        since = proof_start(sched.start, options, today)
         result = _translate(
             relevant(sched, since), target.cron_target(), agent.timezone, options.mode, body, since
         )
@@ -130,6 +128,12 @@ def _union(
     if not union.exact or len(union.expressions) >= len({e for e, _, _ in found}):
         return found
     return [(e, True, i) for e in union.expressions for i in ids]
+
+
+def proof_start(start: dt.datetime, options: PlanOptions, today: dt.date) -> dt.date:
+    """Where a schedule's proof starts: ``--since``, else today or the schedule's later start
+    (before it pgAgent runs nothing: SCHEDULE_STARTS_LATER says so)."""
+    return max(today, start.date()) if options.since is None else options.since
 
 
 def relevant(sched: Schedule, since: dt.date) -> AgentSchedule:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from bridge.findings import Severity
 from bridge.model import Catalog
@@ -18,7 +17,7 @@ from bridge.planner.target import Target
 from bridge.planner.types import PlanOptions
 from bridge.planner.work import JobWork
 from bridge.planner.wrapper import wrap
-from bridge.schedule import AgentSchedule, Body
+from bridge.schedule import AgentSchedule, body_of
 from bridge.schedule import findings as F
 from bridge.schedule.guard import fold_time_exceptions, superset
 
@@ -76,9 +75,7 @@ def guard_job(
     ids = tuple(dict.fromkeys(i for _, _, i in expressions))
     by_id = {s.id: s for s in work.job.schedules}
     agents = [fold_time_exceptions(AgentSchedule.from_model(by_id[i])) for i in ids]
-    body: Body = "4.2"
-    if catalog.pgagent.function_body in ("4.1", "<=4.0"):
-        body = cast(Body, catalog.pgagent.function_body)
+    body = body_of(catalog.pgagent.function_body)
     zone = catalog.pgagent.timezone
     since = options.since or today
     found = superset(agents, target=target.cron_target(), agent_zone=zone, mode=options.mode,
@@ -111,7 +108,8 @@ def guard_job(
         f"{agent_runs:.0f} a year); {guard.description}. The entry is proved to cover every "
         "pgAgent fire time for all time, so entry and guard fire exactly as pgAgent did. A "
         "skipped run ends at once as 'failed' in cron.job_run_details with a message that starts "
-        f"{SKIP_MESSAGE!r} (pgbridge verify --runs counts it as skipped, not as a failure); the "
+        f"{SKIP_MESSAGE!r} (pgbridge verify --runs counts it as skipped, not as a failure, and "
+        "reports a skip at a pgAgent fire time as an error); the "
         "guard reads the minute the run starts (a run pg_cron queued behind a long one is judged "
         "by its start)",
         f"nothing to do; monitoring that alerts on failed pg_cron runs should ignore messages "

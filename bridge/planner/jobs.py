@@ -5,21 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import cast
 
 from bridge.findings import Severity, status_of
-from bridge.model import Catalog, Job
+from bridge.model import Catalog, Job, Schedule
 from bridge.naming import catalog_tag, job_name
-from bridge.planner.expressions import cron_comparison, relevant, schedule_expressions
+from bridge.planner.expressions import (
+    cron_comparison,
+    proof_start,
+    relevant,
+    schedule_expressions,
+)
 from bridge.planner.guarded import guard_job
 from bridge.planner.steps import step_commands
 from bridge.planner.target import Target
 from bridge.planner.types import CronJobPlan, JobPlan, PlanOptions, ScheduleNote, StepNote
 from bridge.planner.work import JobWork
 from bridge.schedule import (
-    Body,
     CronSyntaxError,
     agent_fireset,
+    body_of,
     cron_fireset,
     describe_agent_schedule,
     parse_cron,
@@ -62,28 +66,31 @@ def _fire_week(
     if planned.status != "changed" or not planned.cron_jobs or planned.cron_jobs[0].guard:
         return None
     assert catalog.pgagent is not None
-    since = options.since or today
+    agent = catalog.pgagent
     ids = {i for c in planned.cron_jobs for i in c.schedule_ids}
-    schedules = tuple(
-        relevant(s, since) for s in job.schedules if s.id in ids and s.start is not None
-    )
+    # Schedules are proved from their own start (``proof_start``); those sharing one (all of a
+    # union, or every schedule already started) are proved together.
+    groups: dict[dt.date, list[Schedule]] = {}
+    for s in job.schedules:
+        if s.id in ids and s.start is not None:
+            groups.setdefault(proof_start(s.start, options, today), []).append(s)
     cron = target.cron_target()
-    body = catalog.pgagent.function_body
-    try:
-        entries = [
-            parse_cron(e, cron.version) for e in sorted({c.schedule for c in planned.cron_jobs})
-        ]
-    except CronSyntaxError:
-        return None
-    agent_fires = agent_fireset(
-        schedules,
-        catalog.pgagent.timezone,
-        mode=options.mode,
-        body=cast(Body, body) if body in ("4.1", "<=4.0") else "4.2",
-    )
-    cron_fires = cron_fireset(entries, cron.zone, and_logic=cron.and_logic)
-    days = proof_days(schedules, since)
-    return first_differing_week(agent_fires, cron_fires, since, days, catalog.pgagent.timezone)
+    body = body_of(agent.function_body)
+    weeks: list[FireWeek] = []
+    for since, members in groups.items():
+        mine = {s.id for s in members}
+        exprs = sorted({c.schedule for c in planned.cron_jobs if mine & set(c.schedule_ids)})
+        try:
+            entries = [parse_cron(e, cron.version) for e in exprs]
+        except CronSyntaxError:
+            return None
+        schedules = tuple(relevant(s, since) for s in members)
+        agent_fires = agent_fireset(schedules, agent.timezone, mode=options.mode, body=body)
+        cron_fires = cron_fireset(entries, cron.zone, and_logic=cron.and_logic)
+        days = proof_days(schedules, since)
+        week = first_differing_week(agent_fires, cron_fires, since, days, agent.timezone)
+        weeks += [week] if week is not None else []
+    return min(weeks, key=lambda w: w.first_difference, default=None)
 
 
 def _plan_job(

@@ -163,8 +163,15 @@ def _first_jobs(ids: list[int], names: dict[int, str], room: int) -> str:
 
 
 def _job_text(
-    w: Lines, job: JobPlan, said: set[str], everywhere: set[str], options: TextOptions
+    w: Lines,
+    job: JobPlan,
+    said: set[str],
+    everywhere: set[str],
+    options: TextOptions,
+    selected: bool = False,
 ) -> None:
+    """One job's section; ``selected``: the dry run's --apply writes it (a manual job is
+    selected only with --include-manual)."""
     w.add()
     w.add(f"job {job.job_id}: {job.job_name}", head=f"[{job.status.upper()}]")
     if job.comment.strip():
@@ -184,7 +191,10 @@ def _job_text(
         if c.guard is not None:
             w.add(f"guard: {_one_line(c.guard.description)}", 5)
     if job.status == "manual" and job.cron_jobs:
-        w.add("(manual: not created unless asked)", 5)
+        if selected:
+            w.add("(manual: --apply creates it, as --include-manual asks)", 5)
+        else:
+            w.add("(manual: not created unless asked)", 5)
     also: list[str] = []
     for f in job.findings:
         if f.severity is Severity.INFO and not options.verbose:
@@ -306,8 +316,9 @@ def plan_text(
                 _finding(w, g.findings[0], 2, f" ({plural(len(g.job_ids), 'job')})")
     shown_status = ("manual", "changed", "exact", "skipped") if o.verbose else ("manual", "changed")
     for job in sorted(plan.jobs, key=lambda j: (_ORDER[j.status], j.job_id)):
-        if (job.job_id in selected) if selected is not None else job.status in shown_status:
-            _job_text(w, job, said, everywhere, o)
+        chosen = selected is not None and job.job_id in selected
+        if chosen or (selected is None and job.status in shown_status):
+            _job_text(w, job, said, everywhere, o, selected=chosen)
     if selected is not None:
         _not_selected(w, plan, selected, everywhere)
     elif not o.verbose:

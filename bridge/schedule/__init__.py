@@ -13,6 +13,7 @@ from bridge.schedule.agent import (
     agent_findings,
     agent_fires_at,
     agent_fireset,
+    body_of,
     effective_slot,
 )
 from bridge.schedule.cron import (
@@ -55,6 +56,7 @@ __all__ = [
     "agent_fires_at",
     "agent_fireset",
     "agent_to_cron",
+    "body_of",
     "check_equivalence",
     "compare",
     "cron_fires_at",

@@ -38,6 +38,18 @@ Body = Literal["4.2", "4.1", "<=4.0"]
 Exception_ = tuple["dt.date | None", "dt.time | None"]
 
 
+def body_of(function_body: str) -> Body:
+    """The rule a catalog's ``pga_next_schedule`` fingerprint (``PgAgentCatalog.function_body``,
+    from ``fingerprint`` in catalog/pgagent_rows.py) stands for: "4.1" and "<=4.0" as read, 4.2
+    for "4.2" and for a body it does not recognise ("unknown"). The planner, its guards and
+    ``verify --runs`` all judge by this one answer."""
+    if function_body == "4.1":
+        return "4.1"
+    if function_body == "<=4.0":
+        return "<=4.0"
+    return "4.2"
+
+
 @dataclass(frozen=True)
 class AgentSchedule:
     """One ``pga_schedule`` row as masks; 0 (all false) means "any", as in pgAgent.

@@ -395,13 +395,74 @@ def _parse(text: str, ver: CronVersion) -> CronSchedule:
         if seconds is not None:
             return CronSchedule(text, ver, "interval", seconds=seconds)
     try:
-        return _Parser(text, ver).parse(text)
+        return _plain(text, ver) or _Parser(text, ver).parse(text)
     except CronSyntaxError:
         if ver.seconds_interval and not ver.interval_parsed_first:
             seconds = _interval(text, first=False)
             if seconds is not None:
                 return CronSchedule(text, ver, "interval", seconds=seconds)
         raise
+
+
+_ITEM = r"(?:\*(?:/[0-9]+)?|[0-9]+(?:-[0-9]+(?:/[0-9]+)?)?)"
+_FIELD = rf"({_ITEM}(?:,{_ITEM})*)"
+#: Five fields of numbers, ranges, ``*`` and steps, one space apart (what pgbridge writes): read
+#: without the character-level parser, which they cannot surprise.
+_PLAIN = re.compile(rf"{_FIELD} {_FIELD} (\$|{_FIELD}) {_FIELD} {_FIELD}")
+_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
+    """The schedule for plain five-field text, as the parser would read it; ``None`` for text
+    the parser must read (names, blanks, comments, junk, reversed or out-of-range values,
+    zero or oversized steps, ``$`` where unknown): there, only it knows the answer."""
+    match = _PLAIN.fullmatch(text)
+    if match is None or len(text) >= _MAX_LENGTH:
+        return None
+    minutes, hours, dom, _, months, weekdays = match.groups()
+    last = dom == "$"
+    if last and not ver.last_day:
+        return None
+    masks: list[int] = []
+    for field, (lo, hi) in zip((minutes, hours, dom, months, weekdays), _BOUNDS, strict=True):
+        if field == "$":
+            masks.append(0)
+            continue
+        bits = 0
+        for item in field.split(","):
+            value, _, step_text = item.partition("/")
+            if value == "*":
+                first, stop = lo, hi
+            else:
+                a, _, b = value.partition("-")
+                first, stop = int(a), int(b or a)
+            step = int(step_text) if step_text else 1
+            if not lo <= first <= stop <= hi or step <= 0:
+                return None
+            if ver.step_above_max_rejected and step > hi:
+                return None
+            if step == 1:
+                bits |= span(first, stop)
+            else:
+                for v in range(first, stop + 1, step):
+                    bits |= 1 << v
+        masks.append(bits)
+    dow = masks[4]
+    if dow & 0b10000001:
+        dow |= 1
+    return CronSchedule(
+        text=text,
+        version=ver,
+        kind="cron",
+        minutes=masks[0],
+        hours=masks[1],
+        days=masks[2],
+        months=masks[3],
+        weekdays=dow & 0b1111111,
+        last=last,
+        dom_star=dom.startswith("*"),
+        dow_star=weekdays.startswith("*"),
+    )
 
 
 def cron_fireset(

@@ -21,10 +21,17 @@ from functools import lru_cache
 from bridge.schedule.daysets import DayTable, day_table
 from bridge.schedule.masks import lowest, span
 from bridge.schedule.slots import DAY_MINUTES, FULL_DAY, Slot, time_pattern
-from bridge.schedule.zones import Timeline, date_of, day_number, instant_of, timeline
+from bridge.schedule.zones import Timeline, date_of, day_number, instant_of, timeline, widen
 
 DAY = DAY_MINUTES
 _MARGIN = 4  # days evaluated beyond each end of the horizon
+
+
+def _proof_table(first: int, count: int) -> DayTable:
+    """A day table covering days ``[first, first + count)``, widened (:func:`widen`) so that
+    proofs of other horizons share it, its timelines and their cached day shapes and slot days."""
+    lo, hi = widen(first, first + count)
+    return day_table(lo, hi - lo)
 
 
 @dataclass(frozen=True)
@@ -368,9 +375,9 @@ def _classes(patterns: list[int]) -> list[int]:
 def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
     """Compare the instants of ``left`` and ``right`` in UTC days ``[since, since + days)``."""
     h0 = day_number(since)
-    table = day_table(h0 - _MARGIN, days + 2 * _MARGIN)
+    table = _proof_table(h0 - _MARGIN, days + 2 * _MARGIN)
     sides = (_Side(left, table), _Side(right, table))
-    horizon = _bit_span(_MARGIN, _MARGIN + days)
+    horizon = _bit_span(h0 - table.first, h0 - table.first + days)
     special = (sides[0].special_utc() | sides[1].special_utc()) & horizon
     regular = horizon & ~special
     pairs = (sides[0].pairs(regular), sides[1].pairs(regular))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from operator import attrgetter
+from typing import Any
 
 from bridge.schedule.masks import (
     ALL_DAYS,
@@ -91,8 +93,13 @@ def shift_slot(slot: Slot, delta: int) -> list[Slot]:
 
     Minutes that carry into the next hour and hours that cross midnight form separate slots.
     """
-    if delta == 0:
-        return [slot]
+    return [slot] if delta == 0 else list(_shifted(slot, delta))
+
+
+@lru_cache(maxsize=8192)
+def _shifted(slot: Slot, delta: int) -> tuple[Slot, ...]:
+    """:func:`shift_slot`, remembered: a job's slots are shifted by the same zone differences
+    for its translation and for its guard's superset."""
     hour_shift, minute_shift = divmod(delta, 60)
     out: list[Slot] = []
     carry_groups = (
@@ -108,45 +115,39 @@ def shift_slot(slot: Slot, delta: int) -> list[Slot]:
             by_day[day] = by_day.get(day, 0) | (1 << new_hour)
         for day, hours in sorted(by_day.items()):
             out.append(replace(shift_days(slot, day), minutes=minutes, hours=hours))
-    return merge_slots(out)
+    return tuple(merge_slots(out))
+
+
+_FIELDS = ("minutes", "hours", "weekdays", "months", "days", "last")
+#: per mergeable field, the other fields (the key of slots that differ only in it)
+_OTHERS = {f: attrgetter(*(g for g in _FIELDS if g != f)) for f in _FIELDS[:-1]}
 
 
 def _merge_on(slots: list[Slot], field: str) -> list[Slot]:
     """Join slots that are equal except in ``field`` (a union of one field is exact then)."""
+    others = _OTHERS[field]
     merged: dict[tuple[object, ...], Slot] = {}
     for slot in slots:
-        key = tuple(getattr(slot, f) for f in _FIELDS if f != field)
+        key = others(slot)
         seen = merged.get(key)
         if seen is None:
             merged[key] = slot
         else:
-            union = getattr(seen, field) | getattr(slot, field)
-            merged[key] = (
-                replace(seen, minutes=union)
-                if field == "minutes"
-                else replace(seen, hours=union)
-                if field == "hours"
-                else replace(seen, weekdays=union)
-                if field == "weekdays"
-                else replace(seen, months=union)
-                if field == "months"
-                else replace(seen, days=union)
-            )
+            union: Any = getattr(seen, field) | getattr(slot, field)  # an int mask field
+            merged[key] = replace(seen, **{field: union})
     return list(merged.values())
-
-
-_FIELDS = ("minutes", "hours", "weekdays", "months", "days", "last")
 
 
 def merge_slots(slots: list[Slot]) -> list[Slot]:
     """Fewer slots with the same union: join slots that differ in a single field, until none do."""
     out = [s for s in slots if not s.empty]
-    while True:
+    while len(out) > 1:
         before = len(out)
         for field in _FIELDS[:-1]:
             out = _merge_on(out, field)
         if len(out) == before:
-            return out
+            break
+    return out
 
 
 @lru_cache(maxsize=16384)

@@ -6,10 +6,12 @@ a measured fact over the horizon, not a belief; every reason it is not exact com
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import pairwise
 
 from bridge import model
@@ -46,7 +48,7 @@ from bridge.schedule.masks import (
 from bridge.schedule.ranges import cron_field
 from bridge.schedule.slots import Slot, merge_slots, shift_slot
 from bridge.schedule.versions import CronTarget
-from bridge.schedule.zones import DAY, day_number, timeline
+from bridge.schedule.zones import DAY, day_number, offset_steps, timeline
 
 _FEB = 1 << 2
 _SUNDAY = 1
@@ -72,38 +74,39 @@ class AgentTranslation:
     equivalence: Equivalence | None
 
 
+@lru_cache(maxsize=1024)
 def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int, bool]:
     """Minutes to add to a ``source`` wall time to get the ``target`` wall time, and whether that
-    holds all the time (both zones fixed, or the same zone)."""
+    holds all the time (both zones fixed, two names for one rule, or the same zone)."""
     if source == target:
         return 0, True
     first = day_number(since)
-    a, b = timeline(source, first, first + days), timeline(target, first, first + days)
-    if a.fixed and b.fixed:
-        return b.periods[0].offset - a.periods[0].offset, True
-    gaps = offset_gaps(source, target, since, days)
-    if len(gaps) == 1:  # two names for one rule over the horizon (Europe/Berlin and CET)
-        return gaps[0], True
+    steps = offset_steps(source, target, first, first + days)
+    gaps = {d for _, d in steps}
+    if len(gaps) == 1:
+        return gaps.pop(), True
     # the difference at each day's noon (UTC minutes), counted per stretch between offset changes
     # of either zone instead of day by day: the difference is constant on each stretch
     counts: Counter[int] = Counter()
     lo, hi = first * DAY + 720, (first + days - 1) * DAY + 720  # first and last noon
-    edges = sorted({p.start for p in a.periods} | {p.start for p in b.periods} | {lo})
-    edges = [e for e in edges if lo <= e <= hi] + [hi + 1]
-    for start, stop in pairwise(edges):
+    at = bisect.bisect_right(steps, (lo, _MAX_GAP)) - 1
+    stretches = [(lo, steps[at][1])] + [(t, d) for t, d in steps[at + 1 :] if t <= hi]
+    for (start, delta), (stop, _) in pairwise([*stretches, (hi + 1, 0)]):
         noons = -(-(stop - 720) // DAY) - -(-(start - 720) // DAY)  # noons in [start, stop)
         if noons:
-            counts[b.offset_at(start) - a.offset_at(start)] += noons
+            counts[delta] += noons
     delta, _ = counts.most_common(1)[0]
     return delta, False
+
+
+#: Larger than any difference of two UTC offsets, in minutes (a bisection key).
+_MAX_GAP = 10**6
 
 
 def offset_gaps(source: str, target: str, since: dt.date, days: int) -> list[int]:
     """The distinct (target - source) UTC offset differences, in minutes, over the horizon."""
     first = day_number(since)
-    a, b = timeline(source, first, first + days), timeline(target, first, first + days)
-    edges = sorted({p.start for p in a.periods} | {p.start for p in b.periods})
-    return sorted({b.offset_at(m) - a.offset_at(m) for m in edges})
+    return sorted({d for _, d in offset_steps(source, target, first, first + days)})
 
 
 def _days_field(days: int) -> str:

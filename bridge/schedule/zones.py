@@ -211,3 +211,41 @@ def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
         start, current = instant, offset
     periods.append(Period(start, hi, current))
     return Timeline(name, tuple(periods))
+
+
+#: Proof windows are widened to multiples of this many days, so horizons that end on other days
+#: (each schedule's own dated features) share one timeline, one day table and what is cached on
+#: them; what lies outside a proof's own window is cut off or masked.
+_ALIGN = 1024
+_FIRST = dt.date.min.toordinal() - EPOCH_ORDINAL + 8
+_LAST = dt.date.max.toordinal() - EPOCH_ORDINAL - 8
+
+
+def widen(first_day: int, stop_day: int) -> tuple[int, int]:
+    """Days ``[first_day, stop_day)`` widened to ``_ALIGN`` boundaries, staying far enough inside
+    the calendar for a timeline's margins (never narrower than asked)."""
+    lo = min(first_day, max(first_day - first_day % _ALIGN, _FIRST))
+    hi = max(stop_day, min(stop_day + (-stop_day) % _ALIGN, _LAST))
+    return lo, hi
+
+
+@lru_cache(maxsize=1024)
+def offset_steps(
+    source: str, target: str, first_day: int, stop_day: int
+) -> tuple[tuple[int, int], ...]:
+    """``(instant, target offset - source offset)`` at the start of the window of local days
+    ``[first_day, stop_day)`` (with :func:`timeline`'s margins) and at each change of either
+    zone inside it, in order: the difference holds from each instant to the next."""
+    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    wide = widen(first_day, stop_day)
+    a, b = timeline(source, *wide).periods, timeline(target, *wide).periods
+    edges = sorted({lo} | {p.start for p in (*a, *b) if lo < p.start < hi})
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    for edge in edges:  # both period lists are in order: walk them once
+        while i + 1 < len(a) and a[i + 1].start <= edge:
+            i += 1
+        while j + 1 < len(b) and b[j + 1].start <= edge:
+            j += 1
+        out.append((edge, b[j].offset - a[i].offset))
+    return tuple(out)

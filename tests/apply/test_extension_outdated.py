@@ -16,6 +16,7 @@ import pytest
 from bridge.api import migrate, plan, rollback
 from bridge.devtools.cluster import LocalCluster
 from bridge.devtools.pgagent_jobs import create_job
+from bridge.errors import CatalogNotFound, ExtensionOutdated
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.findings import Severity
 from bridge.planner.types import PlanOptions
@@ -166,12 +167,19 @@ def test_migrate_refuses_before_writing_and_works_after_the_update(
     assert _started(old_sql) == up_since  # the server did not restart
     assert _cron_jobs(old_sql) == []
     assert _enabled(agent) == [True, True]
+    # the library raises its own class: pg_cron is found, its SQL version is the problem
+    with pytest.raises(ExtensionOutdated, match="ALTER EXTENSION pg_cron UPDATE") as raised:
+        migrate(agent_dsn, cron_dsn, apply=True)
+    assert not isinstance(raised.value, CatalogNotFound) and raised.value.exit_code == 2
     # a declared release does not bypass the refusal: preflight judges what it reads
     declared = run(
         "migrate", "--pgagent", agent_dsn, "--pgcron", cron_dsn, "--apply",
         "--target-pg-cron", "1.3.1",
     )  # fmt: skip
     assert declared.returncode == 2 and "ALTER EXTENSION pg_cron UPDATE" in declared.stderr
+    assert len(declared.stderr.strip().splitlines()) == 1
+    with pytest.raises(ExtensionOutdated):
+        migrate(agent_dsn, cron_dsn, apply=True, target_release="1.3.1")
     assert _started(old_sql) == up_since and _cron_jobs(old_sql) == []
     with psycopg.connect(cron_dsn, autocommit=True) as conn:
         conn.execute("ALTER EXTENSION pg_cron UPDATE")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bridge.api import activate, migrate, rollback, verify
+from bridge.api import activate, export, migrate, rollback, verify
 from bridge.apply.results import MigrationResult
 from bridge.apply.selection import Selection
 from bridge.apply.session import LOCK_KEY
@@ -541,10 +541,11 @@ def test_missing_step_database_is_manual_and_apply_errors_name_the_job(
 
 
 def test_a_tracker_sees_each_phase_of_a_migration_verify_and_rollback(
-    catalog: dict[str, int], db_dsn: str, cron_dsn: str
+    catalog: dict[str, int], db_dsn: str, cron_dsn: str, cron_db: Conn
 ) -> None:
-    """Progress (issue 15): reading, planning, applying and verifying, each started, advanced and
-    finished in order; the live read is one phase (a constant number of queries)."""
+    """Progress (issue 15): reading, planning, applying and verifying (and the run log of
+    verify --runs, and export), each started, advanced and finished in order; the live read is
+    one phase (a constant number of queries)."""
     from tests.test_progress import Recorder
 
     jobs = len(catalog)  # every pgAgent job is planned; the three selected ones are verified
@@ -559,6 +560,30 @@ def test_a_tracker_sees_each_phase_of_a_migration_verify_and_rollback(
     recorder = Recorder()
     assert verify(db_dsn, cron_dsn, today=TODAY, tracker=recorder).ok
     assert recorder.phases() == [("reading catalog", 0), ("verifying", 3), ("planning", jobs)]
+    recorder = Recorder()
+    verify(db_dsn, cron_dsn, today=TODAY, runs=True, tracker=recorder)
+    assert recorder.phases() == [
+        ("reading catalog", 0),
+        ("verifying", 3),
+        ("planning", jobs),
+        ("reading pgAgent's run log", 0),
+        ("checking runs", 3),
+    ]
+    # export: read only, then into the same catalog (the originals are there: nothing written)
+    (rows,) = cron_db.execute("SELECT count(*) FROM cron.job").fetchone() or (0,)
+    ledgered = [j for j in export(cron_dsn).plan.jobs if j.origin == "ledger"]
+    ours = tuple(str(i) for j in ledgered for i in j.cron_jobs)
+    assert len(ledgered) == 3
+    for apply in (False, True):
+        recorder = Recorder()
+        done = export(cron_dsn, pgagent=db_dsn, select=ours, apply=apply, tracker=recorder)
+        assert recorder.phases() == [
+            ("reading catalog", 0),
+            ("reading pgAgent's time zone", 0),
+            ("translating", rows),
+            *([("exporting", len(done.plan.jobs))] if apply else []),
+        ]
+    assert done.applied and not done.created
     recorder = Recorder()
     rollback(db_dsn, cron_dsn, tracker=recorder)
     assert recorder.phases() == [("applying", 1)]  # one batch: the three unschedule calls

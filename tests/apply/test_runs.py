@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -13,12 +14,15 @@ import pytest
 
 from bridge import api
 from bridge.apply import switch
-from bridge.apply.ledger import TakeOver, stamp_switch
+from bridge.apply.ledger import LedgerJob, TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
 from bridge.apply.runs import (
     LATE,
+    GuardedRuns,
+    agent_rule,
     compare_runs,
     guard_skipped,
+    judge_guarded,
     judged_from,
     percentile_cont,
     run_durations,
@@ -27,6 +31,8 @@ from bridge.apply.runs import (
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.planner.types import CronJobPlan
+from bridge.serialize import to_jsonable
+from tests.factories import catalog_of
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 UTC = dt.timezone.utc
@@ -72,6 +78,83 @@ def test_the_first_judged_instant(took: TakeOver, first: dt.datetime) -> None:
     assert judged_from(took) == first
 
 
+@pytest.mark.parametrize(
+    ("expected", "runs", "verdict"),
+    [
+        # a skip at a pgAgent fire time: the guard withheld a run pgAgent would have made
+        (at(0), [(0.01, True)], ([], [], 0, at(0))),
+        # a skip at a minute pgAgent does not fire: the superset's, as planned
+        (at(0), [(0.01, False), (1.01, True)], ([], [], 1, [])),
+        # a run that went ahead at a minute pgAgent does not fire: the guard let it through
+        (at(0), [(0.01, False), (5.02, False)], ([], at(5.02), 0, [])),
+        # a run at a fire time: as planned
+        (at(0, 10), [(0.5, False), (10.01, False)], ([], [], 0, [])),
+        # no run at all: missed (a skip at a fire time is not also missed)
+        (at(0, 10), [(10.01, True)], (at(0), [], 0, at(10))),
+        # judged by the minute it started in, as its guard was: a minute late is not that fire's
+        (at(0), [(1.1, False)], (at(0), at(1.1), 0, [])),
+        # one run per fire time; a skip beside a run in the same minute is still a wrong skip
+        (at(0), [(0.01, False), (0.6, False)], ([], at(0.6), 0, [])),
+        (at(0), [(0.01, True), (0.02, False)], ([], [], 0, at(0))),
+        ([], [(3.0, True), (4.0, True)], ([], [], 2, [])),
+    ],
+)  # fmt: skip
+def test_guarded_runs_are_judged_by_pgagents_fire_times(
+    expected: list[dt.datetime],
+    runs: list[tuple[float, bool]],
+    verdict: tuple[list[dt.datetime], list[dt.datetime], int, list[dt.datetime]],
+) -> None:
+    rows = [(T0 + dt.timedelta(minutes=m), skip) for m, skip in runs]
+    assert judge_guarded(expected, rows) == GuardedRuns(*verdict)
+    # the minute is the instant's, whatever zone the start is given in
+    kolkata = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    assert judge_guarded(expected, [(t.astimezone(kolkata), s) for t, s in rows]) == GuardedRuns(
+        *verdict
+    )
+
+
+def test_a_guarded_jobs_rule_prefers_the_ledgers_definition() -> None:
+    """The schedules the pg_cron job stands for, enabled and started, from the definition the
+    plan was built from; pgAgent's catalog as it is now only when the ledger holds none (or one
+    this release cannot read); the zone and mode from the recorded context."""
+    catalog = catalog_of(
+        JobSpec(
+            "j",
+            [StepSpec("a", "SELECT 1")],
+            [ScheduleSpec("a", minutes=frozenset({5})), ScheduleSpec("b", minutes=frozenset({7})),
+             ScheduleSpec("off", minutes=frozenset({9}), enabled=False)],
+        ),
+        timezone="Asia/Tokyo",
+    )  # fmt: skip
+    assert catalog.pgagent is not None
+    (job,) = catalog.pgagent.jobs
+    a, _, off = job.schedules
+    led = LedgerJob(
+        "x", "u", 9, "src", job.id, (a.id, off.id), "* * * * *", "DO $$ $$", "app", True
+    )
+    context = {"options": {"mode": "configured"}, "timezone": "Europe/Berlin"}
+    # the ledger's definition: as migrated, before schedule a moved to minute 6
+    moved = to_jsonable(job)
+    moved["schedules"][0]["minutes"][5], moved["schedules"][0]["minutes"][6] = False, True
+    rule = agent_rule(led, {job.id: moved}, context, catalog.pgagent)
+    assert rule is not None and (rule.source, rule.zone, rule.mode) == (
+        "ledger",
+        "Europe/Berlin",
+        "configured",
+    )
+    assert [s.id for s in rule.schedules] == [a.id] and rule.schedules[0].minutes[6]
+    for recorded in ({}, {job.id: {"id": "not a job"}}):
+        rule = agent_rule(led, recorded, None, catalog.pgagent)
+        assert rule is not None and (rule.source, rule.zone, rule.mode) == (
+            "catalog",
+            "Asia/Tokyo",
+            "actual",
+        )
+        assert rule.schedules == (a,)
+    gone = replace(catalog.pgagent, jobs=())
+    assert agent_rule(led, {}, context, gone) is None
+
+
 def check(**kw: Any) -> RunCheck:
     return RunCheck(1, "pgagent-abc-1-x", 5, "* * * * *", T0, T0 + dt.timedelta(hours=1), **kw)
 
@@ -91,6 +174,21 @@ def check(**kw: Any) -> RunCheck:
         ({"expected": 10, "ran": 10, "p95_seconds": 30.0, "pgagent_p95_seconds": 2.0},
          [("VERIFY_RUNS_SLOWER", "info")]),
         ({"expected": 10, "ran": 10, "p95_seconds": 3.0, "pgagent_p95_seconds": 2.0}, []),
+        # guarded jobs: skips at pgAgent fire times are errors, wherever the rule came from
+        ({"expected": 60, "ran": 59, "skipped": 600, "skipped_fire": 1,
+          "skipped_fire_first": tuple(at(5)), "guard_rule": "ledger"},
+         [("VERIFY_RUNS_GUARD_SKIPPED_FIRE", "error")]),
+        ({"expected": 60, "ran": 61, "extra": 1, "extra_first": tuple(at(5.5)),
+          "guard_rule": "ledger"}, [("VERIFY_RUNS_EXTRA", "warning")]),
+        ({"expected": 60, "ran": 59, "skipped_fire": 1, "skipped_fire_first": tuple(at(5)),
+          "guard_rule": "catalog", "evidence": "judged by pgAgent's catalog as it is now: ..."},
+         [("VERIFY_RUNS_PARTIAL", "info"), ("VERIFY_RUNS_GUARD_SKIPPED_FIRE", "error")]),
+        ({"expected": 600, "ran": 60, "skipped": 540, "guard_rule": "unavailable",
+          "evidence": "the guard's skips are counted, not judged: neither ..."},
+         [("VERIFY_RUNS_NO_EVIDENCE", "warning")]),
+        ({"expected": 0, "guard_rule": "unavailable",
+          "evidence": "too young: ...; the guard's skips are counted, not judged: ..."},
+         [("VERIFY_RUNS_NO_EVIDENCE", "warning")]),
     ],
 )  # fmt: skip
 def test_findings_of_a_check(figures: dict[str, Any], codes: list[tuple[str, str]]) -> None:
@@ -167,21 +265,29 @@ def _details(cron_db: Conn, jobid: int, rows: list[tuple[dt.datetime, str, str]]
 
 
 def _migrated_daily(
-    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn
+    db: Conn,
+    db_dsn: str,
+    db_name: str,
+    cron_dsn: str,
+    cron_db: Conn,
+    skip_days: tuple[int, ...] = (),
 ) -> tuple[dt.datetime, int, CronJobPlan]:
     """A daily pgAgent job at the minute 20 minutes ago (so the real scheduler does not fire it
-    during the test), migrated across databases: its fire time, pgAgent job id and pg_cron job."""
+    during the test), migrated across databases: its fire time, pgAgent job id and pg_cron job.
+    ``skip_days``: dates (days from the fire's) pgAgent skips as exceptions."""
     row = cron_db.execute("SELECT date_trunc('minute', now() - interval '20 minutes')").fetchone()
     assert row is not None
     fire: dt.datetime = row[0].astimezone(UTC)
+    excepted = tuple((fire.date() + dt.timedelta(days=d), None) for d in skip_days)
     job = create_job(
         db,
         JobSpec(
             "daily",
             [StepSpec("a", "SELECT 1", dbname=db_name)],
-            [ScheduleSpec("d", minutes=frozenset({fire.minute}), hours=frozenset({fire.hour}))],
+            [ScheduleSpec("d", minutes=frozenset({fire.minute}), hours=frozenset({fire.hour}),
+                          exceptions=excepted)],
         ),
-    )
+    )  # fmt: skip
     result = api.migrate(db_dsn, cron_dsn, apply=True, timezone="UTC")
     (cron,) = [c for j in result.plan.jobs if j.job_id == job for c in j.cron_jobs]  # type: ignore[union-attr]
     return fire, job, cron
@@ -247,6 +353,97 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
     (c,) = [c for c in young.runs if c.pgagent_job_id == job]
     assert c.expected == 0 and c.evidence.startswith("too young")
     assert young.ok
+
+
+SKIP = "ERROR:  pgbridge guard skipped this run: {} is not a fire time of pgAgent's schedule (x)"
+
+
+def test_verify_runs_judges_a_guarded_job_by_pgagents_fire_times(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """A daily job whose exceptions (two past days, one ten days ahead) give it a guard, with six
+    days of fabricated run details: a skip on an excepted day is as planned, a skip on a fire
+    day is VERIFY_RUNS_GUARD_SKIPPED_FIRE (exit 1), a run the guard let through on an excepted
+    day is extra. The rule is the ledger's definition even when pgAgent's catalog says else,
+    and pgAgent's catalog when the ledger holds none."""
+    fire, job, cron = _migrated_daily(
+        db, db_dsn, db_name, cron_dsn, cron_db, skip_days=(-4, -3, 10)
+    )
+    assert cron.guard is not None
+    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
+    assert got is not None
+    day = dt.timedelta(days=1)
+    sec = dt.timedelta(seconds=1)
+
+    def skip(t: dt.datetime) -> tuple[dt.datetime, str, str]:
+        return (t + sec, "failed", SKIP.format(f"{t:%Y-%m-%d %H:%M:%S}+00"))
+
+    _details(
+        cron_db,
+        got[0],
+        [
+            (fire - 5 * day + sec, "succeeded", "DO"),
+            skip(fire - 4 * day),  # excepted: as planned
+            (fire - 3 * day + sec, "succeeded", "DO"),  # excepted, yet run: extra
+            skip(fire - 2 * day),  # a fire time: the guard withheld it
+            # fire - 1 day: missed
+            (fire + sec, "succeeded", "DO"),
+        ],
+    )
+    since = fire - 5 * day - dt.timedelta(minutes=1)
+
+    def judged() -> RunCheck:
+        v = api.verify(db_dsn, cron_dsn, runs=True, since=since)
+        (c,) = [c for c in v.runs if c.pgagent_job_id == job]
+        assert not v.ok
+        return c
+
+    c = judged()
+    figures = (c.expected, c.ran, c.missed, c.extra, c.failed, c.skipped, c.skipped_fire)
+    assert figures == (4, 3, 1, 1, 0, 1, 1) and (c.guard_rule, c.evidence) == ("ledger", "")
+    assert c.skipped_fire_first == (fire - 2 * day,) and c.missed_first == (fire - day,)
+    assert c.extra_first == (fire - 3 * day + sec,)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", "verify", "--pgagent", db_dsn, "--pgcron", cron_dsn,
+             "--runs", "--since", since.strftime("%Y-%m-%d %H:%M"), *args],
+            capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    text = cli("--width", "400")
+    assert text.returncode == 1, text.stderr
+    assert (
+        "4 expected, 3 ran, 1 missed, 1 extra, 0 failed, 1 skipped by the guard, 1 skipped "
+        "at pgAgent fire times" in text.stdout
+    )
+    assert "VERIFY_RUNS_GUARD_SKIPPED_FIRE" in text.stdout
+    assert f"(first: {fire - 2 * day:%Y-%m-%d %H:%M} UTC)" in text.stdout
+    doc = json.loads(cli("--format", "json").stdout)
+    (run,) = [r for r in doc["runs"] if r["pgagent_job_id"] == job]
+    assert (run["skipped"], run["skipped_fire"], run["guard_rule"]) == (1, 1, "ledger")
+    (found,) = [f for f in doc["findings"] if f["code"] == "VERIFY_RUNS_GUARD_SKIPPED_FIRE"]
+    assert found["severity"] == "error" and found["job_id"] == job
+    markdown = cli("--format", "markdown")
+    assert markdown.returncode == 1 and "| 4 | 3 | 1 | 1 | 0 | 1 (1) |" in markdown.stdout
+
+    # The ledger says what the plan was built from: without the exceptions there, the skip on
+    # an excepted day is a withheld fire too, and the run on the other is pgAgent's.
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET definition = jsonb_set(definition, "
+        "'{schedules,0,exceptions}', '[]') WHERE pgagent_job_id = %s",
+        [job],
+    )
+    c = judged()
+    assert (c.expected, c.ran, c.missed, c.extra, c.skipped, c.skipped_fire) == (6, 3, 1, 0, 0, 2)
+    assert c.skipped_fire_first == (fire - 4 * day, fire - 2 * day)
+    # no definition in the ledger: pgAgent's catalog as it is now, and the evidence says so
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET definition = NULL WHERE pgagent_job_id = %s", [job]
+    )
+    c = judged()
+    assert (c.expected, c.ran, c.missed, c.extra, c.skipped, c.skipped_fire) == (4, 3, 1, 1, 1, 1)
+    assert c.guard_rule == "catalog" and c.evidence.startswith("judged by pgAgent's catalog")
 
 
 def _ledger_times(cron_db: Conn, job: int) -> tuple[dt.datetime, dt.datetime | None]:

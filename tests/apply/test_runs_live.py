@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -11,6 +14,8 @@ import pytest
 from bridge import api
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.planner.guard import SKIP_MESSAGE
+from tests.planner.test_guarded_plan import guarded_ticks
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -66,3 +71,38 @@ def test_verify_runs_reports_exactly_the_failed_run(
     codes = {f.code for f in v.findings if f.job_id == job}
     assert codes == {"VERIFY_RUNS_FAILED"}
     assert not v.ok
+
+
+@pytest.mark.slow
+def test_verify_runs_reports_a_guards_skip_at_a_pgagent_fire_time(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
+) -> None:
+    """pg_cron really runs a guarded every-minute job whose guard skips one excepted minute;
+    then the ledger's definition loses that exception (as if the guard skipped a minute the
+    plan's pgAgent schedules fire at): verify --runs reports that skip as
+    VERIFY_RUNS_GUARD_SKIPPED_FIRE, first at that minute, and exits 1."""
+    cron, skip, seen = guarded_ticks(db, db_dsn, db_name, cron_dsn, cron_db)
+    assert seen[skip][0] == "failed" and SKIP_MESSAGE in seen[skip][1], seen[skip]
+    before = api.verify(db_dsn, cron_dsn, runs=True, since=skip)
+    (c,) = [c for c in before.runs if c.cron_job == cron.name]
+    assert (c.skipped_fire, c.guard_rule) == (0, "ledger") and c.skipped >= 1, c
+    assert "VERIFY_RUNS_GUARD_SKIPPED_FIRE" not in {f.code for f in before.findings}
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET definition = jsonb_set(definition, "
+        "'{schedules,0,exceptions}', '[]') WHERE pgagent_job_id = "
+        "(SELECT pgagent_job_id FROM pgbridge.cron_jobs WHERE jobname = %s)",
+        [cron.name],
+    )
+    after = api.verify(db_dsn, cron_dsn, runs=True, since=skip)
+    (c,) = [c for c in after.runs if c.cron_job == cron.name]
+    assert c.skipped_fire == 1 and c.skipped_fire_first == (skip,) and c.skipped == 0, c
+    (found,) = [f for f in after.findings if f.code == "VERIFY_RUNS_GUARD_SKIPPED_FIRE"]
+    assert found.severity.value == "error" and f"{skip:%Y-%m-%d %H:%M} UTC" in found.message
+    assert not after.ok
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "verify", "--pgagent", db_dsn, "--pgcron", cron_dsn,
+         "--runs", "--since", f"{skip.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M}"],
+        capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "VERIFY_RUNS_GUARD_SKIPPED_FIRE" in proc.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tracemalloc
 from pathlib import Path
 
 import psycopg
@@ -12,6 +14,7 @@ from bridge.catalog import snapshot
 from bridge.catalog.load import load_catalog, read_catalog
 from bridge.errors import SnapshotError, UsageError
 from tests.catalogs import SECRET, Conn, build_catalog
+from tests.test_progress import Recorder, catalog_file
 
 
 def with_password(dsn: str) -> str:
@@ -117,3 +120,47 @@ def test_hand_edited_secrets_are_masked_on_load(db: Conn, db_dsn: str, tmp_path:
     assert catalog.pgagent is not None
     assert SECRET not in repr(catalog)
     assert "password=********" in catalog.pgagent.jobs[0].steps[0].connstr
+
+
+def test_reading_holds_the_file_about_twice(tmp_path: Path) -> None:
+    """One buffer of the file's size and its text, the text let go once parsed (before: the
+    chunks, their join and the bytes kept through parsing, 3.7 times the file)."""
+    path = catalog_file(tmp_path, jobs=300)
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        catalog = snapshot.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert catalog.pgagent is not None and len(catalog.pgagent.jobs) == 300
+    assert peak < 2.25 * size, f"{peak / size:.2f} times the file"
+
+
+class Editor(Recorder):
+    """Progress that edits the file after its first megabyte (``CHUNK``) is read."""
+
+    def __init__(self, path: Path, edit: str) -> None:
+        super().__init__()
+        self.path, self.edit = path, edit
+
+    def advance(self, count: int = 1) -> None:
+        super().advance(count)
+        if self.edit == "grow":
+            with self.path.open("a", encoding="utf-8") as file:
+                file.write(" ")
+        else:
+            os.truncate(self.path, self.path.stat().st_size // 2)
+        self.edit = ""
+
+
+@pytest.mark.parametrize("edit", ["grow", "shrink"])
+def test_a_file_changed_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    path = catalog_file(tmp_path)
+    monkeypatch.setattr(snapshot, "CHUNK", 100)
+    editor = Editor(path, edit)
+    with pytest.raises(SnapshotError, match="changed while it was read: read it again"):
+        snapshot.load(path, editor)
+    assert editor.phases()[0][0] == "reading snapshot"  # and the phase was finished

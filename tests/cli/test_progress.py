@@ -3,19 +3,25 @@ most a few times a second, erased when a phase ends; stdout is the same report e
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from bridge import api
 from bridge import cli as cli_module
 from bridge.cli import TerminalProgress, cli
-from tests.test_progress import catalog_file
+from bridge.devtools.pgagent_jobs import create_job
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from tests.catalogs import Conn
+from tests.test_progress import catalog_file, cron_file
 
 ERASE = "\r\x1b[K"
 
@@ -55,6 +61,45 @@ def test_a_terminal_shows_each_phase_and_stdout_does_not_change(
         assert "pgbridge: planning 0/12 jobs (0%)" in err
     assert err.endswith(ERASE)  # the line is erased: nothing stays behind the report
     assert "\n" not in err
+
+
+def test_export_shows_its_phases_and_stdout_does_not_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("export", "--snapshot", str(cron_file(tmp_path, 9)), "--timezone", "UTC")
+    for fmt in ("text", "sql"):
+        piped_out, piped_err = invoke(*args, "--format", fmt)
+        assert piped_err == "" and piped_out
+        with monkeypatch.context() as patched:
+            patched.setattr(cli_module, "_is_terminal", lambda stream: True)
+            out, err = invoke(*args, "--format", fmt)
+            assert out == piped_out
+            assert "pgbridge: reading snapshot 0/1 MB (0%)" in err
+            assert "pgbridge: translating 0/9 jobs (0%)" in err
+            assert err.endswith(ERASE) and "\n" not in err
+            assert invoke(*args, "--format", fmt, "-q") == (piped_out, "")
+
+
+def test_verify_runs_shows_its_phases_and_stdout_does_not_change(
+    db: Conn, db_name: str, db_dsn: str, cron_dsn: str, cron_db: Conn, ledger_gone: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    every = ScheduleSpec("every minute", minutes=frozenset(range(60)))
+    for name in ("tick", "tock"):
+        create_job(db, JobSpec(name, [StepSpec("s", "SELECT 1", dbname=db_name)], [every]))
+    api.migrate(db_dsn, cron_dsn, apply=True)
+    args = ("verify", "--pgagent", db_dsn, "--pgcron", cron_dsn, "--runs")
+    if dt.datetime.now().second > 50:  # the report names minutes: both runs in the same one
+        time.sleep(61 - dt.datetime.now().second)
+    piped_out, piped_err = invoke(*args)
+    assert piped_err == "" and b"tick" in piped_out
+    monkeypatch.setattr(cli_module, "_is_terminal", lambda stream: True)
+    out, err = invoke(*args)
+    assert out == piped_out
+    assert "pgbridge: reading pgAgent's run log..." in err
+    assert "pgbridge: checking runs 0/2 jobs (0%)" in err
+    assert err.endswith(ERASE) and "\n" not in err
+    api.rollback(db_dsn, cron_dsn)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from bridge.planner.types import Plan
 from bridge.report.layout import TextOptions, plural, wrap_report
 from bridge.report.plan import plan_json, plan_json_text, plan_markdown, plan_text
 from bridge.schedule import AgentSchedule, agent_fires_at, cron_fires_at, parse_cron
+from bridge.schedule.equivalence import check_equivalence
 from tests.factories import catalog_of
 
 fs = frozenset
@@ -173,6 +174,33 @@ def test_the_changed_job_shows_its_first_differing_week(plan: Plan) -> None:
     assert "* Fri 2026-12-25 -" in section and "only pg_cron 07:00" in section
     assert "| **Fri 2026-12-25** | - | 07:00 | - | 07:00 |" in plan_markdown(plan)
     assert all(j.fire_week is None for j in plan.jobs if j.status != "changed")
+
+
+LATER = ScheduleSpec(
+    "weekdays 07:00 from February", start="2027-02-01 00:00:00+00", minutes=fs({0}),
+    hours=fs({7}), weekdays=fs(range(1, 6)), exceptions=((dt.date(2027, 12, 24), None),),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("schedules", [[LATER], [DAILY, LATER]], ids=["alone", "with-started"])
+def test_the_week_of_a_later_start_is_the_proofs_first_difference(
+    schedules: list[ScheduleSpec],
+) -> None:
+    """A schedule starting after today is proved from its start (before it pgAgent runs nothing,
+    SCHEDULE_STARTS_LATER): the calendar starts there too, not at pg_cron's first early run."""
+    catalog = catalog_of(JobSpec("vacuum from February", [sql("v", "VACUUM")], schedules))
+    (job,) = make_plan(catalog, TARGET, today=TODAY).jobs
+    assert job.status == "changed" and "SCHEDULE_STARTS_LATER" in {f.code for f in job.findings}
+    later = catalog.pgagent.jobs[0].schedules[-1]  # type: ignore[union-attr]
+    assert later.start is not None
+    exprs = [c.schedule for c in job.cron_jobs if later.id in c.schedule_ids]
+    proof = check_equivalence(later, exprs, target=TARGET.cron_target(), since=later.start.date())
+    assert not proof.exact and proof.first_agent_only is None
+    assert proof.first_cron_only == dt.datetime(2027, 12, 24, 7, 0, tzinfo=dt.timezone.utc)
+    week = job.fire_week
+    assert week is not None and week.first_difference == proof.first_cron_only
+    assert [d.day for d in week.days if d.differs] == [dt.date(2027, 12, 24)]
+    assert week.days[0].day == dt.date(2027, 12, 20)
 
 
 def test_markdown_is_a_change_ticket(plan: Plan) -> None:

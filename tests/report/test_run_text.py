@@ -12,13 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.apply.results import Change, MigrationResult
+from bridge.apply.selection import Selection, select
 from bridge.cli import cli
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec
 from bridge.planner.build import make_plan
 from bridge.planner.types import Plan
 from bridge.report import render
 from bridge.report.layout import TextOptions
 from tests.factories import catalog_of
-from tests.report.test_plan_text import TARGET, TODAY, sections, specs
+from tests.report.test_plan_text import TARGET, TODAY, sections, specs, sql
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,32 @@ def test_verbose_adds_the_info_findings_of_the_selected_jobs(plan: Plan) -> None
         assert "(-v shows them)" in flat(plain) and "info finding" not in verbose
 
 
+def test_a_manual_job_says_whether_the_dry_run_creates_it() -> None:
+    """The manual job's line follows --include-manual (selected by the real selection rule)."""
+    undecidable = ScheduleSpec(  # day 15 and Tuesday: pgAgent ANDs, pg_cron ORs; VACUUM: no guard
+        "15th if Tuesday", minutes=frozenset({0}), hours=frozenset({7}),
+        weekdays=frozenset({2}), monthdays=frozenset({15}),
+    )  # fmt: skip
+    plan = make_plan(
+        catalog_of(JobSpec("v", [sql("v", "VACUUM")], [undecidable])), TARGET, today=TODAY
+    )
+    (job,) = plan.jobs
+    assert job.status == "manual" and job.cron_jobs
+    said = "(manual: not created unless asked)"
+    creates = "(manual: --apply creates it, as --include-manual asks)"
+    asked = [j.job_id for j in select(plan, Selection(include_manual=True))]
+    text = flat(render("migrate", "text", MigrationResult(plan, False, selected=tuple(asked))))
+    assert asked == [job.job_id] and creates in text and said not in text
+    assert "would create or update 1 pg_cron job for 1 pgAgent job" in text
+    unasked = tuple(j.job_id for j in select(plan, Selection()))
+    text = flat(render("migrate", "text", MigrationResult(plan, False, selected=unasked)))
+    assert unasked == () and creates not in text and said not in text  # not listed at all
+    assert "would create or update 0 pg_cron jobs" in text and "1 pgAgent job not selected" in text
+    assert said in flat(render("plan", "text", plan)) and creates not in flat(
+        render("plan", "text", plan)
+    )
+
+
 def test_an_applied_run_wraps_too() -> None:
     detail = "a long detail " * 12
     result = MigrationResult(
@@ -104,3 +132,15 @@ def test_run_commands_take_the_layout_options_their_text_mentions(command: str) 
     # -v, --width, --color parse (only the bogus option is refused): the -v the text names exists
     bad = CliRunner().invoke(cli, [command, "-v", "--width", "60", "--no-color", "--bogus"])
     assert bad.exit_code == 2 and "No such option '--bogus'" in bad.output
+
+
+def test_migrate_says_what_its_own_verbose_adds() -> None:
+    """-v on a dry run adds the selected jobs' info findings (it lists exact jobs anyway)."""
+    (plan, migrate) = (
+        CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
+        for command in ("plan", "migrate")
+    )
+    own = "-v, --verbose dry run text: also every info finding of the jobs it would write"
+    plans = "text: also the exact jobs and every info finding"
+    assert own in " ".join(migrate.split()) and plans not in migrate
+    assert plans in plan
