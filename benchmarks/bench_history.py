@@ -162,8 +162,7 @@ class TimingCursor(psycopg.Cursor[Any]):
 
 
 QUERY_NAMES = {
-    getattr(history, name): name
-    for name in ("JOBS", "OFF_SCHEDULE", "STEPS", "LAST_ERRORS", "GONE_AGENT")
+    getattr(history, name): name for name in ("JOBS", "OFF_SCHEDULE", "STEPS", "GONE_AGENT")
 }
 
 

@@ -497,7 +497,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, WAIT_RUNNING, *LAYOUT, QUIET)
+@_with(*LIVE, WAIT_RUNNING, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
@@ -543,7 +543,7 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, *LAYOUT, QUIET)
+@_with(*LIVE, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.

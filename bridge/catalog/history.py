@@ -34,45 +34,40 @@ FIRST_OFF = 3
 #: Longest error output kept per step (masked), in characters.
 ERROR_CHARS = 500
 
-#: The schedules' fire rule, for the wall-clock fields of a candidate minute (suffix ``{k}``,
-#: computed once per run in :data:`_WALLS`): the slot's masks (bit n = value n), "last day", and
-#: the schedule's validity window.
+#: A schedule's fire rule for minute ``m{k}`` of a run (minutes since 1970-01-01 00:00 wall time,
+#: integer arithmetic: 1970-01-01 was a Thursday): the slot's masks (bit n = value n), "last day",
+#: and the schedule's validity window. The calendar fields of the minute's day come from the day
+#: tables (:func:`_day_params`: computed once per day of the window, not once per run). Written
+#: inline rather than computed per run beforehand: most runs are decided by the first tests of
+#: their job's first schedule (the minute before is looked at only when the minute itself does
+#: not fire), so computing every field of both minutes for every run cost more than the tests.
 _MATCH = """(
-    (s.minutes >> r.mi{k}) & 1 = 1 AND (s.hours >> r.h{k}) & 1 = 1
-    AND (s.months >> r.mo{k}) & 1 = 1 AND (s.weekdays >> r.dw{k}) & 1 = 1
-    AND ((s.days >> r.d{k}) & 1 = 1 OR (s.last AND r.last{k}))
+    (s.minutes >> (m{k} %% 60)::int) & 1 = 1 AND (s.hours >> (m{k} / 60 %% 24)::int) & 1 = 1
+    AND (s.weekdays >> ((m{k} / 1440)::int + 4) %% 7) & 1 = 1
+    AND (s.months >> (%(d_month)s::int[])[{day}]) & 1 = 1
+    AND ((s.days >> (%(d_mday)s::int[])[{day}]) & 1 = 1 OR (s.last AND (%(d_last)s::bool[])[{day}]))
     AND (s.start IS NULL OR r.start >= s.start) AND (s.stop IS NULL OR r.start <= s.stop))"""
 
-_ON_SCHEDULE = f"EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({_MATCH.format(k=0)} OR {_MATCH.format(k=1)}))"
+
+def _match(k: int) -> str:
+    return _MATCH.format(k=k, day=f"(m{k} / 1440)::int - %(d_first)s + 1")
 
 
-def _fields(k: int) -> str:
-    """Wall-clock fields of minute ``m{k}`` (minutes since 1970-01-01 00:00 wall time): integer
-    arithmetic (1970-01-01 was a Thursday); the calendar fields of its day come from the day
-    tables (:func:`_day_params`, computed once per day of the window, not once per run)."""
-    m, day = f"m{k}", f"(m{k} / 1440)::int"
-    at = f"[{day} - %(d_first)s + 1]"
-    return (
-        f"({m} %% 60)::int AS mi{k}, ({m} / 60 %% 24)::int AS h{k}, ({day} + 4) %% 7 AS dw{k}, "
-        f"(%(d_mday)s::int[]){at} AS d{k}, (%(d_month)s::int[]){at} AS mo{k}, "
-        f"(%(d_last)s::bool[]){at} AS last{k}"
-    )
+_ON_SCHEDULE = (
+    f"EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({_match(0)} OR {_match(1)}))"
+)
 
-
-#: Each run's start as wall-clock fields in the agent's zone: its minute (0) and the minute
-#: before (1), so that a start up to a minute late still counts as that fire's. ``OFFSET 0``
-#: keeps each level computed once per run (not once per run and schedule).
-_WALLS = f"""
+#: Each run's start minute in the agent's zone (0) and the minute before (1), so that a start up
+#: to a minute late still counts as that fire's. ``OFFSET 0`` keeps the zone conversion once per
+#: run (not once per run and schedule).
+_MINUTES = f"""
 runs AS (
-  SELECT w.jobid, w.start, {_fields(0)}, {_fields(1)}
-    FROM (SELECT l.jobid, l.start, l.m0, l.m0 - {LATE_MINUTES} AS m1
-            FROM (SELECT jlgjobid AS jobid, jlgstart AS start,
-                         floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m0
-                    FROM pgagent.pga_joblog
-                   WHERE jlgstart >= %(since)s AND jlgstart < %(until)s
-                  OFFSET 0) AS l
-          OFFSET 0) AS w
-  OFFSET 0
+  SELECT l.jobid, l.start, l.m0, l.m0 - {LATE_MINUTES} AS m1
+    FROM (SELECT jlgjobid AS jobid, jlgstart AS start,
+                 floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m0
+            FROM pgagent.pga_joblog
+           WHERE jlgstart >= %(since)s AND jlgstart < %(until)s
+          OFFSET 0) AS l
 )"""
 
 _SCHED = """
@@ -91,38 +86,47 @@ runs AS NOT MATERIALIZED (
    WHERE l.jlgstart >= %(since)s AND l.jlgstart < %(until)s
 )"""
 
-#: Per job, the counts and extremes in one pass, and the percentiles (which need each job's
-#: durations in order) in a second pass that sorts only (job, duration) pairs. ``jlgjobid + 0``
-#: keeps the planner off pgagent.sql's index ``pga_joblog_jobid`` for the order by job: a real
-#: log is stored in time order, so walking it by job reads the heap at random (22 s instead of
-#: 6 s for 5 million runs).
+#: Per job, in two passes over the window. Counts and extremes: hashed by (job, status), five
+#: plain aggregates per run (no per-run filters, no join), then folded per job (a few rows each);
+#: the latest run's status is the status whose group holds the highest ``jlgid``. Percentiles
+#: (which need each job's durations in order): one sort of (job, duration) pairs, the runs longer
+#: than the job's gap counted in the same pass; the longest of those is the longest run when it
+#: exceeds the gap. ``jlgjobid + 0`` keeps the planner off pgagent.sql's index
+#: ``pga_joblog_jobid`` for the order by job: a real log is stored in time order, so walking it
+#: by job reads the heap at random (22 s instead of 6 s for 5 million runs).
 JOBS = f"""
 WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
 {_RUNS}
-SELECT c.jobid, c.runs, c.ok, c.failed, c.internal, c.aborted, c.running, c.last,
-       (SELECT l.jlgstatus FROM pgagent.pga_joblog l WHERE l.jlgid = c.last_id),
-       p.quantiles, c.longest, c.running_since, c.over, c.over_max
-  FROM (SELECT r.jobid, count(*) AS runs, count(*) FILTER (WHERE status = 's') AS ok,
-               count(*) FILTER (WHERE status = 'f') AS failed,
-               count(*) FILTER (WHERE status = 'i') AS internal,
-               count(*) FILTER (WHERE status = 'd') AS aborted,
-               count(*) FILTER (WHERE status = 'r') AS running,
-               max(start) AS last, max(r.id) AS last_id,
-               max(secs) FILTER (WHERE status <> 'r') AS longest,
-               min(start) FILTER (WHERE status = 'r') AS running_since,
-               count(*) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60) AS over,
-               max(secs) FILTER (WHERE status <> 'r' AND secs > g.minutes * 60) AS over_max
-          FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
-         GROUP BY r.jobid) AS c
-  LEFT JOIN (SELECT jobid, percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY secs) AS quantiles
-               FROM runs WHERE status <> 'r' GROUP BY jobid) AS p ON p.jobid = c.jobid
+SELECT c.jobid, c.runs, c.ok, c.failed, c.internal, c.aborted, c.running, c.last, c.last_status,
+       p.quantiles, c.longest, c.running_since, coalesce(p.over, 0),
+       CASE WHEN c.longest > g.minutes * 60 THEN c.longest END
+  FROM (SELECT jobid, sum(n)::int8 AS runs,
+               coalesce(sum(n) FILTER (WHERE status = 's'), 0)::int8 AS ok,
+               coalesce(sum(n) FILTER (WHERE status = 'f'), 0)::int8 AS failed,
+               coalesce(sum(n) FILTER (WHERE status = 'i'), 0)::int8 AS internal,
+               coalesce(sum(n) FILTER (WHERE status = 'd'), 0)::int8 AS aborted,
+               coalesce(sum(n) FILTER (WHERE status = 'r'), 0)::int8 AS running,
+               max(last) AS last, (array_agg(status ORDER BY last_id DESC))[1] AS last_status,
+               max(longest) FILTER (WHERE status <> 'r') AS longest,
+               min(first) FILTER (WHERE status = 'r') AS running_since
+          FROM (SELECT jobid, status, count(*) AS n, max(start) AS last, max(id) AS last_id,
+                       max(secs) AS longest, min(start) AS first
+                  FROM runs GROUP BY jobid, status) AS s
+         GROUP BY jobid) AS c
+  LEFT JOIN gaps g ON g.jobid = c.jobid
+  LEFT JOIN (SELECT r.jobid,
+                    percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY r.secs) AS quantiles,
+                    count(*) FILTER (WHERE r.secs > g.minutes * 60) AS over
+               FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
+              WHERE r.status <> 'r'
+              GROUP BY r.jobid) AS p ON p.jobid = c.jobid
 """
 
 #: Runs at no fire time, per job: how many and the first few. The test is an anti-join (one hash
 #: of the schedules, by job), so it costs one pass over the window whatever the number of jobs.
 OFF_SCHEDULE = f"""
 WITH {_SCHED},
-{_WALLS}
+{_MINUTES}
 SELECT jobid, count(*), array_agg(start ORDER BY start) FILTER (WHERE n <= {FIRST_OFF})
   FROM (SELECT r.jobid, r.start, row_number() OVER (PARTITION BY r.jobid ORDER BY r.start) AS n
           FROM runs r
@@ -130,24 +134,24 @@ SELECT jobid, count(*), array_agg(start ORDER BY start) FILTER (WHERE n <= {FIRS
  GROUP BY jobid
 """
 
+#: Per step, its runs, its failures and its latest failure's output, in one pass over the step
+#: log: the latest failure is the greatest (start, id) among the failed runs (an array, since
+#: there is no max() of a row), its output read by ``jslid`` afterwards (one row per step).
 #: Step runs are windowed by their own start (a step starts after its job run): the job comes
 #: from ``pga_jobstep``, so the step log is read without joining the (larger) job log, and it is
 #: joined after the counting (one row per step, not one per step run).
-STEPS = """
-SELECT j.jstjobid, c.step, c.runs, c.failures
+STEPS = f"""
+SELECT j.jstjobid, c.step, c.runs, c.failures,
+       (SELECT left(coalesce(o.jsloutput, ''), {ERROR_CHARS}) FROM pgagent.pga_jobsteplog o
+         WHERE o.jslid = c.last_failure[2]::int4)
   FROM (SELECT s.jsljstid AS step, count(*) AS runs,
-               count(*) FILTER (WHERE s.jslstatus IN ('f', 'i')) AS failures
+               count(*) FILTER (WHERE s.jslstatus IN ('f', 'i')) AS failures,
+               max(ARRAY[extract(epoch FROM s.jslstart), s.jslid])
+                 FILTER (WHERE s.jslstatus IN ('f', 'i')) AS last_failure
           FROM pgagent.pga_jobsteplog s
          WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s
          GROUP BY s.jsljstid) AS c
   JOIN pgagent.pga_jobstep j ON j.jstid = c.step
-"""
-
-LAST_ERRORS = f"""
-SELECT DISTINCT ON (s.jsljstid) j.jstjobid, s.jsljstid, left(coalesce(s.jsloutput, ''), {ERROR_CHARS})
-  FROM pgagent.pga_jobsteplog s JOIN pgagent.pga_jobstep j ON j.jstid = s.jsljstid
- WHERE s.jslstart >= %(since)s AND s.jslstart < %(until)s AND s.jslstatus IN ('f', 'i')
- ORDER BY s.jsljstid, s.jslstart DESC, s.jslid DESC
 """
 
 #: Jobs claimed (``jobagentid``) by an agent whose backend is gone: a registered pid counts only
@@ -260,10 +264,12 @@ def read_history(
         figures[jobid]["off_schedule"] = off
         figures[jobid]["off_schedule_first"] = tuple(t.astimezone(dt.timezone.utc) for t in first)
     window = {"since": since, "until": until}
-    step_runs: dict[tuple[int, int], tuple[int, int]] = {
-        (jobid, stepid): (runs, fails) for jobid, stepid, runs, fails in conn.execute(STEPS, window)
-    }
-    errors = {(j, s): redact_text(out) for j, s, out in conn.execute(LAST_ERRORS, window)}
+    step_runs: dict[tuple[int, int], tuple[int, int]] = {}
+    errors: dict[tuple[int, int], str] = {}
+    for jobid, stepid, runs, fails, error in conn.execute(STEPS, window):
+        step_runs[(jobid, stepid)] = (runs, fails)
+        if error is not None:
+            errors[(jobid, stepid)] = redact_text(error)
     gone = {r[0] for r in conn.execute(GONE_AGENT)}
 
     jobs = []

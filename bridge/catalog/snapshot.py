@@ -72,8 +72,28 @@ def _too_big(source: str, size: int) -> SnapshotError:
     )
 
 
+#: The types of JSON values that hold no other value.
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _too_deep(doc: Any) -> str | None:
-    """The path of the first value nested deeper than :data:`MAX_DEPTH` (iteratively)."""
+    """The path of the first value nested deeper than :data:`MAX_DEPTH` (iteratively). Only the
+    containers are walked, level by level, and paths are spelled out only when one is too deep."""
+    level = [doc] if isinstance(doc, (dict, list)) else []
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for value in level:
+            members = value.values() if isinstance(value, dict) else value
+            if not set(map(type, members)) <= _LEAVES:  # most members are: skip them in C
+                below += [v for v in members if isinstance(v, (dict, list))]
+        level = below
+    if not any(level):  # the containers at MAX_DEPTH are empty: no value deeper
+        return None
+    return _deep_path(doc)
+
+
+def _deep_path(doc: Any) -> str | None:
+    """The path :func:`_too_deep` names: the first too deep value, depth first from the end."""
     todo: list[tuple[Any, str, int]] = [(doc, "$", 0)]
     while todo:
         value, path, depth = todo.pop()
@@ -161,8 +181,13 @@ def _checked(catalog: Catalog) -> Catalog:
                         f"$.catalog.pgagent.jobs[{i}].schedules[{j}].{name}: {got} values, "
                         f"expected {size}"
                     )
-        steps = tuple(replace(step, connstr=conninfo.redact(step.connstr)) for step in job.steps)
-        jobs.append(replace(job, steps=steps))
+        masked = [conninfo.redact(step.connstr) for step in job.steps]
+        if any(m != step.connstr for m, step in zip(masked, job.steps, strict=True)):
+            steps = tuple(
+                replace(step, connstr=m) for m, step in zip(masked, job.steps, strict=True)
+            )
+            job = replace(job, steps=steps)
+        jobs.append(job)
     agent = replace(catalog.pgagent, jobs=tuple(jobs))
     return _without_output(replace(catalog, pgagent=agent, origin=conninfo.redact(catalog.origin)))
 

@@ -27,7 +27,7 @@ class Run:
     status: str = "s"
     seconds: float | None = 1.0
     #: (status, output) of the job's one step in this run
-    step: tuple[str, str] | None = None
+    step: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,53 @@ CASES = (
         ),
         {"runs": 3, "failed": 2},
     ),
+    Case(
+        "only running",  # no finished run: no durations, nothing over the gap
+        (Run(1, 0, "r", None),),
+        {
+            "runs": 1,
+            "running": 1,
+            "last_status": "r",
+            "median_seconds": None,
+            "p95_seconds": None,
+            "max_seconds": None,
+            "over_gap": 0,
+            "over_gap_max_seconds": None,
+        },
+    ),
+    Case(
+        "no durations",  # aborted runs without a duration count as runs, not as durations
+        (Run(2, 0, "d", None), Run(2, 10, "s", seconds=700), Run(2, 20, "d", None)),
+        {
+            "runs": 3,
+            "aborted": 2,
+            "succeeded": 1,
+            "median_seconds": 700.0,
+            "p95_seconds": 700.0,
+            "max_seconds": 700.0,
+            "over_gap": 1,
+            "over_gap_max_seconds": 700.0,
+            "last_status": "d",
+        },
+    ),
+    Case(
+        "tied start, latest logged last",  # same instant: the later log row is the latest run
+        (Run(1, 0, "f"), Run(1, 0, "s")),
+        {"runs": 2, "last_status": "s", "median_seconds": 1.0},
+    ),
+    Case("tied start, failure logged last", (Run(1, 0, "s"), Run(1, 0, "f")), {"last_status": "f"}),
+    Case("one off schedule", (Run(3, 5), Run(3, 10)), {"runs": 2, "off_schedule": 1}),
+    Case(
+        "step failures at one instant",  # the latest failures tie: the later log row's output
+        (
+            Run(4, 0, "f", step=("i", "ERROR: older")),
+            Run(2, 0, "f", step=("f", "ERROR: first")),
+            Run(2, 0, "f", step=("f", "ERROR: second")),
+            Run(1, 0, "s", step=("s", "")),
+        ),
+        {"runs": 4, "failed": 3},
+    ),
+    Case("step failure without output", (Run(2, 0, "f", step=("f", None)),), {"failed": 1}),
 )
 
 
@@ -144,6 +191,14 @@ def test_the_log_is_summarised_per_job(db: Conn, db_dsn: str) -> None:
     # the latest failed run's output, its password masked
     assert step.last_error == "could not connect: host=db password=******** user=x"
     assert "Sekr3t" not in repr(agent)
+    one = agent.job(ids["one off schedule"][0]).history
+    assert one is not None and [t.minute for t in one.off_schedule_first] == [5]
+    for name, error in (("step failures at one instant", (4, 3, "ERROR: second")),
+                        ("step failure without output", (1, 1, ""))):  # fmt: skip
+        with_steps = agent.job(ids[name][0]).history
+        assert with_steps is not None
+        (step,) = with_steps.steps
+        assert (step.runs, step.failures, step.last_error) == error, name
 
 
 def test_history_days_zero_reads_no_log(db: Conn, db_dsn: str) -> None:

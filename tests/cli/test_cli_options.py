@@ -138,3 +138,11 @@ def test_connection_errors_name_host_and_port_from_the_environment(
         assert main(["inventory"]) == 2
     err = capsys.readouterr().err
     assert f"cannot connect to 127.0.0.1:{port}/" in err
+
+
+VERBOSE = [("plan", True), ("migrate", True), ("activate", False), ("rollback", False)]
+
+
+@pytest.mark.parametrize(("command", "offered"), VERBOSE)
+def test_verbose_is_offered_only_where_it_changes_the_text(command: str, offered: bool) -> None:
+    assert ("--verbose" in accepted(command)) is offered
