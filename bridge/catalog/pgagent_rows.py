@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 from bridge.findings import Severity
@@ -70,6 +71,23 @@ def normalise_array(
     Irregular arrays are reported: pgAgent's "nothing selected = any" test compares the whole array
     with ``'{f,...}'``, which a NULL element, other bounds or another length defeat.
     """
+    values, diags = _normalised(text, size, field)
+    return values, list(diags)
+
+
+@lru_cache(maxsize=4096)
+def _normalised(
+    text: str | None, size: int, field: str
+) -> tuple[tuple[bool, ...], tuple[Diagnostic, ...]]:
+    """:func:`normalise_array`, once per distinct text: a catalog's schedules repeat a few
+    hundred arrays (the same hour, the same weekdays) thousands of times."""
+    found = _normalise(text, size, field)
+    return found[0], tuple(found[1])
+
+
+def _normalise(
+    text: str | None, size: int, field: str
+) -> tuple[tuple[bool, ...], list[Diagnostic]]:
     parsed = parse_bool_array(text)
     diags: list[Diagnostic] = []
     if parsed is None:
