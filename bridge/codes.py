@@ -537,7 +537,7 @@ CODES: dict[str, Code] = _table(
     (
         "VERIFY_RUNS_GUARD_SKIPPED_FIRE",
         "apply",
-        (E,),
+        (E, W),
         "A guard skipped a migrated job's run at a pgAgent fire time (verify --runs)",
     ),
     (

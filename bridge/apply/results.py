@@ -53,8 +53,8 @@ class RunCheck:
     #: The window compared: ``[since, until)``.
     since: dt.datetime
     until: dt.datetime
-    #: Fire instants in the window (a guarded job's: pgAgent's fire times that are also its
-    #: entry's, see ``guard_rule``), and runs logged in it that went ahead (a guard's skips apart).
+    #: Fire instants in the window (a guarded job's: pgAgent's own fire times, see
+    #: ``guard_rule``), and runs logged in it that went ahead (a guard's skips apart, every job).
     expected: int = 0
     ran: int = 0
     #: Fire times with no run at all.

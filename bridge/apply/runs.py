@@ -11,7 +11,8 @@ A guarded job (issue 13) is judged against pgAgent's own rule, not its superset 
 expected fire instants are the fire times of the pgAgent schedules the plan was built from (the
 definition kept in the ledger, else pgAgent's catalog as it is now), in the zone and mode it was
 planned with (the ledger's context) and the ``pga_next_schedule`` body pgAgent's catalog has (the
-ledger does not record one; ``body_of``), that the entry also fires at. pg_cron logs a
+ledger does not record one; ``body_of``), whether or not the entry still fires there (the
+evidence says when it does not: a changed ``cron.timezone``). pg_cron logs a
 guard's skip as 'failed' (the guard raises: pg_cron keeps a command's own words only for
 errors), told by its message; the guard judged the minute the run started in, so each run is
 judged by that minute: a skip at no pgAgent fire time is the superset's, as planned (counted as
@@ -21,7 +22,8 @@ a run that went ahead at a minute pgAgent would not fire is extra.
 
 Evidence can be missing, and the report says so instead of calling every fire time missed:
 ``cron.log_run`` off (pg_cron records nothing), details purged (nothing is kept from before the
-oldest row), or a job too young to have fired yet.
+oldest row), or a job too young to have fired yet; nothing is called missed then. Windows start
+at the first whole minute at or after the take-over and are cut in UTC.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge.apply import ledger
@@ -44,7 +46,9 @@ from bridge.planner.guard import SKIP_MESSAGE, guard_words
 from bridge.planner.target import Target
 from bridge.progress import tracked
 from bridge.schedule import (
+    Body,
     CronSyntaxError,
+    CronTarget,
     Mode,
     agent_fireset,
     body_of,
@@ -186,6 +190,9 @@ class AgentRule:
     mode: Mode
     #: "ledger" or "catalog" (``RunCheck.guard_rule``).
     source: str
+    #: True when the ledger recorded no plan context (an older ledger): zone and mode are the
+    #: live zone and "actual", a guess.
+    guessed: bool = False
 
 
 def agent_rule(
@@ -215,7 +222,9 @@ def agent_rule(
     schedules = tuple(
         s for s in found.schedules if s.id in ids and s.enabled and s.start is not None
     )
-    return AgentRule(schedules, zone, options.mode, source)
+    ctx = context or {}
+    guessed = "timezone" not in ctx or "options" not in ctx
+    return AgentRule(schedules, zone, options.mode, source, guessed)
 
 
 def judged_from(took: ledger.TakeOver) -> dt.datetime:
@@ -231,6 +240,14 @@ def judged_from(took: ledger.TakeOver) -> dt.datetime:
     return took.at + LATE
 
 
+def first_minute(t: dt.datetime) -> dt.datetime:
+    """The first whole minute at or after ``t`` (UTC): a take-over is rarely on a minute, and a
+    window cut inside one would judge a fire time whose run may have been pgAgent's."""
+    t = t.astimezone(dt.timezone.utc)
+    whole = t.replace(second=0, microsecond=0)
+    return whole if whole == t else whole + dt.timedelta(minutes=1)
+
+
 def check_runs(
     run: Run,
     agent: PgAgentCatalog,
@@ -238,15 +255,21 @@ def check_runs(
     since: dt.datetime | None = None,
 ) -> tuple[list[RunCheck], list[Finding]]:
     """Every migrated pg_cron job's runs against its schedule (two reads of pg_cron's side, and
-    one of the guarded jobs' definitions in the ledger)."""
+    one of the guarded jobs' definitions in the ledger). psycopg returns timestamptz in the
+    session's TimeZone: every instant is turned to UTC here, at the edge, so windows are cut in
+    UTC days and reports print UTC (as bridge/catalog/history.py does)."""
     known, sources = ledger.read(run.target, run.source_id, definitions=False)
     took_over = ledger.taken_over(run.target, run.source_id)
     row = run.target.execute(_EVIDENCE).fetchone()
     assert row is not None
-    now, log_run, oldest = row
-    until = now - LATE
+    now, log_run, oldest = _utc(row[0]), row[1], _utc_or_none(row[2])
     jobs = [j for j in known if j.jobname in took_over]
-    starts = {j.jobname: since or judged_from(took_over[j.jobname]) for j in jobs}
+    starts = {
+        j.jobname: _utc(since)
+        if since is not None
+        else judged_from(_took_utc(took_over[j.jobname]))
+        for j in jobs
+    }
     params = {
         "ids": [j.jobid for j in jobs],
         "since": [starts[j.jobname] for j in jobs],
@@ -255,7 +278,7 @@ def check_runs(
     logged: dict[int, list[_Row]] = defaultdict(list)
     if jobs and log_run != "off":
         for jobid, start, end, status, message in run.target.execute(_RUNS, params):
-            logged[jobid].append((start, end, status, message))
+            logged[jobid].append((_utc(start), _utc_or_none(end), status, message))
     guarded = sorted({j.pgagent_job_id for j in jobs if guard_words(j.command) is not None})
     recorded = ledger.definitions(run.target, run.source_id, guarded)
     run.target.rollback()
@@ -265,95 +288,165 @@ def check_runs(
     checks: list[RunCheck] = []
     found: list[Finding] = []
     for job in tracked(run.tracker, "checking runs", jobs, len(jobs), "jobs"):
-        begin = starts[job.jobname]
-        evidence = ""
-        if log_run == "off":
-            evidence = "cron.log_run is off: pg_cron records no runs"
-        elif oldest is None or oldest > begin + LATE:
-            evidence = (
-                "cron.job_run_details holds no run at all: purged, or pg_cron has not run anything"
-                if oldest is None
-                else f"cron.job_run_details starts at {oldest:%Y-%m-%d %H:%M} UTC: older details "
-                "were purged; compared from there"
-            )
-            if oldest is not None:
-                begin = oldest
-        try:
-            schedule = parse_cron(job.schedule, cron.version)
-        except CronSyntaxError:
-            schedule = None
-        expected: list[dt.datetime] = []
         rule: AgentRule | None = None
         guard_rule = ""
-        if not job.planned_active:
-            evidence = evidence or "inactive (as planned): no run is expected"
-        elif schedule is None or schedule.kind != "cron":
-            evidence = evidence or f"schedule {job.schedule!r} is not compared fire by fire"
-        elif begin < until:
-            fires = cron_fireset([schedule], cron.zone, and_logic=cron.and_logic)
-            days = (until.date() - begin.date()).days + 1
-            expected = [t for t in fire_instants(fires, begin.date(), days) if begin <= t < until]
-            if guard_words(job.command) is not None:
-                rule = agent_rule(job, recorded, contexts.get(job.pgagent_job_id), agent)
-                guard_rule = "unavailable" if rule is None else rule.source
-            if rule is not None:  # pgAgent's fire times, as planned, that the entry has too
-                agent_fires = agent_fireset(rule.schedules, rule.zone, mode=rule.mode, body=body)
-                pgagent = set(fire_instants(agent_fires, begin.date(), days))
-                expected = [t for t in expected if t in pgagent]
-        rows = [r for r in logged.get(job.jobid, []) if r[0] >= begin]
-        if not expected and not evidence:
-            evidence = (
-                f"too young: no fire time between {begin:%Y-%m-%d %H:%M} UTC and "
-                f"{until:%Y-%m-%d %H:%M} UTC"
-            )
-        note = _rule_note(guard_rule, job.pgagent_job_id)
-        if note:
-            evidence = f"{evidence}; {note}" if evidence else note
-        judged = not (log_run == "off" or oldest is None)
-        skipped_fire: list[dt.datetime] = []
-        if rule is None:
-            missed, extra = compare_runs(expected, [r[0] for r in rows]) if judged else ([], [])
-            later = {t for t in extra if t >= until}  # runs of fire times not judged yet
-            extra = [t for t in extra if t < until]
-            rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
-            skipped = sum(1 for r in rows if _skip(r))
-        else:
-            rows = [r for r in rows if minute_of(r[0]) < until]  # later minutes: not judged yet
-            verdict = judge_guarded(expected, [(r[0], _skip(r)) for r in rows])
-            missed, extra, skipped = verdict.missed, verdict.extra, verdict.skipped
-            skipped_fire = verdict.skipped_fire
-        failures = [FailedRun(r[0], redact_text(r[3])) for r in rows if _failed(r)]
-        median, p95, longest = run_durations(rows)
-        history = _history(agent, job.pgagent_job_id)
-        check = RunCheck(
-            pgagent_job_id=job.pgagent_job_id,
-            cron_job=job.jobname,
-            jobid=job.jobid,
-            schedule=job.schedule,
-            since=begin,
-            until=until,
-            expected=len(expected),
-            ran=sum(1 for r in rows if not _skip(r)),
-            missed=len(missed),
-            missed_first=tuple(missed[:FIRST]),
-            extra=len(extra),
-            extra_first=tuple(extra[:FIRST]),
-            failed=len(failures),
-            failures=tuple(failures[-FIRST:]),
-            skipped=skipped,
-            skipped_fire=len(skipped_fire),
-            skipped_fire_first=tuple(skipped_fire[:FIRST]),
-            median_seconds=median,
-            p95_seconds=p95,
-            max_seconds=longest,
-            pgagent_median_seconds=history[0],
-            pgagent_p95_seconds=history[1],
-            evidence=evidence,
-            guard_rule=guard_rule,
+        if guard_words(job.command) is not None:
+            rule = agent_rule(job, recorded, contexts.get(job.pgagent_job_id), agent)
+            guard_rule = "unavailable" if rule is None else rule.source
+        check = judge_job(
+            job,
+            Window(starts[job.jobname], now, log_run, oldest),
+            logged.get(job.jobid, []),
+            cron,
+            rule,
+            guard_rule,
+            body,
+            _history(agent, job.pgagent_job_id),
         )
         checks.append(check)
         found += run_findings(check)
     return checks, found
+
+
+@dataclass(frozen=True)
+class Window:
+    """What pg_cron's side says about the time judged: all instants UTC."""
+
+    #: The first instant judged (the take-over's, or ``--since``).
+    begin: dt.datetime
+    #: The server's now().
+    now: dt.datetime
+    #: ``cron.log_run`` (None where the setting is unknown).
+    log_run: str | None
+    #: The oldest start in cron.job_run_details (None: it is empty).
+    oldest: dt.datetime | None
+
+
+def judge_job(
+    job: ledger.LedgerJob,
+    window: Window,
+    logged: Sequence[_Row],
+    cron: CronTarget,
+    rule: AgentRule | None,
+    guard_rule: str,
+    body: Body,
+    history: tuple[float | None, float | None],
+) -> RunCheck:
+    """One job's logged runs (UTC starts) against its fire times in ``window``: pure."""
+    log_run, oldest = window.log_run, _utc_or_none(window.oldest)
+    begin = _utc(window.begin)
+    until = _utc(window.now) - LATE
+    logged = [(_utc(r[0]), _utc_or_none(r[1]), r[2], r[3]) for r in logged]
+    evidence = ""
+    if log_run == "off":
+        evidence = "cron.log_run is off: pg_cron records no runs"
+    elif oldest is None or oldest > begin + LATE:
+        evidence = (
+            "cron.job_run_details holds no run at all: purged, or pg_cron has not run anything"
+            if oldest is None
+            else f"cron.job_run_details starts at {oldest:%Y-%m-%d %H:%M} UTC: older details "
+            "were purged; compared from there"
+        )
+        if oldest is not None:
+            begin = oldest
+    begin = first_minute(begin)
+    try:
+        schedule = parse_cron(job.schedule, cron.version)
+    except CronSyntaxError:
+        schedule = None
+    expected: list[dt.datetime] = []
+    uncovered: list[dt.datetime] = []
+    if not job.planned_active:
+        evidence = evidence or "inactive (as planned): no run is expected"
+    elif schedule is None or schedule.kind != "cron":
+        evidence = evidence or f"schedule {job.schedule!r} is not compared fire by fire"
+    elif begin < until:
+        fires = cron_fireset([schedule], cron.zone, and_logic=cron.and_logic)
+        days = (until.date() - begin.date()).days + 1
+        expected = [t for t in fire_instants(fires, begin.date(), days) if begin <= t < until]
+        if rule is not None:  # pgAgent's own fire times, as planned, whatever the entry does
+            entry = set(expected)
+            agent_fires = agent_fireset(rule.schedules, rule.zone, mode=rule.mode, body=body)
+            expected = [
+                t for t in fire_instants(agent_fires, begin.date(), days) if begin <= t < until
+            ]
+            uncovered = [t for t in expected if t not in entry]
+    rows = [r for r in logged if r[0] >= begin]
+    if not expected and not evidence:
+        evidence = (
+            f"too young: no fire time between {begin:%Y-%m-%d %H:%M} UTC and "
+            f"{until:%Y-%m-%d %H:%M} UTC"
+        )
+    notes = [_rule_note(guard_rule, job.pgagent_job_id)]
+    if uncovered:
+        notes.append(
+            f"{_UNCOVERED_NOTE} {job.schedule!r} no longer fires at {len(uncovered)} of "
+            f"pgAgent's fire times (first: {_when(uncovered[:FIRST])}): a changed "
+            "cron.timezone or entry"
+        )
+    if rule is not None and rule.guessed:
+        notes.append(GUESSED_NOTE)
+    for note in notes:
+        if note:
+            evidence = f"{evidence}; {note}" if evidence else note
+    judged = not (log_run == "off" or oldest is None)
+    missed: list[dt.datetime] = []
+    extra: list[dt.datetime] = []
+    skipped_fire: list[dt.datetime] = []
+    if rule is None:
+        if judged:
+            missed, extra = compare_runs(expected, [r[0] for r in rows])
+        later = {t for t in extra if t >= until}  # runs of fire times not judged yet
+        extra = [t for t in extra if t < until]
+        rows = [r for r in rows if r[0] not in later and (judged or r[0] < until)]
+        skipped = sum(1 for r in rows if _skip(r))
+    else:
+        rows = [r for r in rows if minute_of(r[0]) < until]  # later minutes: not judged yet
+        skipped = sum(1 for r in rows if _skip(r))
+        if judged:  # no log: nothing may be called missed
+            verdict = judge_guarded(expected, [(r[0], _skip(r)) for r in rows])
+            missed, extra, skipped = verdict.missed, verdict.extra, verdict.skipped
+            skipped_fire = verdict.skipped_fire
+    failures = [FailedRun(r[0], redact_text(r[3])) for r in rows if _failed(r)]
+    median, p95, longest = run_durations(rows)
+    return RunCheck(
+        pgagent_job_id=job.pgagent_job_id,
+        cron_job=job.jobname,
+        jobid=job.jobid,
+        schedule=job.schedule,
+        since=begin,
+        until=until,
+        expected=len(expected),
+        ran=sum(1 for r in rows if not _skip(r)),
+        missed=len(missed),
+        missed_first=tuple(missed[:FIRST]),
+        extra=len(extra),
+        extra_first=tuple(extra[:FIRST]),
+        failed=len(failures),
+        failures=tuple(failures[-FIRST:]),
+        skipped=skipped,
+        skipped_fire=len(skipped_fire),
+        skipped_fire_first=tuple(skipped_fire[:FIRST]),
+        median_seconds=median,
+        p95_seconds=p95,
+        max_seconds=longest,
+        pgagent_median_seconds=history[0],
+        pgagent_p95_seconds=history[1],
+        evidence=evidence,
+        guard_rule=guard_rule,
+    )
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.timezone.utc)
+
+
+def _utc_or_none(t: dt.datetime | None) -> dt.datetime | None:
+    return None if t is None else _utc(t)
+
+
+def _took_utc(took: ledger.TakeOver) -> ledger.TakeOver:
+    return replace(took, at=_utc(took.at))
 
 
 _Row = tuple[dt.datetime, dt.datetime | None, str, str]
@@ -370,6 +463,9 @@ def _failed(row: _Row) -> bool:
 #: Evidence notes that leave a check complete but say where a guarded job's rule came from.
 _CATALOG_NOTE = "judged by pgAgent's catalog as it is now"
 _NO_RULE_NOTE = "the guard's skips are counted, not judged"
+_UNCOVERED_NOTE = "the pg_cron entry"
+#: An old ledger's job without its plan context: its rule is a guess.
+GUESSED_NOTE = "plan context not recorded: judged by the live zone and actual mode"
 
 
 def _rule_note(guard_rule: str, job_id: int) -> str:
@@ -397,6 +493,68 @@ def _when(instants: Sequence[dt.datetime]) -> str:
     return ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in instants) + " UTC"
 
 
+def _evidence_finding(c: RunCheck, name: str) -> Finding:
+    """What the evidence note means, with the remedy that fits its cause."""
+    lead = c.evidence.split("; ", 1)[0]
+    if c.guard_rule == "unavailable":
+        return Finding(
+            "VERIFY_RUNS_NO_EVIDENCE",
+            Severity.WARNING,
+            f"pg_cron job {name}: {c.evidence}",
+            "the pgAgent job is gone from both pgAgent's catalog and the ledger: judge the "
+            "guard's skips by hand against its old schedules, or migrate it again from a catalog "
+            "or snapshot that holds it so the ledger records its definition",
+            c.pgagent_job_id,
+        )
+    if lead.startswith(("too young", "cron.job_run_details starts", "inactive")):
+        return Finding(
+            "VERIFY_RUNS_PARTIAL",
+            Severity.INFO,
+            f"pg_cron job {name}: {c.evidence}",
+            "run verify --runs again later",
+            c.pgagent_job_id,
+        )
+    if lead.startswith((_CATALOG_NOTE, _UNCOVERED_NOTE, GUESSED_NOTE)):
+        return Finding(
+            "VERIFY_RUNS_PARTIAL",
+            Severity.INFO,
+            f"pg_cron job {name}: {c.evidence}",
+            "run migrate --apply again (--force for an edited command) so the ledger records "
+            "the job's definition and plan context and the entry covers pgAgent's fire times",
+            c.pgagent_job_id,
+        )
+    return Finding(
+        "VERIFY_RUNS_NO_EVIDENCE",
+        Severity.WARNING,
+        f"pg_cron job {name}: {c.evidence}",
+        "turn cron.log_run on (a server restart) and keep cron.job_run_details long enough to "
+        "verify",
+        c.pgagent_job_id,
+    )
+
+
+def _extra_finding(c: RunCheck, name: str, window: str, judged_by: str | None) -> Finding:
+    """VERIFY_RUNS_EXTRA: by pgAgent's fire times for a guarded job, else by the entry's."""
+    if judged_by is not None:
+        message = (
+            f"pg_cron job {name} ran the steps {c.extra} time(s) {window} at minutes that are "
+            f"no pgAgent fire time by {judged_by} (first: {_when(c.extra_first)}): its guard let "
+            "them through, or they ran twice in a minute"
+        )
+        remedy = (
+            "compare the guard in the job's command with pgAgent's schedules and zone; "
+            "migrate --apply again (--force for an edited command) to rebuild it"
+        )
+    else:
+        message = (
+            f"pg_cron job {name} ran {c.extra} time(s) at no fire time of {c.schedule!r} "
+            f"{window} (first: {_when(c.extra_first)}): started by hand, or queued behind a run "
+            "that outlasted the interval"
+        )
+        remedy = "guard long commands with pg_try_advisory_lock if queued runs hurt"
+    return Finding("VERIFY_RUNS_EXTRA", Severity.WARNING, message, remedy, c.pgagent_job_id)
+
+
 def run_findings(c: RunCheck) -> list[Finding]:
     """The findings of one check: missed and failed runs, and a guard's skips at pgAgent fire
     times, are errors (verify exits 1)."""
@@ -404,21 +562,7 @@ def run_findings(c: RunCheck) -> list[Finding]:
     name = repr(c.cron_job)
     window = f"since {c.since:%Y-%m-%d %H:%M} UTC"
     if c.evidence:
-        partial = c.guard_rule != "unavailable" and c.evidence.startswith(
-            ("too young", "cron.job_run_details starts", "inactive", _CATALOG_NOTE)
-        )
-        out.append(
-            Finding(
-                "VERIFY_RUNS_PARTIAL" if partial else "VERIFY_RUNS_NO_EVIDENCE",
-                Severity.INFO if partial else Severity.WARNING,
-                f"pg_cron job {name}: {c.evidence}",
-                "run verify --runs again later"
-                if partial
-                else "turn cron.log_run on (a server restart) and keep cron.job_run_details long "
-                "enough to verify",
-                c.pgagent_job_id,
-            )
-        )
+        out.append(_evidence_finding(c, name))
     if c.missed:
         out.append(
             Finding(
@@ -449,13 +593,15 @@ def run_findings(c: RunCheck) -> list[Finding]:
         "catalog": "pgAgent's catalog as it is now (the ledger holds no definition)",
     }.get(c.guard_rule)
     if c.skipped_fire:
+        guessed = GUESSED_NOTE in c.evidence
         out.append(
             Finding(
                 "VERIFY_RUNS_GUARD_SKIPPED_FIRE",
-                Severity.ERROR,
+                Severity.WARNING if guessed else Severity.ERROR,
                 f"pg_cron job {name}: its guard skipped {c.skipped_fire} run(s) {window} at "
                 f"minutes that are pgAgent fire times (first: {_when(c.skipped_fire_first)}), "
-                f"by {judged_by}: pgAgent would have run the steps there, pg_cron did not",
+                f"by {judged_by}: pgAgent would have run the steps there, pg_cron did not"
+                + (f" ({GUESSED_NOTE})" if guessed else ""),
                 "compare the guard in the job's command with pgAgent's schedules and zone (a "
                 "hand edit, a changed TimeZone or catalog, or a guard bug); run verify for drift "
                 "and migrate --apply again (--force for an edited command) to rebuild the guard; "
@@ -463,31 +609,8 @@ def run_findings(c: RunCheck) -> list[Finding]:
                 c.pgagent_job_id,
             )
         )
-    if c.extra and judged_by is not None:
-        out.append(
-            Finding(
-                "VERIFY_RUNS_EXTRA",
-                Severity.WARNING,
-                f"pg_cron job {name} ran the steps {c.extra} time(s) {window} at minutes that "
-                f"are no pgAgent fire time by {judged_by} (first: {_when(c.extra_first)}): its "
-                "guard let them through, or they ran twice in a minute",
-                "compare the guard in the job's command with pgAgent's schedules and zone; "
-                "migrate --apply again (--force for an edited command) to rebuild it",
-                c.pgagent_job_id,
-            )
-        )
-    elif c.extra:
-        out.append(
-            Finding(
-                "VERIFY_RUNS_EXTRA",
-                Severity.WARNING,
-                f"pg_cron job {name} ran {c.extra} time(s) at no fire time of {c.schedule!r} "
-                f"{window} (first: {_when(c.extra_first)}): started by hand, or queued behind a "
-                "run that outlasted the interval",
-                "guard long commands with pg_try_advisory_lock if queued runs hurt",
-                c.pgagent_job_id,
-            )
-        )
+    if c.extra:
+        out.append(_extra_finding(c, name, window, judged_by))
     if (
         c.p95_seconds is not None
         and c.pgagent_p95_seconds is not None

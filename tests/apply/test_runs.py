@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -17,12 +18,17 @@ from bridge.apply import switch
 from bridge.apply.ledger import LedgerJob, TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
 from bridge.apply.runs import (
+    GUESSED_NOTE,
     LATE,
+    AgentRule,
     GuardedRuns,
+    Window,
     agent_rule,
     compare_runs,
+    first_minute,
     guard_skipped,
     judge_guarded,
+    judge_job,
     judged_from,
     percentile_cont,
     run_durations,
@@ -30,7 +36,9 @@ from bridge.apply.runs import (
 )
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.planner.guard import SKIP_MESSAGE
 from bridge.planner.types import CronJobPlan
+from bridge.schedule import CronTarget
 from bridge.serialize import to_jsonable
 from tests.factories import catalog_of
 
@@ -513,7 +521,8 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
 
     late = dt.timedelta(seconds=-40)
     exact = moved(late, dt.timedelta(seconds=-30))
-    assert exact.since == fire - dt.timedelta(seconds=30) + dt.timedelta(microseconds=1)
+    # judged from the stamp's instant, from its first whole minute on: this fire time
+    assert exact.since == fire
     assert (exact.expected, exact.ran, exact.missed, exact.extra, exact.evidence) == (
         1,
         1,
@@ -590,3 +599,146 @@ def test_activate_upgrades_an_older_ledger_before_it_waits(
     assert seen == [True]  # committed, seen from another session, before the wait
     started, switched = _ledger_times(cron_db, job)
     assert switched is not None and switched > started
+
+
+def _ledger_job(schedule: str, command: str = "SELECT 1") -> LedgerJob:
+    return LedgerJob("x", "u", 9, "src", 1, (1,), schedule, command, "app", True)
+
+
+def _minute_five() -> AgentRule:
+    """pgAgent's rule of a job that fires at minute 5 of every hour (UTC)."""
+    catalog = catalog_of(
+        JobSpec("j", [StepSpec("a", "SELECT 1")], [ScheduleSpec("a", minutes=frozenset({5}))]),
+        timezone="UTC",
+    )
+    assert catalog.pgagent is not None
+    (job,) = catalog.pgagent.jobs
+    return AgentRule(job.schedules, "UTC", "actual", "ledger")
+
+
+CRON = CronTarget.of("1.6.4", "GMT")
+SKIP = f"ERROR:  {SKIP_MESSAGE}: not a fire time"
+
+
+def _rows(*minutes: float, skip: bool = False) -> list[tuple[Any, ...]]:
+    return [
+        (t, t + dt.timedelta(seconds=1), "failed" if skip else "succeeded", SKIP if skip else "")
+        for t in at(*minutes)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("log_run", "oldest"), [("off", None), ("on", None), (None, None), ("off", T0)]
+)
+def test_a_guarded_job_with_no_run_log_is_never_missed(log_run: str | None, oldest: Any) -> None:
+    """cron.log_run off or an empty cron.job_run_details: nothing may be called missed."""
+    window = Window(T0, T0 + dt.timedelta(hours=3), log_run, oldest)
+    c = judge_job(
+        _ledger_job("* * * * *"), window, [], CRON, _minute_five(), "ledger", "4.2", (None, None)
+    )
+    assert (c.missed, c.skipped_fire, c.extra) == (0, 0, 0)
+    assert c.expected == 3 and c.evidence
+    assert [f.code for f in run_findings(c)] == ["VERIFY_RUNS_NO_EVIDENCE"]
+
+
+def test_a_guarded_job_is_expected_at_pgagents_own_fire_times() -> None:
+    """An entry that no longer covers pgAgent's fire times (a changed cron.timezone) and whose
+    guard skips every run: pgAgent's fire times are missed, and the evidence says why."""
+    window = Window(T0, T0 + dt.timedelta(hours=3), "on", T0 - dt.timedelta(days=1))
+    rows = _rows(10, 70, 130, skip=True)  # the entry fires at minute 10, the guard skips
+    c = judge_job(
+        _ledger_job("10 * * * *"), window, rows, CRON, _minute_five(), "ledger", "4.2", (None, None)
+    )
+    assert (c.expected, c.missed, c.skipped, c.ran) == (3, 3, 3, 0)
+    assert c.missed_first == tuple(at(5, 65, 125))
+    assert "'10 * * * *' no longer fires at 3 of pgAgent's fire times" in c.evidence
+    codes = [(f.code, f.severity.value) for f in run_findings(c)]
+    assert codes == [("VERIFY_RUNS_PARTIAL", "info"), ("VERIFY_RUNS_MISSED", "error")]
+    # an entry that covers them, running at each: as planned
+    rows = _rows(5, 65, 125)
+    c = judge_job(
+        _ledger_job("5 * * * *"), window, rows, CRON, _minute_five(), "ledger", "4.2", (None, None)
+    )
+    assert (c.expected, c.missed, c.ran, c.evidence) == (3, 0, 3, "")
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("hour", [23, 16])  # New York's day ends before UTC's; Tokyo's starts
+def test_windows_are_cut_in_utc_whatever_the_sessions_zone(zone: str, hour: int) -> None:
+    """psycopg gives timestamptz in the session's TimeZone: judged and printed in UTC."""
+    tz = ZoneInfo(zone)
+    begin = dt.datetime(2026, 5, 1, hour, 30, tzinfo=UTC)
+    window = Window(begin, begin + dt.timedelta(hours=2), "on", begin - dt.timedelta(days=1))
+    rows = [(begin + dt.timedelta(minutes=m, seconds=3), None, "succeeded", "") for m in (30, 90)]
+    job = _ledger_job("0 * * * *")
+    utc = judge_job(job, window, rows, CRON, None, "", "4.2", (None, None))
+    local = judge_job(
+        job,
+        Window(begin.astimezone(tz), window.now.astimezone(tz), "on", window.oldest.astimezone(tz)),  # type: ignore[union-attr]
+        [(r[0].astimezone(tz), *r[1:]) for r in rows],
+        CRON, None, "", "4.2", (None, None),
+    )  # fmt: skip
+    assert local == utc and (utc.expected, utc.ran, utc.missed, utc.extra) == (2, 2, 0, 0)
+    assert local.since.utcoffset() == dt.timedelta(0)
+    assert (
+        f"since 2026-05-01 {hour}:30 UTC"
+        in run_findings(replace(local, missed=1, missed_first=(begin,)))[0].message
+    )
+
+
+def test_the_window_starts_at_the_first_whole_minute() -> None:
+    """A take-over at 10:00:30: the run at 10:00:40 of pgAgent's 10:00 fire is not pg_cron's."""
+    begin = T0 + dt.timedelta(seconds=30)
+    window = Window(begin, T0 + dt.timedelta(minutes=10), "on", T0 - dt.timedelta(days=1))
+    rows = _rows(0.67, 1.01, 2.01, 3.01, 4.01, 5.01, 6.01, 7.01)
+    for rule, command in ((None, "SELECT 1"), (_minute_five(), "SELECT 1")):
+        c = judge_job(
+            _ledger_job("* * * * *", command),
+            window,
+            rows,
+            CRON,
+            rule,
+            "ledger" if rule else "",
+            "4.2",
+            (None, None),
+        )
+        assert c.since == T0 + dt.timedelta(minutes=1)
+        assert c.extra == (6 if rule else 0) and c.missed == 0
+    assert first_minute(T0) == T0 and first_minute(begin) == T0 + dt.timedelta(minutes=1)
+
+
+def test_a_rule_guessed_for_an_old_ledger_lowers_a_skipped_fire_to_a_warning() -> None:
+    window = Window(T0, T0 + dt.timedelta(hours=1), "on", T0 - dt.timedelta(days=1))
+    rule = replace(_minute_five(), guessed=True)
+    c = judge_job(
+        _ledger_job("* * * * *"),
+        window,
+        _rows(5, skip=True),
+        CRON,
+        rule,
+        "ledger",
+        "4.2",
+        (None, None),
+    )
+    assert GUESSED_NOTE in c.evidence and c.skipped_fire == 1
+    codes = [(f.code, f.severity.value) for f in run_findings(c)]
+    assert ("VERIFY_RUNS_GUARD_SKIPPED_FIRE", "warning") in codes
+    assert run_findings(replace(c, evidence=""))[-1].severity.value == "error"
+
+
+@pytest.mark.parametrize(
+    ("figures", "remedy", "not_said"),
+    [
+        ({"guard_rule": "unavailable", "evidence": "the guard's skips are counted, not judged: ..."},
+         "gone from both pgAgent's catalog and the ledger", "cron.log_run"),
+        ({"guard_rule": "catalog", "evidence": "judged by pgAgent's catalog as it is now: ..."},
+         "so the ledger records the job's definition", "again later"),
+        ({"evidence": "too young: no fire time between ..."}, "again later", "cron.log_run"),
+        ({"evidence": "cron.log_run is off: pg_cron records no runs"}, "cron.log_run on", "later"),
+    ],
+)  # fmt: skip
+def test_each_evidence_has_its_own_remedy(
+    figures: dict[str, Any], remedy: str, not_said: str
+) -> None:
+    (finding,) = run_findings(check(expected=0, **figures))
+    assert remedy in finding.remedy and not_said not in finding.remedy
