@@ -363,6 +363,40 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
     assert young.ok
 
 
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_verify_runs_reports_in_utc_whatever_the_sessions_timezone(
+    db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None, zone: str
+) -> None:
+    """psycopg returns timestamptz in the session's TimeZone: the window, the take-over and the
+    runs are UTC in the result and the report, whatever the connection's zone."""
+    fire, job, cron = _migrated_daily(db, db_dsn, db_name, cron_dsn, cron_db)
+    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
+    assert got is not None
+    day = dt.timedelta(days=1)
+    _details(
+        cron_db,
+        got[0],
+        [
+            (fire - 2 * day + dt.timedelta(seconds=1), "succeeded", "SELECT 1"),
+            (fire - day + dt.timedelta(seconds=2), "failed", "ERROR: boom"),
+        ],  # fire itself: missed
+    )
+    local = psycopg.conninfo.make_conninfo(cron_dsn, options=f"-c TimeZone={zone}")
+    with psycopg.connect(local) as conn:
+        assert conn.execute("SHOW TimeZone").fetchone() == (zone,)
+    since = fire - 2 * day - dt.timedelta(minutes=1)
+    v = api.verify(db_dsn, local, runs=True, since=since)
+    (c,) = [c for c in v.runs if c.pgagent_job_id == job]
+    assert (c.expected, c.ran, c.missed, c.failed) == (3, 2, 1, 1)
+    assert c.missed_first == (fire,)
+    for instant in (c.since, c.until, c.failures[0].start, *c.missed_first):
+        assert instant.utcoffset() == dt.timedelta(0), instant
+    young = api.verify(db_dsn, local, runs=True)  # from the ledger's take-over, read as local
+    (c,) = [c for c in young.runs if c.pgagent_job_id == job]
+    assert c.since.utcoffset() == dt.timedelta(0) and c.until.utcoffset() == dt.timedelta(0)
+    assert f"{c.since:%Y-%m-%d %H:%M} UTC" in c.evidence
+
+
 SKIP = "ERROR:  pgbridge guard skipped this run: {} is not a fire time of pgAgent's schedule (x)"
 
 
