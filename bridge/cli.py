@@ -169,6 +169,9 @@ def layout_options(
 
 
 LAYOUT = layout_options()
+#: ``-v`` on commands whose text it does not change: accepted (scripts written before it was
+#: dropped from their help keep working), not offered.
+NO_VERBOSE = click.option("-v", "--verbose", is_flag=True, hidden=True)
 QUIET = click.option(
     "-q", "--quiet", is_flag=True, help="no progress on stderr (shown only on a terminal)"
 )
@@ -497,7 +500,7 @@ def migrate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, WAIT_RUNNING, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
+@_with(*LIVE, WAIT_RUNNING, WIDTH, COLOR, NO_VERBOSE, QUIET)
 @click.pass_context
 def activate(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: switch jobs migrated with --cutover: pg_cron jobs on, pgAgent jobs off, together.
@@ -543,7 +546,7 @@ def verify(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
 
 
 @cli.command()
-@_with(*LIVE, WIDTH, COLOR, QUIET)  # no -v: the run report has nothing to add
+@_with(*LIVE, WIDTH, COLOR, NO_VERBOSE, QUIET)
 @click.pass_context
 def rollback(ctx: click.Context, /, fmt: str, **kw: Any) -> None:
     """WRITES: undo the migration: restore pgAgent jobs, remove the pg_cron jobs pgbridge made.

@@ -146,3 +146,10 @@ VERBOSE = [("plan", True), ("migrate", True), ("activate", False), ("rollback", 
 @pytest.mark.parametrize(("command", "offered"), VERBOSE)
 def test_verbose_is_offered_only_where_it_changes_the_text(command: str, offered: bool) -> None:
     assert ("--verbose" in accepted(command)) is offered
+
+
+@pytest.mark.parametrize("command", ["activate", "rollback"])
+def test_verbose_is_still_accepted_where_it_changes_nothing(command: str) -> None:
+    proc = run(command, "-v", "--help")  # an unknown option is refused before --help is shown
+    assert proc.returncode == 0, proc.stderr
+    assert "--verbose" not in proc.stdout
