@@ -151,6 +151,8 @@ def test_a_guarded_jobs_rule_prefers_the_ledgers_definition() -> None:
         "configured",
     )
     assert [s.id for s in rule.schedules] == [a.id] and rule.schedules[0].minutes[6]
+    assert not rule.guessed  # an older ledger's job, without the context: a guess, and said so
+    assert agent_rule(led, {job.id: moved}, None, catalog.pgagent).guessed  # type: ignore[union-attr]
     for recorded in ({}, {job.id: {"id": "not a job"}}):
         rule = agent_rule(led, recorded, None, catalog.pgagent)
         assert rule is not None and (rule.source, rule.zone, rule.mode) == (
