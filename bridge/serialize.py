@@ -282,6 +282,9 @@ def _dataclass(cls: type) -> Reader:
     (so that classes referring to each other are built lazily)."""
     fields: list[tuple[str, Reader, bool]] = []
     names: set[str] = set()
+    #: The field names in order and their readers, when every field can be given by position.
+    order: tuple[str, ...] = ()
+    readers: tuple[Reader, ...] = ()
     ready = False
 
     def read(data: Any) -> Any:
@@ -289,6 +292,11 @@ def _dataclass(cls: type) -> Reader:
             raise _Misfit(f"expected an object for {cls.__name__}")
         if not ready:
             prepare()
+        if order and tuple(data) == order:  # every field, in order: as to_jsonable writes them
+            try:
+                return cls(*[each(v) for each, v in zip(readers, data.values(), strict=True)])
+            except _Misfit:
+                pass  # read again, field by field, to name the field
         kwargs: dict[str, Any] = {}
         for name, each, required in fields:
             if name in data:
@@ -306,12 +314,16 @@ def _dataclass(cls: type) -> Reader:
         return cls(**kwargs)
 
     def prepare() -> None:
-        nonlocal ready
+        nonlocal ready, order, readers
         hints = _hints(cls)
-        for f in dataclasses.fields(cls):
+        every = dataclasses.fields(cls)
+        for f in every:
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             fields.append((f.name, _reader(hints[f.name]), required))
             names.add(f.name)
+        if every and all(f.init and not f.kw_only for f in every):
+            order = tuple(name for name, _, _ in fields)
+            readers = tuple(each for _, each, _ in fields)
         ready = True
 
     return read
