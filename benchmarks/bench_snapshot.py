@@ -1,4 +1,5 @@
-"""Measurement: the peak memory of reading a snapshot file, as a multiple of its size.
+"""Measurement: the peak memory of reading a snapshot file, as a multiple of its size, and the
+CPU time of loading it.
 
 Run: ``.venv/bin/python benchmarks/bench_snapshot.py [jobs] [--wide]`` (default 16,000 jobs,
 about 100 MB). ``--wide`` puts one character beyond Latin-1 (a euro sign) in one job's name, so
@@ -7,7 +8,8 @@ Python holds the decoded text at two bytes a character.
 The catalog is built in memory with the jobs of ``report_size.generated_specs`` and written with
 ``snapshot.save``; a fresh interpreter then loads it, and the growth of its peak resident set
 (Linux: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``, against ``VmRSS`` before)
-is the figure, for the whole ``load`` and for reading the file alone (``snapshot.read_text``).
+is the figure, for the whole ``load`` and for reading the file alone (``snapshot.read_text``),
+each with its CPU seconds (``time.process_time``).
 """
 
 from __future__ import annotations
