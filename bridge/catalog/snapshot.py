@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,10 @@ def read_text(path: str | Path, progress: Progress = SILENT) -> str:
     twice the file (three times when a character beyond Latin-1 makes Python store the text at
     two bytes a character)."""
     try:
-        size = Path(path).stat().st_size
+        status = Path(path).stat()
+        if not stat.S_ISREG(status.st_mode):
+            return _read_stream(path, progress)
+        size = status.st_size
         if size > MAX_BYTES:
             raise _too_big(f"snapshot {path}", size)
         buffer = bytearray(size)
@@ -218,6 +222,25 @@ def read_text(path: str | Path, progress: Progress = SILENT) -> str:
         raise SnapshotError(f"snapshot {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
+
+
+def _read_stream(path: str | Path, progress: Progress) -> str:
+    """A pipe, ``/dev/stdin`` or a process substitution has no size to read into: read it a
+    megabyte at a time until it ends (or passes the size limit)."""
+    parts: list[bytes] = []
+    total = 0
+    progress.start("reading snapshot", None, "MB")
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK):
+                parts.append(chunk)
+                total += len(chunk)
+                if total > MAX_BYTES:
+                    raise _too_big(f"snapshot {path}", total)
+                progress.advance()
+    finally:
+        progress.finish()
+    return b"".join(parts).decode("utf-8")
 
 
 def load(path: str | Path, progress: Progress = SILENT) -> Catalog:

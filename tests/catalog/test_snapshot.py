@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -164,3 +166,39 @@ def test_a_file_changed_while_read_is_refused(
     with pytest.raises(SnapshotError, match="changed while it was read: read it again"):
         snapshot.load(path, editor)
     assert editor.phases()[0][0] == "reading snapshot"  # and the phase was finished
+
+
+def test_a_snapshot_from_a_pipe_loads_like_the_file(tmp_path: Path) -> None:
+    """A FIFO (``<(zcat snap.json.gz)``, ``/dev/stdin``) has no size: it is read until it ends."""
+    path = catalog_file(tmp_path, jobs=40)
+    fifo = tmp_path / "snap.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(path.read_bytes()))
+    writer.start()
+    try:
+        piped = snapshot.load(fifo)
+    finally:
+        writer.join(timeout=30)
+    assert piped == snapshot.load(path)
+    assert piped.pgagent is not None and len(piped.pgagent.jobs) == 40
+
+
+def test_a_pipe_past_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = catalog_file(tmp_path, jobs=40)
+    monkeypatch.setattr(snapshot, "MAX_BYTES", path.stat().st_size // 2)
+    fifo = tmp_path / "snap.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError):
+            fifo.write_bytes(path.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with pytest.raises(SnapshotError, match="snapshot"):
+            snapshot.load(fifo)
+    finally:
+        writer.join(timeout=30)
