@@ -303,6 +303,13 @@ def _migrated_daily(
     return fire, job, cron
 
 
+def _jobid(cron_db: Conn, name: str) -> int:
+    """The pg_cron job id of ``name``, which must exist."""
+    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [name]).fetchone()
+    assert got is not None, name
+    return int(got[0])
+
+
 def test_verify_runs_reports_missed_failed_and_extra_runs(
     db: Conn, db_dsn: str, db_name: str, cron_dsn: str, cron_db: Conn, ledger_gone: None
 ) -> None:
@@ -310,12 +317,11 @@ def test_verify_runs_reports_missed_failed_and_extra_runs(
     it during the test): three days of fabricated run details, one missed, one failed, one extra."""
     fire, job, cron = _migrated_daily(db, db_dsn, db_name, cron_dsn, cron_db)
     assert cron.schedule == f"{fire.minute} {fire.hour} * * *"
-    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
-    assert got is not None
+    jobid = _jobid(cron_db, cron.name)
     day = dt.timedelta(days=1)
     _details(
         cron_db,
-        got[0],
+        jobid,
         [
             (fire - 3 * day + dt.timedelta(seconds=1), "succeeded", "SELECT 1"),
             (fire - 2 * day + dt.timedelta(seconds=2), "failed",
@@ -372,12 +378,11 @@ def test_verify_runs_reports_in_utc_whatever_the_sessions_timezone(
     """psycopg returns timestamptz in the session's TimeZone: the window, the take-over and the
     runs are UTC in the result and the report, whatever the connection's zone."""
     fire, job, cron = _migrated_daily(db, db_dsn, db_name, cron_dsn, cron_db)
-    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
-    assert got is not None
+    jobid = _jobid(cron_db, cron.name)
     day = dt.timedelta(days=1)
     _details(
         cron_db,
-        got[0],
+        jobid,
         [
             (fire - 2 * day + dt.timedelta(seconds=1), "succeeded", "SELECT 1"),
             (fire - day + dt.timedelta(seconds=2), "failed", "ERROR: boom"),
@@ -414,8 +419,7 @@ def test_verify_runs_judges_a_guarded_job_by_pgagents_fire_times(
         db, db_dsn, db_name, cron_dsn, cron_db, skip_days=(-4, -3, 10)
     )
     assert cron.guard is not None
-    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
-    assert got is not None
+    jobid = _jobid(cron_db, cron.name)
     day = dt.timedelta(days=1)
     sec = dt.timedelta(seconds=1)
 
@@ -424,7 +428,7 @@ def test_verify_runs_judges_a_guarded_job_by_pgagents_fire_times(
 
     _details(
         cron_db,
-        got[0],
+        jobid,
         [
             (fire - 5 * day + sec, "succeeded", "DO"),
             skip(fire - 4 * day),  # excepted: as planned
@@ -537,9 +541,8 @@ def test_a_cross_database_switch_is_judged_from_its_recorded_instant(
         [switched, job],
     )
 
-    got = cron_db.execute("SELECT jobid FROM cron.job WHERE jobname = %s", [cron.name]).fetchone()
-    assert got is not None
-    _details(cron_db, got[0], [(fire + dt.timedelta(seconds=1), "succeeded", "SELECT 1")])
+    jobid = _jobid(cron_db, cron.name)
+    _details(cron_db, jobid, [(fire + dt.timedelta(seconds=1), "succeeded", "SELECT 1")])
 
     def moved(start: dt.timedelta, stamp: dt.timedelta | None) -> RunCheck:
         """verify --runs with the ledger's times put at ``fire`` + these offsets."""
