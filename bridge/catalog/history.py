@@ -21,7 +21,7 @@ from typing import Any
 from bridge.model import JobHistory, PgAgentCatalog, StepHistory
 from bridge.pg.connect import Connection
 from bridge.pg.conninfo import redact_text
-from bridge.schedule.agent import AgentSchedule, effective_slot
+from bridge.schedule.agent import AgentSchedule, as_agent, effective_slot
 from bridge.schedule.slots import Slot, shortest_gap
 
 #: The default window: the last 90 days of the log.
@@ -177,9 +177,7 @@ def gaps(catalog: PgAgentCatalog) -> dict[int, int]:
     """Per job, the fewest minutes between two fire times of its enabled schedules."""
     out = {}
     for job in catalog.jobs:
-        gap = shortest_gap(
-            job_slots(tuple(AgentSchedule.from_model(s) for s in job.schedules if s.enabled))
-        )
+        gap = shortest_gap(job_slots(tuple(as_agent(s) for s in job.schedules if s.enabled)))
         if gap is not None:
             out[job.id] = gap
     return out
@@ -193,7 +191,7 @@ def _schedule_params(catalog: PgAgentCatalog) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {key: [] for key in _COLUMNS}
     for job in catalog.jobs:
         for sched in job.schedules:
-            slot = effective_slot(AgentSchedule.from_model(sched), "actual")
+            slot = effective_slot(as_agent(sched), "actual")
             values = (job.id, slot.minutes, slot.hours, slot.months, slot.days, slot.last,
                       slot.weekdays, _clip(sched.start), _clip(sched.end))  # fmt: skip
             for key, value in zip(_COLUMNS, values, strict=True):

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bridge import collector
 from bridge._version import __version__
 from bridge.errors import SnapshotError
 from bridge.model import HOURS, MINUTES, MONTHDAYS, MONTHS, WEEKDAYS, Catalog
@@ -108,7 +109,8 @@ def _deep_path(doc: Any) -> str | None:
 
 
 def loads(text: str, *, source: str = "snapshot") -> Catalog:
-    return _catalog(_document(text, source), source)
+    with collector.paused():
+        return _catalog(_document(text, source), source)
 
 
 def _document(text: str, source: str) -> Any:
@@ -249,7 +251,7 @@ def load(path: str | Path, progress: Progress = SILENT) -> Catalog:
     before the catalog is built from the document."""
     text = read_text(path, progress)
     source = f"snapshot {path}"
-    with phase(progress, "decoding snapshot"):
+    with phase(progress, "decoding snapshot"), collector.paused():
         doc = _document(text, source)
         del text
         return _catalog(doc, source)

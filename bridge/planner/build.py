@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bridge import collector
 from bridge.catalog.timezones import check_zone
 from bridge.errors import CatalogNotFound
 from bridge.findings import Finding, Severity
@@ -44,12 +45,16 @@ def make_plan(
     )
     day = today or options.since or dt.datetime.now(dt.timezone.utc).date()
     agent = catalog.pgagent
-    jobs = tuple(
-        with_history(
-            plan_job(job, catalog, target, options, day), job, agent.timezone, agent.history_days
+    with collector.paused():
+        jobs = tuple(
+            with_history(
+                plan_job(job, catalog, target, options, day),
+                job,
+                agent.timezone,
+                agent.history_days,
+            )
+            for job in tracked(progress, "planning", agent.jobs, len(agent.jobs), "jobs")
         )
-        for job in tracked(progress, "planning", agent.jobs, len(agent.jobs), "jobs")
-    )
     general = [
         Finding(
             "PLAN_OVERLAP_QUEUES",

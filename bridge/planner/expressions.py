@@ -24,9 +24,11 @@ from bridge.schedule import (
     cron_fireset,
     parse_cron,
 )
+from bridge.schedule.agent import as_agent
 from bridge.schedule.equivalence import DEFAULT_DAYS
 from bridge.schedule.findings import NEVER_FIRES
 from bridge.schedule.guard import fold_time_exceptions
+from bridge.schedule.translate import encoded_entries
 
 #: The latest start whose analysis window (and the zone margins around it) stays in year 9999.
 LAST_START = dt.date.max - dt.timedelta(days=DEFAULT_DAYS + 7)
@@ -124,8 +126,13 @@ def _union(
     if any(start is None or start.date() > today for start in starts):
         return found
     schedules = tuple(relevant(by_id[i], today) for i in ids)
-    union = _translate(schedules, target.cron_target(), zone, options.mode, body, today)
-    if not union.exact or len(union.expressions) >= len({e for e, _, _ in found}):
+    cron, separate = target.cron_target(), len({e for e, _, _ in found})
+    entries = encoded_entries(schedules, target=cron, agent_zone=zone, mode=options.mode,
+                              since=today)  # fmt: skip
+    if len(entries) >= separate:
+        return found  # the union's entries are no fewer: not worth its proof
+    union = _translate(schedules, cron, zone, options.mode, body, today)
+    if not union.exact or len(union.expressions) >= separate:
         return found
     return [(e, True, i) for e in union.expressions for i in ids]
 
@@ -136,11 +143,9 @@ def proof_start(start: dt.datetime, options: PlanOptions, today: dt.date) -> dt.
     return max(today, start.date()) if options.since is None else options.since
 
 
-@lru_cache(maxsize=65536)
 def agent_schedule(sched: Schedule) -> AgentSchedule:
-    """The engine's form of a catalog schedule, made once: a plan asks for it when it translates,
-    unites, guards and checks the run log."""
-    return AgentSchedule.from_model(sched)
+    """The engine's form of a catalog schedule (made once: :func:`as_agent` remembers it)."""
+    return as_agent(sched)
 
 
 @lru_cache(maxsize=65536)

@@ -30,6 +30,7 @@ from bridge.schedule import (
     describe_agent_schedule,
     parse_cron,
 )
+from bridge.schedule.cron import may_meet
 from bridge.schedule.equivalence import DEFAULT_DAYS, proof_days
 from bridge.schedule.preview import FireWeek, first_differing_week
 from bridge.schedule.slots import shortest_gap
@@ -246,6 +247,8 @@ def _timing_findings(
     count = 0
     for i, a in enumerate(active):
         for b in active[i + 1 :]:
+            if not may_meet(parse_cron(a, cron.version), parse_cron(b, cron.version)):
+                continue
             met = cron_comparison(a, b, cron, today)
             count += met.both
             if met.first_both is not None and (first is None or met.first_both < first):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from bridge import model
@@ -69,9 +70,7 @@ class AgentSchedule:
 
     @classmethod
     def from_model(cls, schedule: model.Schedule) -> AgentSchedule:
-        def mask(flags: tuple[bool, ...], base: int) -> int:
-            return mask_of(i + base for i, flag in enumerate(flags) if flag)
-
+        mask = _flag_mask
         return cls(
             minutes=mask(schedule.minutes, 0),
             hours=mask(schedule.hours, 0),
@@ -124,8 +123,22 @@ class AgentSchedule:
         return not (self.minutes or self.hours or self.monthdays or self.last_day or self.months)
 
 
+@lru_cache(maxsize=1024)
+def _flag_mask(flags: tuple[bool, ...], base: int) -> int:
+    """The mask of a pgAgent bool[] (element ``i`` is value ``i + base``): catalogs hold a few
+    distinct arrays many times over."""
+    return mask_of(i + base for i, flag in enumerate(flags) if flag)
+
+
 def as_agent(schedule: AgentSchedule | model.Schedule) -> AgentSchedule:
-    return schedule if isinstance(schedule, AgentSchedule) else AgentSchedule.from_model(schedule)
+    """The engine's form of a schedule; a catalog schedule's is made once (a plan asks for it
+    when it translates, unites, describes, guards and checks the run log)."""
+    return schedule if isinstance(schedule, AgentSchedule) else _agent_of(schedule)
+
+
+@lru_cache(maxsize=65536)
+def _agent_of(schedule: model.Schedule) -> AgentSchedule:
+    return AgentSchedule.from_model(schedule)
 
 
 def effective_slot(schedule: AgentSchedule, mode: Mode = "actual") -> Slot:

@@ -465,6 +465,13 @@ def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
     )
 
 
+def may_meet(a: CronSchedule, b: CronSchedule) -> bool:
+    """Whether two entries of one pg_cron can fire at the same instant. An instant has one
+    reading of the minute, hour and month fields (1.6.0-1.6.1 read them 24 hours ahead, for both
+    entries alike), so entries with no minute, hour or month in common never do."""
+    return bool(a.minutes & b.minutes and a.hours & b.hours and a.months & b.months)
+
+
 def cron_fireset(
     schedules: Iterable[CronSchedule], zone_name: str, *, and_logic: bool = False
 ) -> FireSet:

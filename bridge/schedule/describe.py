@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from bridge import model
 from bridge.schedule.agent import AgentSchedule, as_agent
@@ -42,6 +43,7 @@ def words(mask: int, name: Callable[[int], str] = str) -> str:
     return _join([w for run in runs(values_of(mask)) for w in _run_words(run, name)])
 
 
+@lru_cache(maxsize=4096)
 def _times(minutes: int, hours: int) -> str:
     minute_list, hour_list = values_of(minutes), values_of(hours)
     hour_runs = runs(hour_list)

@@ -384,13 +384,16 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
     tally = _Tally()
     utc0 = table.first
     # regular days: per class of UTC minutes, the days each side fires on, as day bitsets
-    for cls in _classes([*pairs[0], *pairs[1]]):
+    same = pairs[0] == pairs[1]  # the usual case for an exact translation: one side to read
+    for cls in _classes([*pairs[0]] if same else [*pairs[0], *pairs[1]]):
         rep = lowest(cls)
         days_of = [0, 0]
-        for k in (0, 1):
+        for k in (0,) if same else (0, 1):
             for pattern, bits in pairs[k].items():
                 if (pattern >> rep) & 1:
                     days_of[k] = days_of[k] | bits if days_of[k] else bits
+        if same:
+            days_of[1] = days_of[0]
         tally.bits(
             days_of[0], days_of[1], origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count()
         )

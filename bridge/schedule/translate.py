@@ -26,7 +26,13 @@ from bridge.schedule.agent import (
     effective_slot,
     short_month_traps,
 )
-from bridge.schedule.cron import CronSchedule, CronSyntaxError, cron_fireset, parse_cron
+from bridge.schedule.cron import (
+    CronSchedule,
+    CronSyntaxError,
+    cron_fireset,
+    may_meet,
+    parse_cron,
+)
 from bridge.schedule.equivalence import (
     DEFAULT_DAYS,
     Equivalence,
@@ -216,6 +222,29 @@ def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _target_slots(agents: Sequence[AgentSchedule], delta: int, mode: Mode) -> list[Slot]:
+    """The schedules' slots moved to the target's wall clock and merged: what gets encoded."""
+    return merge_slots([x for a in agents for x in shift_slot(effective_slot(a, mode), delta)])
+
+
+def encoded_entries(
+    schedules: Sequence[AgentSchedule],
+    *,
+    target: CronTarget,
+    agent_zone: str = "UTC",
+    mode: Mode = "actual",
+    since: dt.date | None = None,
+    days: int = DEFAULT_DAYS,
+) -> tuple[str, ...]:
+    """The entries :func:`agent_to_cron` writes for ``schedules`` (when it writes any), without
+    its proof: cheap, so a caller can see whether a translation could give fewer entries before
+    paying for the proof."""
+    start = since if since is not None else default_since(schedules)
+    delta, _ = zone_delta(agent_zone, target.zone, start, proof_days(schedules, start, days))
+    slots = _target_slots(schedules, delta, mode)
+    return _dedupe([e for slot in slots for e in encode_slot(slot, target)[0]])
+
+
 def agent_to_cron(
     schedule: AgentSchedule | model.Schedule | Sequence[AgentSchedule | model.Schedule],
     *,
@@ -252,7 +281,7 @@ def agent_to_cron(
     for agent in agents:
         findings += [f for f in agent_findings(agent, body=body) if f not in findings]
     delta, steady = zone_delta(agent_zone, target.zone, start, days)
-    slots = merge_slots([x for a in agents for x in shift_slot(effective_slot(a, mode), delta)])
+    slots = _target_slots(agents, delta, mode)
     expressions: list[str] = []
     exact_encoding = True
     for slot in slots:
@@ -315,6 +344,8 @@ def _overlaps(
     shared = 0
     for i, a in enumerate(parsed):
         for b in parsed[i + 1 :]:
+            if not may_meet(a, b):
+                continue
             result = compare(
                 cron_fireset([a], target.zone, and_logic=target.and_logic),
                 cron_fireset([b], target.zone, and_logic=target.and_logic),

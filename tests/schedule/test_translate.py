@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bridge.schedule import (
     DEFAULT_DAYS,
     AgentSchedule,
+    CronSyntaxError,
     CronTarget,
     agent_findings,
     agent_fireset,
@@ -23,6 +24,8 @@ from bridge.schedule import (
     parse_cron,
 )
 from bridge.schedule import findings as F
+from bridge.schedule.cron import may_meet
+from bridge.schedule.translate import encoded_entries
 from tests.schedule.strategies import agent_schedules, cron_texts
 
 SINCE = dt.date(2024, 1, 1)
@@ -372,3 +375,43 @@ def test_the_proof_covers_a_whole_weekday_cycle(
         days=4 * 365 + 1,
     )  # fmt: skip
     assert four_years.exact  # what the old four-year proof wrongly concluded
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(agent_schedules(), min_size=1, max_size=3),
+    TARGETS,
+    st.sampled_from(["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe"]),
+    st.sampled_from(["actual", "configured"]),
+)
+def test_encoded_entries_are_the_translations_entries(schedules, target, zone, mode):
+    """The planner asks for a union's entries before paying for its proof: they must be the
+    ones the translation writes whenever it writes any."""
+    full = agent_to_cron(schedules, target=target, agent_zone=zone, mode=mode, since=SINCE)
+    cheap = encoded_entries(schedules, target=target, agent_zone=zone, mode=mode, since=SINCE)
+    assert not full.expressions or cheap == full.expressions
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    cron_texts(),
+    cron_texts(),
+    st.sampled_from(["1.4.2", "1.6.0", "1.6.7"]),
+    st.sampled_from(["UTC", "Europe/Berlin", "Australia/Lord_Howe", "America/Santiago"]),
+    st.booleans(),
+)
+def test_entries_that_may_not_meet_never_fire_together(a, b, version, zone, and_logic):
+    """``may_meet`` lets the overlap checks skip a proof: whenever it says no, the full
+    comparison (DST days, the 1.6.0 date shift and ``$`` included) finds no shared instant."""
+    try:
+        x, y = parse_cron(a, version), parse_cron(b, version)
+    except CronSyntaxError:  # `$` before 1.5
+        assume(False)
+    assume(not may_meet(x, y))
+    met = compare(
+        cron_fireset([x], zone, and_logic=and_logic),
+        cron_fireset([y], zone, and_logic=and_logic),
+        SINCE,
+        DAYS,
+    )
+    assert met.both == 0 and met.first_both is None
