@@ -94,16 +94,18 @@ class LedgerSource:
     context: dict[str, Any] | None = None
 
 
-def planned_as(context: dict[str, Any] | None, zone: str) -> tuple[PlanOptions, str]:
-    """The options and pgAgent zone a job was planned with, from its ``context``; the defaults
-    and ``zone`` (the live catalog's) where the record lacks them or this release cannot read
-    its options."""
+def planned_as(context: dict[str, Any] | None, zone: str) -> tuple[PlanOptions, str, bool]:
+    """The options and pgAgent zone a job was planned with, from its ``context``, and whether
+    both are the record's: where it lacks them (an older ledger) or this release cannot read its
+    options, the defaults and ``zone`` (the live catalog's) stand in, and the caller must say
+    that it guessed."""
     ctx = context or {}
+    recorded = "options" in ctx and "timezone" in ctx
     try:
         options = from_jsonable(PlanOptions, ctx.get("options", {}))
-    except ValueError:
-        options = PlanOptions()
-    return options, str(ctx.get("timezone", zone))
+    except (ValueError, TypeError):
+        options, recorded = PlanOptions(), False
+    return options, str(ctx.get("timezone", zone)), recorded
 
 
 def exists(conn: Connection) -> bool:

@@ -190,8 +190,8 @@ class AgentRule:
     mode: Mode
     #: "ledger" or "catalog" (``RunCheck.guard_rule``).
     source: str
-    #: True when the ledger recorded no plan context (an older ledger): zone and mode are the
-    #: live zone and "actual", a guess.
+    #: True when the ledger recorded no plan context (an older ledger) or this release cannot
+    #: read it: zone and mode are the live zone and "actual", a guess.
     guessed: bool = False
 
 
@@ -205,7 +205,7 @@ def agent_rule(
     what the plan was built from), else from the live catalog; the zone and mode from the
     recorded context. None when neither holds the job. pgAgent fires only enabled schedules
     with a start (pga_next_schedule), among those the pg_cron job stands for."""
-    options, zone = ledger.planned_as(context, agent.timezone)
+    options, zone, recorded_context = ledger.planned_as(context, agent.timezone)
     found: Job | None = None
     source = "ledger"
     if job.pgagent_job_id in recorded:
@@ -222,9 +222,7 @@ def agent_rule(
     schedules = tuple(
         s for s in found.schedules if s.id in ids and s.enabled and s.start is not None
     )
-    ctx = context or {}
-    guessed = "timezone" not in ctx or "options" not in ctx
-    return AgentRule(schedules, zone, options.mode, source, guessed)
+    return AgentRule(schedules, zone, options.mode, source, not recorded_context)
 
 
 def judged_from(took: ledger.TakeOver) -> dt.datetime:
@@ -465,7 +463,7 @@ _CATALOG_NOTE = "judged by pgAgent's catalog as it is now"
 _NO_RULE_NOTE = "the guard's skips are counted, not judged"
 _UNCOVERED_NOTE = "the pg_cron entry"
 #: An old ledger's job without its plan context: its rule is a guess.
-GUESSED_NOTE = "plan context not recorded: judged by the live zone and actual mode"
+GUESSED_NOTE = "plan context not recorded or not readable: judged by the live zone and actual mode"
 
 
 def _rule_note(guard_rule: str, job_id: int) -> str:

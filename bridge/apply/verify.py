@@ -170,7 +170,7 @@ def _source_drift(
     for known in known_jobs:
         recorded.setdefault(known.pgagent_job_id, []).append(known)
     for key, ids in groups.items():
-        options, zone = ledger.planned_as(contexts[key], catalog.pgagent.timezone)
+        options, zone, recorded_context = ledger.planned_as(contexts[key], catalog.pgagent.timezone)
         if made is not None and (made.options, made.target, zone) == (
             options,
             target,
@@ -215,7 +215,14 @@ def _source_drift(
                         "VERIFY_SOURCE_CHANGED",
                         Severity.WARNING,
                         f"pgAgent job {job.job_id} ({job.job_name!r}) now plans differently from "
-                        "what was migrated",
+                        "what was migrated"
+                        + (
+                            ""
+                            if recorded_context
+                            else " (the ledger holds no plan options and zone this release can "
+                            "read, so the defaults and the live zone were assumed: the "
+                            "difference may be only those)"
+                        ),
                         "run migrate again to update its pg_cron jobs",
                         job.job_id,
                     )

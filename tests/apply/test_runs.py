@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from bridge import api
-from bridge.apply import switch
+from bridge.apply import ledger, switch
 from bridge.apply.ledger import LedgerJob, TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
 from bridge.apply.runs import (
@@ -781,3 +781,24 @@ def test_each_evidence_has_its_own_remedy(
 ) -> None:
     (finding,) = run_findings(check(expected=0, **figures))
     assert remedy in finding.remedy and not_said not in finding.remedy
+
+
+def test_a_context_this_release_cannot_read_is_a_guess_and_said_so() -> None:
+    """Recorded options that do not read as PlanOptions (a newer release's, a damaged row) fall
+    back to the defaults, like a missing context, and the rule says it guessed."""
+    zone = "Asia/Tokyo"
+    for context in (
+        None,
+        {},
+        {"options": {"mode": "configured"}},
+        {"timezone": "Europe/Berlin"},
+        {"options": {"mode": "sometimes"}, "timezone": "Europe/Berlin"},
+        {"options": ["not", "an", "object"], "timezone": "Europe/Berlin"},
+    ):
+        options, _, recorded = ledger.planned_as(context, zone)
+        assert not recorded, context
+        assert options.mode in ("actual", "configured")
+    options, got, recorded = ledger.planned_as(
+        {"options": {"mode": "configured"}, "timezone": "Europe/Berlin"}, zone
+    )
+    assert recorded and (options.mode, got) == ("configured", "Europe/Berlin")
