@@ -58,3 +58,26 @@ def test_planning_leaves_the_collector_on_and_makes_no_cycles() -> None:
     assert gc.isenabled()
     assert len(plan.jobs) == 2
     assert gc.collect() == 0
+
+
+@pytest.mark.usefixtures("collecting")
+def test_what_the_phase_made_joins_the_oldest_generation() -> None:
+    """No young collection is left to walk the phase's objects afterwards, and nothing is left
+    frozen (a frozen object would never be collected)."""
+    gc.collect()
+    with collector.paused():
+        made = [[i] for i in range(10_000)]
+    assert gc.get_count()[0] < 100 and gc.get_freeze_count() == 0
+    assert made[-1] == [9_999]
+
+
+@pytest.mark.usefixtures("collecting")
+def test_a_callers_frozen_objects_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector.paused():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
