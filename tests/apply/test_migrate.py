@@ -277,7 +277,7 @@ def test_verify_uses_the_options_of_the_migration(
     # options this release cannot read: planned with the defaults (no split), and said so
     cron_db.execute(
         "UPDATE pgbridge.pgagent_jobs SET context = jsonb_set(context, '{options}', "
-        "'{\"split_steps\": \"maybe\"}')"
+        '\'{"split_steps": "maybe"}\')'
     )
     (changed,) = verify(db_dsn, cron_dsn, today=TODAY).findings
     assert changed.code == "VERIFY_SOURCE_CHANGED"
