@@ -1,9 +1,9 @@
 """Bulk phases without Python's cyclic garbage collector.
 
-Planning a catalog and loading a snapshot build hundreds of thousands of small objects that live
-until the phase ends, and make no reference cycle. The collector starts every few hundred new
-objects and walks the young ones again and again for nothing: a quarter of the time of planning
-10,000 jobs (``benchmarks/bench_plan.py``). Reference counting still frees everything else at
+Reading a catalog, planning it and loading a snapshot build hundreds of thousands of small objects
+that live until the phase ends, and make no reference cycle. The collector starts every few
+hundred new objects and walks the young ones again and again for nothing: a quarter of the time
+of planning 10,000 jobs (``benchmarks/bench_plan.py``), a fifth of reading them. Reference counting still frees everything else at
 once; the collector's setting is left as it was found, also on error, and what the phase made
 is handed to the collector's oldest generation, where it would have ended up.
 """
