@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -81,3 +82,27 @@ def test_a_callers_frozen_objects_stay_frozen() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.usefixtures("collecting")
+def test_nested_and_concurrent_phases_restore_it_once_the_last_ends() -> None:
+    """A fleet plans several catalogs in threads: the first phase to end must not turn the
+    collector back on under the others."""
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector.paused():
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    assert inside.wait(10)
+    with collector.paused():
+        with collector.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread's phase still runs
+    release.set()
+    worker.join(10)
+    assert gc.isenabled()

@@ -281,7 +281,7 @@ def test_verify_uses_the_options_of_the_migration(
     )
     (changed,) = verify(db_dsn, cron_dsn, today=TODAY).findings
     assert changed.code == "VERIFY_SOURCE_CHANGED"
-    assert "the defaults and the live zone were assumed" in changed.message
+    assert "(planned with the default options: the ledger holds none" in changed.message
 
 
 def test_rollback_and_activate_by_name(
