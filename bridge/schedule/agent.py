@@ -151,13 +151,13 @@ def effective_slot(schedule: AgentSchedule, mode: Mode = "actual") -> Slot:
         days = ALL_DAYS
     elif days and last and mode == "actual":
         last = False
-    return Slot(
-        minutes=minutes,
-        hours=schedule.hours or ALL_HOURS,
-        months=schedule.months or ALL_MONTHS,
-        days=days,
-        last=last,
-        weekdays=schedule.weekdays or ALL_WEEKDAYS,
+    return Slot(  # positional: the engine makes this slot several times per proof
+        minutes,
+        schedule.hours or ALL_HOURS,
+        schedule.months or ALL_MONTHS,
+        days,
+        last,
+        schedule.weekdays or ALL_WEEKDAYS,
     )
 
 
