@@ -141,6 +141,21 @@ def _agent_of(schedule: model.Schedule) -> AgentSchedule:
     return AgentSchedule.from_model(schedule)
 
 
+def without_dates(schedule: AgentSchedule) -> AgentSchedule:
+    """The schedule without its start, end and exceptions: what cron fields can say (built
+    positionally; a translation that explains a difference and a guard's superset both ask)."""
+    if schedule.start is None and schedule.end is None and not schedule.exceptions:
+        return schedule
+    return AgentSchedule(
+        schedule.minutes,
+        schedule.hours,
+        schedule.weekdays,
+        schedule.monthdays,
+        schedule.last_day,
+        schedule.months,
+    )
+
+
 def effective_slot(schedule: AgentSchedule, mode: Mode = "actual") -> Slot:
     """The slot pgAgent fires (``actual``) or the user ticked (``configured``)."""
     minutes = schedule.minutes or ALL_MINUTES

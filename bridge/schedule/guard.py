@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bridge.schedule.agent import AgentSchedule, Mode, agent_fireset, effective_slot
+from bridge.schedule.agent import AgentSchedule, Mode, agent_fireset, effective_slot, without_dates
 from bridge.schedule.cron import CronSyntaxError, cron_fireset, parse_cron
 from bridge.schedule.equivalence import DEFAULT_DAYS
 from bridge.schedule.fireset import Comparison, compare
@@ -152,7 +152,7 @@ def superset(
 
     Times are shifted by every offset difference the two zones have (New York's 09:30 is 13:30 or
     14:30 GMT); the day fields follow when the proof shows they can, else any day is taken."""
-    bare = tuple(replace(a, start=None, end=None, exceptions=()) for a in agents)
+    bare = tuple(without_dates(a) for a in agents)
     slots = [effective_slot(a, mode) for a in bare]
     slots = [s for s in slots if not s.empty]
     if not slots:
