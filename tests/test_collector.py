@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,50 @@ def test_planning_leaves_the_collector_on_and_makes_no_cycles() -> None:
     assert gc.isenabled()
     assert len(plan.jobs) == 2
     assert gc.collect() == 0
+
+
+@pytest.mark.usefixtures("collecting")
+def test_what_the_phase_made_joins_the_oldest_generation() -> None:
+    """No young collection is left to walk the phase's objects afterwards, and nothing is left
+    frozen (a frozen object would never be collected)."""
+    gc.collect()
+    with collector.paused():
+        made = [[i] for i in range(10_000)]
+    assert gc.get_count()[0] < 100 and gc.get_freeze_count() == 0
+    assert made[-1] == [9_999]
+
+
+@pytest.mark.usefixtures("collecting")
+def test_a_callers_frozen_objects_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector.paused():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.usefixtures("collecting")
+def test_nested_and_concurrent_phases_restore_it_once_the_last_ends() -> None:
+    """A fleet plans several catalogs in threads: the first phase to end must not turn the
+    collector back on under the others."""
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector.paused():
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    assert inside.wait(10)
+    with collector.paused():
+        with collector.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread's phase still runs
+    release.set()
+    worker.join(10)
+    assert gc.isenabled()

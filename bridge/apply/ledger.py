@@ -22,6 +22,7 @@ from bridge.errors import ForeignRow
 from bridge.naming import content_hash
 from bridge.pg.connect import Connection
 from bridge.planner.types import PlanOptions
+from bridge.schedule import zones
 from bridge.serialize import from_jsonable
 
 DDL = """
@@ -94,16 +95,37 @@ class LedgerSource:
     context: dict[str, Any] | None = None
 
 
-def planned_as(context: dict[str, Any] | None, zone: str) -> tuple[PlanOptions, str]:
-    """The options and pgAgent zone a job was planned with, from its ``context``; the defaults
-    and ``zone`` (the live catalog's) where the record lacks them or this release cannot read
-    its options."""
-    ctx = context or {}
+@dataclass(frozen=True)
+class PlannedAs:
+    """How a job was planned, as far as its ledger record tells."""
+
+    options: PlanOptions
+    zone: str
+    #: What stood in for what the record lacks (an older ledger) or this release cannot read
+    #: ("the default options and the live zone (Asia/Tokyo)"); empty when nothing did.
+    guess: str = ""
+
+
+def planned_as(context: Any, zone: str) -> PlannedAs:
+    """The options and pgAgent zone a job was planned with, from its recorded ``context``; each
+    part the record lacks or this release cannot read (options of another release, a zone this
+    host does not know, a damaged row) is replaced by the default options or ``zone`` (the live
+    catalog's), and ``guess`` says which, for the caller to report."""
+    ctx = context if isinstance(context, dict) else {}
+    guessed: list[str] = []
     try:
-        options = from_jsonable(PlanOptions, ctx.get("options", {}))
-    except ValueError:
+        options = from_jsonable(PlanOptions, ctx["options"])
+    except (KeyError, ValueError, TypeError):
         options = PlanOptions()
-    return options, str(ctx.get("timezone", zone))
+        guessed.append("the default options")
+    recorded = ctx.get("timezone")
+    try:
+        used = zone if not isinstance(recorded, str) else zones.zone(recorded).key
+    except ValueError:
+        used = zone
+    if used != recorded:
+        guessed.append(f"the live zone ({zone})")
+    return PlannedAs(options, used, " and ".join(guessed))
 
 
 def exists(conn: Connection) -> bool:

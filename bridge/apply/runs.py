@@ -190,9 +190,13 @@ class AgentRule:
     mode: Mode
     #: "ledger" or "catalog" (``RunCheck.guard_rule``).
     source: str
-    #: True when the ledger recorded no plan context (an older ledger): zone and mode are the
-    #: live zone and "actual", a guess.
-    guessed: bool = False
+    #: What stood in for a plan context the ledger lacks (an older ledger) or this release
+    #: cannot read (``ledger.PlannedAs.guess``); empty when the rule is the recorded one.
+    guess: str = ""
+
+    @property
+    def guessed(self) -> bool:
+        return bool(self.guess)
 
 
 def agent_rule(
@@ -205,7 +209,7 @@ def agent_rule(
     what the plan was built from), else from the live catalog; the zone and mode from the
     recorded context. None when neither holds the job. pgAgent fires only enabled schedules
     with a start (pga_next_schedule), among those the pg_cron job stands for."""
-    options, zone = ledger.planned_as(context, agent.timezone)
+    planned = ledger.planned_as(context, agent.timezone)
     found: Job | None = None
     source = "ledger"
     if job.pgagent_job_id in recorded:
@@ -222,9 +226,7 @@ def agent_rule(
     schedules = tuple(
         s for s in found.schedules if s.id in ids and s.enabled and s.start is not None
     )
-    ctx = context or {}
-    guessed = "timezone" not in ctx or "options" not in ctx
-    return AgentRule(schedules, zone, options.mode, source, guessed)
+    return AgentRule(schedules, planned.zone, planned.options.mode, source, planned.guess)
 
 
 def judged_from(took: ledger.TakeOver) -> dt.datetime:
@@ -385,7 +387,7 @@ def judge_job(
             "cron.timezone or entry"
         )
     if rule is not None and rule.guessed:
-        notes.append(GUESSED_NOTE)
+        notes.append(f"{GUESSED_NOTE}: judged with {rule.guess}")
     for note in notes:
         if note:
             evidence = f"{evidence}; {note}" if evidence else note
@@ -465,7 +467,14 @@ _CATALOG_NOTE = "judged by pgAgent's catalog as it is now"
 _NO_RULE_NOTE = "the guard's skips are counted, not judged"
 _UNCOVERED_NOTE = "the pg_cron entry"
 #: An old ledger's job without its plan context: its rule is a guess.
-GUESSED_NOTE = "plan context not recorded: judged by the live zone and actual mode"
+#: The start of the evidence note of a rule that is partly a guess (what stood in follows).
+GUESSED_NOTE = "plan context not recorded or not readable"
+
+
+def _guess_note(evidence: str) -> str:
+    """The evidence's note on a guessed rule, what stood in included ("" when there is none)."""
+    at = evidence.find(GUESSED_NOTE)
+    return "" if at < 0 else evidence[at:].split("; ", 1)[0]
 
 
 def _rule_note(guard_rule: str, job_id: int) -> str:
@@ -593,7 +602,7 @@ def run_findings(c: RunCheck) -> list[Finding]:
         "catalog": "pgAgent's catalog as it is now (the ledger holds no definition)",
     }.get(c.guard_rule)
     if c.skipped_fire:
-        guessed = GUESSED_NOTE in c.evidence
+        guessed = _guess_note(c.evidence)
         out.append(
             Finding(
                 "VERIFY_RUNS_GUARD_SKIPPED_FIRE",
@@ -601,7 +610,7 @@ def run_findings(c: RunCheck) -> list[Finding]:
                 f"pg_cron job {name}: its guard skipped {c.skipped_fire} run(s) {window} at "
                 f"minutes that are pgAgent fire times (first: {_when(c.skipped_fire_first)}), "
                 f"by {judged_by}: pgAgent would have run the steps there, pg_cron did not"
-                + (f" ({GUESSED_NOTE})" if guessed else ""),
+                + (f" ({guessed})" if guessed else ""),
                 "compare the guard in the job's command with pgAgent's schedules and zone (a "
                 "hand edit, a changed TimeZone or catalog, or a guard bug); run verify for drift "
                 "and migrate --apply again (--force for an edited command) to rebuild the guard; "

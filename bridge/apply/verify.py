@@ -170,7 +170,8 @@ def _source_drift(
     for known in known_jobs:
         recorded.setdefault(known.pgagent_job_id, []).append(known)
     for key, ids in groups.items():
-        options, zone = ledger.planned_as(contexts[key], catalog.pgagent.timezone)
+        recorded_as = ledger.planned_as(contexts[key], catalog.pgagent.timezone)
+        options, zone = recorded_as.options, recorded_as.zone
         if made is not None and (made.options, made.target, zone) == (
             options,
             target,
@@ -215,7 +216,13 @@ def _source_drift(
                         "VERIFY_SOURCE_CHANGED",
                         Severity.WARNING,
                         f"pgAgent job {job.job_id} ({job.job_name!r}) now plans differently from "
-                        "what was migrated",
+                        "what was migrated"
+                        + (
+                            f" (planned with {recorded_as.guess}: the ledger holds none this "
+                            "release can read, so the difference may be only that)"
+                            if recorded_as.guess
+                            else ""
+                        ),
                         "run migrate again to update its pg_cron jobs",
                         job.job_id,
                     )

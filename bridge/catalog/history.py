@@ -22,6 +22,7 @@ from bridge.model import JobHistory, PgAgentCatalog, StepHistory
 from bridge.pg.connect import Connection
 from bridge.pg.conninfo import redact_text
 from bridge.schedule.agent import AgentSchedule, as_agent, effective_slot
+from bridge.schedule.masks import values_of
 from bridge.schedule.slots import Slot, shortest_gap
 
 #: The default window: the last 90 days of the log.
@@ -34,37 +35,30 @@ FIRST_OFF = 3
 #: Longest error output kept per step (masked), in characters.
 ERROR_CHARS = 500
 
-#: A schedule's fire rule for minute ``m{k}`` of a run (minutes since 1970-01-01 00:00 wall time,
-#: integer arithmetic: 1970-01-01 was a Thursday): the slot's masks (bit n = value n), "last day",
-#: and the schedule's validity window. The calendar fields of the minute's day come from the day
-#: tables (:func:`_day_params`: computed once per day of the window, not once per run). Written
-#: inline rather than computed per run beforehand: most runs are decided by the first tests of
-#: their job's first schedule (the minute before is looked at only when the minute itself does
-#: not fire), so computing every field of both minutes for every run cost more than the tests.
-_MATCH = """(
-    (s.minutes >> (m{k} %% 60)::int) & 1 = 1 AND (s.hours >> (m{k} / 60 %% 24)::int) & 1 = 1
-    AND (s.weekdays >> ((m{k} / 1440)::int + 4) %% 7) & 1 = 1
-    AND (s.months >> (%(d_month)s::int[])[{day}]) & 1 = 1
-    AND ((s.days >> (%(d_mday)s::int[])[{day}]) & 1 = 1 OR (s.last AND (%(d_last)s::bool[])[{day}]))
-    AND (s.start IS NULL OR r.start >= s.start) AND (s.stop IS NULL OR r.start <= s.stop))"""
+#: A run is on schedule when one of its job's schedules fires at its start minute or up to
+#: :data:`LATE_MINUTES` before. Each schedule comes as bit strings (``get_bit``: bit n is bit
+#: n % 8 of byte n / 8) made by :func:`_schedule_params` from the engine's slot: ``days``, the
+#: days of the window it fires on (month, day of month or "last day", and weekday decided once
+#: per day, not once per run); ``times``, the minutes of a day at which a start is that day's
+#: fire (a fire minute or up to ``LATE_MINUTES`` after it); ``wrap``, the first minutes of a day
+#: that are late starts of the day before's last fires. Its validity window is tested only when
+#: it cuts the log's window (otherwise NULL). Two bit reads decide most runs.
+_ON_SCHEDULE = f"""EXISTS (
+  SELECT 1 FROM sched s
+   WHERE s.jobid = r.jobid
+     AND (get_bit(s.times, r.minute) = 1 AND get_bit(s.days, r.day) = 1
+          OR r.minute < {LATE_MINUTES} AND (s.wrap >> r.minute) & 1 = 1
+             AND get_bit(s.days, r.day - 1) = 1)
+     AND (s.start IS NULL OR r.start >= s.start) AND (s.stop IS NULL OR r.start <= s.stop))"""
 
-
-def _match(k: int) -> str:
-    return _MATCH.format(k=k, day=f"(m{k} / 1440)::int - %(d_first)s + 1")
-
-
-_ON_SCHEDULE = (
-    f"EXISTS (SELECT 1 FROM sched s WHERE s.jobid = r.jobid AND ({_match(0)} OR {_match(1)}))"
-)
-
-#: Each run's start minute in the agent's zone (0) and the minute before (1), so that a start up
-#: to a minute late still counts as that fire's. ``OFFSET 0`` keeps the zone conversion once per
-#: run (not once per run and schedule).
-_MINUTES = f"""
+#: Each run's start in the agent's zone: its day (index into the schedules' ``days``) and its
+#: minute of that day. ``OFFSET 0`` keeps the zone conversion once per run (not once per run and
+#: schedule).
+_MINUTES = """
 runs AS (
-  SELECT l.jobid, l.start, l.m0, l.m0 - {LATE_MINUTES} AS m1
+  SELECT l.jobid, l.start, (l.m / 1440)::int - %(d_first)s AS day, (l.m %% 1440)::int AS minute
     FROM (SELECT jlgjobid AS jobid, jlgstart AS start,
-                 floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m0
+                 floor(date_part('epoch', jlgstart AT TIME ZONE %(tz)s) / 60)::int8 AS m
             FROM pgagent.pga_joblog
            WHERE jlgstart >= %(since)s AND jlgstart < %(until)s
           OFFSET 0) AS l
@@ -72,10 +66,9 @@ runs AS (
 
 _SCHED = """
 sched AS MATERIALIZED (
-  SELECT * FROM unnest(%(s_job)s::int[], %(s_min)s::int8[], %(s_hour)s::int8[],
-                       %(s_month)s::int8[], %(s_day)s::int8[], %(s_last)s::bool[],
-                       %(s_dow)s::int8[], %(s_start)s::timestamptz[], %(s_stop)s::timestamptz[])
-         AS s(jobid, minutes, hours, months, days, last, weekdays, start, stop)
+  SELECT * FROM unnest(%(s_job)s::int[], %(s_days)s::bytea[], %(s_times)s::bytea[],
+                       %(s_wrap)s::int8[], %(s_start)s::timestamptz[], %(s_stop)s::timestamptz[])
+         AS s(jobid, days, times, wrap, start, stop)
 )"""
 
 _RUNS = """
@@ -94,8 +87,14 @@ runs AS NOT MATERIALIZED (
 #: exceeds the gap. ``jlgjobid + 0`` keeps the planner off pgagent.sql's index
 #: ``pga_joblog_jobid`` for the order by job: a real log is stored in time order, so walking it
 #: by job reads the heap at random (22 s instead of 6 s for 5 million runs).
+#: ``gaps`` is grouped by job (one row each already) so that the planner knows it is unique: an
+#: ``unnest`` has no statistics, and the join of every run with it was estimated at 50 times the
+#: runs (a tenfold cost, and the more the cost the more the server's JIT compiles).
 JOBS = f"""
-WITH gaps AS (SELECT * FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)),
+WITH gaps AS NOT MATERIALIZED (
+  SELECT jobid, min(minutes) AS minutes
+    FROM unnest(%(g_job)s::int[], %(g_min)s::int[]) AS g(jobid, minutes)
+   GROUP BY jobid),
 {_RUNS}
 SELECT c.jobid, c.runs, c.ok, c.failed, c.internal, c.aborted, c.running, c.last, c.last_status,
        p.quantiles, c.longest, c.running_since, coalesce(p.over, 0),
@@ -183,33 +182,61 @@ def gaps(catalog: PgAgentCatalog) -> dict[int, int]:
     return out
 
 
-_COLUMNS = ("s_job", "s_min", "s_hour", "s_month", "s_day", "s_last", "s_dow", "s_start", "s_stop")
+_COLUMNS = ("s_job", "s_days", "s_times", "s_wrap", "s_start", "s_stop")
+_DAY = 1440
 
 
-def _schedule_params(catalog: PgAgentCatalog) -> dict[str, list[Any]]:
-    """Every schedule's fire rule as parallel arrays (one ``unnest`` on the server)."""
+def _schedule_params(
+    catalog: PgAgentCatalog, days: list[dt.date], since: dt.datetime, until: dt.datetime
+) -> dict[str, list[Any]]:
+    """Every schedule's fire rule as parallel arrays (one ``unnest`` on the server), as
+    :data:`_ON_SCHEDULE` reads it; ``days`` are the wall-clock days its ``day`` indexes."""
     cols: dict[str, list[Any]] = {key: [] for key in _COLUMNS}
     for job in catalog.jobs:
         for sched in job.schedules:
             slot = effective_slot(as_agent(sched), "actual")
-            values = (job.id, slot.minutes, slot.hours, slot.months, slot.days, slot.last,
-                      slot.weekdays, _clip(sched.start), _clip(sched.end))  # fmt: skip
+            fires = 0
+            for hour in values_of(slot.hours):
+                fires |= slot.minutes << (hour * 60)
+            times = fires
+            wrap = 0
+            for late in range(1, LATE_MINUTES + 1):
+                times |= fires << late
+                wrap |= (fires >> (_DAY - late)) & ((1 << late) - 1)
+            times &= (1 << _DAY) - 1
+            start, stop = _clip(sched.start), _clip(sched.end)
+            values = (job.id, _bits(_day_mask(slot, days), len(days)), _bits(times, _DAY), wrap,
+                      None if start is None or start <= since else start,
+                      None if stop is None or stop >= until else stop)  # fmt: skip
             for key, value in zip(_COLUMNS, values, strict=True):
                 cols[key].append(value)
     return cols
 
 
-def _day_params(first: dt.date, last: dt.date) -> dict[str, Any]:
-    """The calendar of every wall-clock day from ``first`` to ``last`` (a day either side of the
-    window, so that a start's minute and the minute before it are both covered): day of month,
-    month and "last day of its month", indexed from ``d_first`` (days since 1970-01-01)."""
-    days = [first + dt.timedelta(days=n) for n in range(-1, (last - first).days + 2)]
-    return {
-        "d_first": (days[0] - dt.date(1970, 1, 1)).days,
-        "d_mday": [d.day for d in days],
-        "d_month": [d.month for d in days],
-        "d_last": [(d + dt.timedelta(days=1)).day == 1 for d in days],
-    }
+def _bits(mask: int, size: int = 0) -> bytes:
+    """``mask`` as ``get_bit`` reads it (bit n in byte n // 8, least significant bit first)."""
+    return mask.to_bytes(max(size, mask.bit_length(), 1) // 8 + 1, "little")
+
+
+def _day_mask(slot: Slot, days: list[dt.date]) -> int:
+    """Bit n set when ``slot`` fires on ``days[n]`` (its month, day of month or last day, and
+    weekday, 0 = Sunday)."""
+    mask = 0
+    for n, day in enumerate(days):
+        last = (day + dt.timedelta(days=1)).day == 1
+        if (
+            slot.months >> day.month & 1
+            and slot.weekdays >> (day.isoweekday() % 7) & 1
+            and (slot.days >> day.day & 1 or (slot.last and last))
+        ):
+            mask |= 1 << n
+    return mask
+
+
+def _window_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The wall-clock days from ``first`` to ``last`` and one either side (a late start's minute
+    before may fall on the day before ``first``)."""
+    return [first + dt.timedelta(days=n) for n in range(-1, (last - first).days + 2)]
 
 
 def _clip(value: dt.datetime | None) -> dt.datetime | None:
@@ -235,8 +262,9 @@ def read_history(
     until: dt.datetime = row[0].astimezone(dt.timezone.utc)
     since = until - dt.timedelta(days=days)
     params: dict[str, Any] = {"since": since, "until": until, "tz": catalog.timezone}
-    params |= _day_params(row[1], row[2])
-    params |= _schedule_params(catalog)
+    calendar = _window_days(row[1], row[2])
+    params["d_first"] = (calendar[0] - dt.date(1970, 1, 1)).days
+    params |= _schedule_params(catalog, calendar, since, until)
     job_gaps = gaps(catalog)
     params |= {"g_job": list(job_gaps), "g_min": list(job_gaps.values())}
 

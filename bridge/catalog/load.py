@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
+from bridge import collector
 from bridge.catalog import snapshot
 from bridge.catalog.history import DEFAULT_DAYS, read_history
 from bridge.catalog.pgagent import read_pgagent
@@ -32,7 +33,7 @@ def read_catalog(
     ``pgcron`` the database where pg_cron is installed (default: the same connection).
     ``history_days`` of pgAgent's run log are summarised per job (0: the log is not read).
     """
-    with reading(pgagent) as conn:
+    with collector.paused(), reading(pgagent) as conn:  # rows become objects, in bulk
         agent_side = read_pgagent(conn, timezone=timezone, agent_role=agent_role)
         agent_side = read_history(conn, agent_side, history_days)
         cron_side: PgCronSide | None = read_pgcron(conn) if pgcron is None else None

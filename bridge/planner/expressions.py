@@ -143,16 +143,11 @@ def proof_start(start: dt.datetime, options: PlanOptions, today: dt.date) -> dt.
     return max(today, start.date()) if options.since is None else options.since
 
 
-def agent_schedule(sched: Schedule) -> AgentSchedule:
-    """The engine's form of a catalog schedule (made once: :func:`as_agent` remembers it)."""
-    return as_agent(sched)
-
-
 @lru_cache(maxsize=65536)
 def relevant(sched: Schedule, since: dt.date) -> AgentSchedule:
     """The schedule as it matters from ``since`` on: a start before then changes nothing, and
     time-only exceptions that remove whole hour or minute columns are taken out of the fields."""
-    agent = fold_time_exceptions(agent_schedule(sched))
+    agent = fold_time_exceptions(as_agent(sched))
     if agent.start is not None and agent.start.date() <= since:
         agent = replace(agent, start=None)
     return agent

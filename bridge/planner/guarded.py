@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from bridge.findings import Severity
 from bridge.model import Catalog
-from bridge.planner.expressions import agent_schedule
 from bridge.planner.guard import SKIP_MESSAGE, Guard, make_guard
 from bridge.planner.sqltext import analyse
 from bridge.planner.steps import NOT_COMBINABLE, Command
@@ -20,6 +19,7 @@ from bridge.planner.work import JobWork
 from bridge.planner.wrapper import wrap
 from bridge.schedule import body_of
 from bridge.schedule import findings as F
+from bridge.schedule.agent import as_agent
 from bridge.schedule.guard import fold_time_exceptions, superset
 
 #: Findings that say cron alone misses pgAgent's rule; a proved guard answers every one of them.
@@ -75,7 +75,7 @@ def guard_job(
     assert catalog.pgagent is not None
     ids = tuple(dict.fromkeys(i for _, _, i in expressions))
     by_id = {s.id: s for s in work.job.schedules}
-    agents = [fold_time_exceptions(agent_schedule(by_id[i])) for i in ids]
+    agents = [fold_time_exceptions(as_agent(by_id[i])) for i in ids]
     body = body_of(catalog.pgagent.function_body)
     zone = catalog.pgagent.timezone
     since = options.since or today

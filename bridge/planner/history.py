@@ -12,9 +12,9 @@ from dataclasses import replace
 
 from bridge.findings import Finding, Severity, status_of
 from bridge.model import Job, JobHistory
-from bridge.planner.expressions import agent_schedule
 from bridge.planner.types import JobPlan
 from bridge.schedule import FireSet, agent_fireset, compare
+from bridge.schedule.agent import as_agent
 from bridge.schedule.zones import instant_of, minute_number
 
 #: A job (or a step) failing in at least this share of its runs is ``HISTORY_FAILING``.
@@ -154,7 +154,7 @@ def _expected(job: Job, zone: str, h: JobHistory) -> tuple[int, dt.datetime | No
         return 0, None
     first_day = start.date()
     days = (h.until.date() - first_day).days + 1
-    fires = _between(agent_fireset(tuple(map(agent_schedule, schedules)), zone), start, h.until)
+    fires = _between(agent_fireset(tuple(map(as_agent, schedules)), zone), start, h.until)
     met = compare(fires, replace(fires, components=()), first_day, days)
     return met.left_total, met.first_left_only
 

@@ -133,11 +133,16 @@ def _flag_mask(flags: tuple[bool, ...], base: int) -> int:
 def as_agent(schedule: AgentSchedule | model.Schedule) -> AgentSchedule:
     """The engine's form of a schedule; a catalog schedule's is made once (a plan asks for it
     when it translates, unites, describes, guards and checks the run log)."""
-    return schedule if isinstance(schedule, AgentSchedule) else _agent_of(schedule)
+    if isinstance(schedule, AgentSchedule):
+        return schedule
+    start, end = schedule.start, schedule.end
+    return _agent_of(schedule, start and start.tzinfo, end and end.tzinfo)
 
 
 @lru_cache(maxsize=65536)
-def _agent_of(schedule: model.Schedule) -> AgentSchedule:
+def _agent_of(schedule: model.Schedule, *zones: dt.tzinfo | None) -> AgentSchedule:
+    """``zones`` (the start's and the end's) are part of the key: datetimes of one instant in
+    other offsets are equal, but a description writes each in its own."""
     return AgentSchedule.from_model(schedule)
 
 

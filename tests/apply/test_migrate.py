@@ -274,6 +274,14 @@ def test_verify_uses_the_options_of_the_migration(
     done = migrate(db_dsn, cron_dsn, apply=True, options=PlanOptions(split_steps=True), today=TODAY)
     assert done.count("create") == 2
     assert verify(db_dsn, cron_dsn, today=TODAY).findings == ()  # not re-planned without split
+    # options this release cannot read: planned with the defaults (no split), and said so
+    cron_db.execute(
+        "UPDATE pgbridge.pgagent_jobs SET context = jsonb_set(context, '{options}', "
+        '\'{"split_steps": "maybe"}\')'
+    )
+    (changed,) = verify(db_dsn, cron_dsn, today=TODAY).findings
+    assert changed.code == "VERIFY_SOURCE_CHANGED"
+    assert "(planned with the default options: the ledger holds none" in changed.message
 
 
 def test_rollback_and_activate_by_name(

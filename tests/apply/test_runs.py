@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from bridge import api
-from bridge.apply import switch
+from bridge.apply import ledger, switch
 from bridge.apply.ledger import LedgerJob, TakeOver, stamp_switch
 from bridge.apply.results import RunCheck
 from bridge.apply.runs import (
@@ -748,7 +748,7 @@ def test_the_window_starts_at_the_first_whole_minute() -> None:
 
 def test_a_rule_guessed_for_an_old_ledger_lowers_a_skipped_fire_to_a_warning() -> None:
     window = Window(T0, T0 + dt.timedelta(hours=1), "on", T0 - dt.timedelta(days=1))
-    rule = replace(_minute_five(), guessed=True)
+    rule = replace(_minute_five(), guess="the live zone (UTC)")
     c = judge_job(
         _ledger_job("* * * * *"),
         window,
@@ -781,3 +781,44 @@ def test_each_evidence_has_its_own_remedy(
 ) -> None:
     (finding,) = run_findings(check(expected=0, **figures))
     assert remedy in finding.remedy and not_said not in finding.remedy
+
+
+def test_a_context_this_release_cannot_read_is_a_guess_and_said_so() -> None:
+    """Each part of the recorded context that is missing or unreadable (another release's
+    options, a zone this host does not know, a damaged row) is replaced by the default options
+    or the live zone, and the guess names exactly what stood in; the rest is the record's."""
+    live, default, berlin = "Asia/Tokyo", "the default options", "Europe/Berlin"
+    both = f"{default} and the live zone (Asia/Tokyo)"
+    cases: list[tuple[object, str, str, str]] = [
+        (None, "actual", live, both),
+        ({}, "actual", live, both),
+        ([1, 2], "actual", live, both),
+        ("text", "actual", live, both),
+        ({"options": {"mode": "configured"}}, "configured", live, "the live zone (Asia/Tokyo)"),
+        ({"options": {"mode": "configured"}, "timezone": None}, "configured", live,
+         "the live zone (Asia/Tokyo)"),
+        ({"options": {"mode": "configured"}, "timezone": "Mars/Olympus"}, "configured", live,
+         "the live zone (Asia/Tokyo)"),
+        ({"options": {"mode": "configured"}, "timezone": 5}, "configured", live,
+         "the live zone (Asia/Tokyo)"),
+        ({"timezone": berlin}, "actual", berlin, default),
+        ({"options": {"mode": "sometimes"}, "timezone": berlin}, "actual", berlin, default),
+        ({"options": ["not", "an", "object"], "timezone": berlin}, "actual", berlin, default),
+        ({"options": {"mode": "configured"}, "timezone": berlin}, "configured", berlin, ""),
+    ]  # fmt: skip
+    for context, mode, zone, guess in cases:
+        planned = ledger.planned_as(context, live)
+        assert (planned.options.mode, planned.zone, planned.guess) == (mode, zone, guess), context
+
+
+def test_a_guessed_rule_says_what_stood_in() -> None:
+    """The warning names the zone and mode the guard's skips were really judged with."""
+    window = Window(T0, T0 + dt.timedelta(hours=1), "on", T0 - dt.timedelta(days=1))
+    rule = replace(_minute_five(), guess="the live zone (Asia/Tokyo)")
+    c = judge_job(
+        _ledger_job("* * * * *"), window, _rows(5, skip=True), CRON, rule, "ledger", "4.2",
+        (None, None),
+    )  # fmt: skip
+    (skip,) = [f for f in run_findings(c) if f.code == "VERIFY_RUNS_GUARD_SKIPPED_FIRE"]
+    assert skip.severity.value == "warning"
+    assert f"({GUESSED_NOTE}: judged with the live zone (Asia/Tokyo))" in skip.message

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.schedule import AgentSchedule, describe_agent_schedule
 from bridge.schedule.masks import mask_of, values_of
 from bridge.schedule.ranges import cron_field, runs
+from tests.factories import catalog_of
 
 UTC = dt.timezone.utc
 
@@ -91,3 +94,22 @@ def test_cron_field_round_trips_and_is_minimal(values: set[int], star: bool) -> 
     assert len(text.split(",")) <= min(len(values), consecutive)
     assert [v for r in runs(sorted(values)) for v in r.values] == sorted(values)
     assert values_of(mask_of(values)) == sorted(values)
+
+
+def test_one_instant_in_two_offsets_is_written_in_each() -> None:
+    """Catalog schedules of equal instants in other offsets (a snapshot keeps offsets) are equal
+    values, but each description writes its own: the remembered engine form must not mix them."""
+    (base,) = (
+        catalog_of(
+            JobSpec("j", [StepSpec("a", "SELECT 1")], [ScheduleSpec("a", minutes=frozenset({5}))])
+        )
+        .pgagent.jobs[0]
+        .schedules
+    )  # type: ignore[union-attr]
+    utc = replace(base, start=dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.timezone.utc))
+    cet = replace(
+        base, start=dt.datetime(2024, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    )
+    assert utc == cet
+    assert "from 2024-01-01 00:00 UTC" in describe_agent_schedule(utc)
+    assert "from 2024-01-01 01:00 UTC+01:00" in describe_agent_schedule(cet)
