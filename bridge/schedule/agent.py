@@ -146,6 +146,21 @@ def _agent_of(schedule: model.Schedule, *zones: dt.tzinfo | None) -> AgentSchedu
     return AgentSchedule.from_model(schedule)
 
 
+def without_dates(schedule: AgentSchedule) -> AgentSchedule:
+    """The schedule without its start, end and exceptions: what cron fields can say (built
+    positionally; a translation that explains a difference and a guard's superset both ask)."""
+    if schedule.start is None and schedule.end is None and not schedule.exceptions:
+        return schedule
+    return AgentSchedule(
+        schedule.minutes,
+        schedule.hours,
+        schedule.weekdays,
+        schedule.monthdays,
+        schedule.last_day,
+        schedule.months,
+    )
+
+
 def effective_slot(schedule: AgentSchedule, mode: Mode = "actual") -> Slot:
     """The slot pgAgent fires (``actual``) or the user ticked (``configured``)."""
     minutes = schedule.minutes or ALL_MINUTES
@@ -156,13 +171,13 @@ def effective_slot(schedule: AgentSchedule, mode: Mode = "actual") -> Slot:
         days = ALL_DAYS
     elif days and last and mode == "actual":
         last = False
-    return Slot(
-        minutes=minutes,
-        hours=schedule.hours or ALL_HOURS,
-        months=schedule.months or ALL_MONTHS,
-        days=days,
-        last=last,
-        weekdays=schedule.weekdays or ALL_WEEKDAYS,
+    return Slot(  # positional: the engine makes this slot several times per proof
+        minutes,
+        schedule.hours or ALL_HOURS,
+        schedule.months or ALL_MONTHS,
+        days,
+        last,
+        schedule.weekdays or ALL_WEEKDAYS,
     )
 
 

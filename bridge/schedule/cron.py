@@ -64,17 +64,19 @@ class CronSchedule:
         """The schedule as a union of slots (an OR of DOM and DOW becomes two)."""
         if self.kind != "cron":
             return ()
-        base = Slot(
-            minutes=self.minutes,
-            hours=self.hours,
-            months=self.months,
-            days=self.days,
-            last=self.last,
-            weekdays=self.weekdays,
+        m, h, mo, d, last, w = (
+            self.minutes,
+            self.hours,
+            self.months,
+            self.days,
+            self.last,
+            self.weekdays,
         )
         if and_logic or self.dom_star or self.dow_star:
+            base = Slot(m, h, mo, d, last, w)
             return () if base.empty else (base,)
-        both = (replace(base, weekdays=ALL_WEEKDAYS), replace(base, days=ALL_DAYS, last=False))
+        # positional, not dataclasses.replace: every fire set of the entry makes these
+        both = (Slot(m, h, mo, d, last, ALL_WEEKDAYS), Slot(m, h, mo, ALL_DAYS, False, w))
         return tuple(s for s in both if not s.empty)
 
 
@@ -428,24 +430,9 @@ def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
         if field == "$":
             masks.append(0)
             continue
-        bits = 0
-        for item in field.split(","):
-            value, _, step_text = item.partition("/")
-            if value == "*":
-                first, stop = lo, hi
-            else:
-                a, _, b = value.partition("-")
-                first, stop = int(a), int(b or a)
-            step = int(step_text) if step_text else 1
-            if not lo <= first <= stop <= hi or step <= 0:
-                return None
-            if ver.step_above_max_rejected and step > hi:
-                return None
-            if step == 1:
-                bits |= span(first, stop)
-            else:
-                for v in range(first, stop + 1, step):
-                    bits |= 1 << v
+        bits = _plain_field(field, lo, hi, ver.step_above_max_rejected)
+        if bits is None:
+            return None
         masks.append(bits)
     dow = masks[4]
     if dow & 0b10000001:
@@ -463,6 +450,37 @@ def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
         dom_star=dom.startswith("*"),
         dow_star=weekdays.startswith("*"),
     )
+
+
+@lru_cache(maxsize=8192)
+def _plain_field(field: str, lo: int, hi: int, step_above_max_rejected: bool) -> int | None:
+    """One field of :func:`_plain` as a mask, ``None`` where the parser must decide (remembered:
+    the hour, day and month fields of the entries written recur)."""
+    bits = 0
+    for item in field.split(","):
+        if item.isdigit():  # a plain value (the regex lets only ASCII digits through)
+            value = int(item)
+            if not lo <= value <= hi:
+                return None
+            bits |= 1 << value
+            continue
+        value_text, _, step_text = item.partition("/")
+        if value_text == "*":
+            first, stop = lo, hi
+        else:
+            a, _, b = value_text.partition("-")
+            first, stop = int(a), int(b or a)
+        step = int(step_text) if step_text else 1
+        if not lo <= first <= stop <= hi or step <= 0:
+            return None
+        if step_above_max_rejected and step > hi:
+            return None
+        if step == 1:
+            bits |= span(first, stop)
+        else:
+            for v in range(first, stop + 1, step):
+                bits |= 1 << v
+    return bits
 
 
 def may_meet(a: CronSchedule, b: CronSchedule) -> bool:

@@ -161,6 +161,21 @@ def _day_shapes(
     return tuple(groups.items())
 
 
+@lru_cache(maxsize=256)
+def _pieces_plan(
+    tl: Timeline, first: int, count: int, later_only: bool, by_24h: bool, shift: int
+) -> tuple[tuple[int, int, int | None, int, int], ...]:
+    """:func:`_day_shapes` flattened for :meth:`_Side.pairs`, once per zone and horizon: per piece
+    of a shape, (its days' bits, the "24 hours later" day offset, its wall minutes as a mask or
+    None for the whole day, and the UTC day and minute its wall minute 0 moves to: ``divmod(shift
+    - offset, DAY)``)."""
+    return tuple(
+        (bits, later, None if stop - a == DAY else _bit_span(a, stop), *divmod(shift - offset, DAY))
+        for shape, bits in _day_shapes(tl, first, count, later_only, by_24h)
+        for a, stop, offset, later in shape
+    )
+
+
 class _Side:
     """A fire set prepared for one horizon: its timeline, its dated days, its (days, minutes)
     pairs."""
@@ -217,32 +232,38 @@ class _Side:
             allowed = self.allowed_days(comp)
             if self.special_local:
                 allowed &= ~self.special_local
+            if not allowed:
+                continue
             for slot in comp.slots:
                 pattern = time_pattern(slot.minutes, slot.hours) & ~comp.time_exceptions
-                if slot.empty or not pattern or not allowed:
+                if slot.empty or not pattern:
                     continue
                 by_24h = fires.last_by_24h and slot.last
-                shapes = _day_shapes(
-                    self.timeline, table.first, table.count, fires.later_only, by_24h
+                plan = _pieces_plan(
+                    self.timeline, table.first, table.count, fires.later_only, by_24h, fires.shift
                 )
                 by_later: dict[int, int] = {}
-                for shape, bits in shapes:
-                    for first, stop, offset, later in shape:
-                        if later not in by_later:
-                            by_later[later] = allowed & table.slot_days(
-                                slot, skip_leap_feb_last=comp.skip_leap_feb_last, later=later
-                            )
-                        local = by_later[later] & bits
-                        piece = pattern if stop - first == DAY else pattern & _bit_span(first, stop)
-                        if not local or not piece:
-                            continue
-                        q, r = divmod(fires.shift - offset, DAY)
-                        low = (piece << r) & FULL_DAY
-                        high = piece >> (DAY - r) if r else 0
-                        for part, by in ((low, q), (high, q + 1)):
-                            days = _shift(local, by) & regular_utc if part else 0
+                for bits, later, wall, q, r in plan:
+                    days_of = by_later.get(later)
+                    if days_of is None:
+                        days_of = by_later[later] = allowed & table.slot_days(
+                            slot, skip_leap_feb_last=comp.skip_leap_feb_last, later=later
+                        )
+                    local = days_of & bits
+                    piece = pattern if wall is None else pattern & wall
+                    if not local or not piece:
+                        continue
+                    low = (piece << r) & FULL_DAY
+                    if low:
+                        days = _shift(local, q) & regular_utc
+                        if days:
+                            out[low] = out.get(low, 0) | days
+                    if r:
+                        high = piece >> (DAY - r)
+                        if high:
+                            days = _shift(local, q + 1) & regular_utc
                             if days:
-                                out[part] = out.get(part, 0) | days
+                                out[high] = out.get(high, 0) | days
         return out
 
     def day_pattern(self, comp: Component, day: int, last: bool | None) -> int:
@@ -296,6 +317,25 @@ class _Side:
                 hi = w1 - w0 if comp.end is None else min(w1 - w0, comp.end - w0 + 1)
                 out |= bits & _bit_span(lo, hi)
         return out & _bit_span(0, w1 - w0)
+
+
+#: Recent :meth:`_Side.pairs` results by (fire set, day table, regular days): a translation
+#: compares one side several times (pg_cron's entries against the schedule, then against its
+#: fields alone to explain a difference; the fields again for a guard's superset; the proof made
+#: again by ``check_equivalence``). Fire sets are immutable values and tables are one object per
+#: horizon, so an equal key has equal pairs. The dicts are shared: never changed once made.
+_PAIRS: dict[tuple[FireSet, DayTable, int], dict[int, int]] = {}
+_PAIRS_SIZE = 256
+
+
+def _pairs(side: _Side, regular_utc: int) -> dict[int, int]:
+    key = (side.fires, side.table, regular_utc)
+    got = _PAIRS.get(key)
+    if got is None:
+        if len(_PAIRS) >= _PAIRS_SIZE:
+            _PAIRS.clear()
+        got = _PAIRS[key] = side.pairs(regular_utc)
+    return got
 
 
 def _runs(bits: int) -> Iterator[tuple[int, int]]:
@@ -380,7 +420,7 @@ def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compari
     horizon = _bit_span(h0 - table.first, h0 - table.first + days)
     special = (sides[0].special_utc() | sides[1].special_utc()) & horizon
     regular = horizon & ~special
-    pairs = (sides[0].pairs(regular), sides[1].pairs(regular))
+    pairs = (_pairs(sides[0], regular), _pairs(sides[1], regular))
     tally = _Tally()
     utc0 = table.first
     # regular days: per class of UTC minutes, the days each side fires on, as day bitsets

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bridge.schedule.agent import AgentSchedule, Mode, agent_fireset, effective_slot
+from bridge.schedule.agent import AgentSchedule, Mode, agent_fireset, effective_slot, without_dates
 from bridge.schedule.cron import CronSyntaxError, cron_fireset, parse_cron
 from bridge.schedule.equivalence import DEFAULT_DAYS
 from bridge.schedule.fireset import Comparison, compare
@@ -152,21 +152,27 @@ def superset(
 
     Times are shifted by every offset difference the two zones have (New York's 09:30 is 13:30 or
     14:30 GMT); the day fields follow when the proof shows they can, else any day is taken."""
-    bare = tuple(replace(a, start=None, end=None, exceptions=()) for a in agents)
+    bare = tuple(without_dates(a) for a in agents)
     slots = [effective_slot(a, mode) for a in bare]
     slots = [s for s in slots if not s.empty]
     if not slots:
         return Superset(None, False, None)
     gaps = [0] if agent_zone == target.zone else offset_gaps(agent_zone, target.zone, since, days)
     shifted = [x for s in slots for gap in gaps for x in shift_slot(s, gap)]
-    # times alone (any day): a shift across a month end can leave a day-shifted slot empty
-    anyday = [x for s in slots for gap in gaps for x in shift_slot(Slot(s.minutes, s.hours), gap)]
     left = agent_fireset(bare, agent_zone, mode=mode)
     tried: set[str] = set()
     result = Superset(None, False, None)
     # 1.6.0-1.6.1 read the date of 24 hours later (#288): only entries with no day restriction
     for loose in (True,) if target.version.date_fields_from_tomorrow else (False, True):
-        expr = _expression(_union(anyday, True) if loose else _union(shifted, False))
+        if loose:
+            # times alone (any day): a shift across a month end can leave a day-shifted slot empty
+            # (made only here: most schedules are covered without it)
+            anyday = [
+                x for s in slots for gap in gaps for x in shift_slot(Slot(s.minutes, s.hours), gap)
+            ]
+            expr = _expression(_union(anyday, True))
+        else:
+            expr = _expression(_union(shifted, False))
         if expr in tried:
             continue
         tried.add(expr)

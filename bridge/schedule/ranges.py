@@ -27,13 +27,17 @@ class Run:
 
     def cron(self, lo: int, hi: int, *, star: bool) -> str:
         """The run as one cron list element (``star`` allows ``*`` and ``*/s`` forms)."""
-        if self.first == self.last:
-            return str(self.first)
-        if star and self.first == lo and self.last + self.step > hi:
-            return "*" if self.step == 1 else f"*/{self.step}"
-        if self.step == 1:
-            return f"{self.first}-{self.last}"
-        return f"{self.first}-{self.last}/{self.step}"
+        return _element(self.first, self.last, self.step, lo, hi, star)
+
+
+def _element(first: int, last: int, step: int, lo: int, hi: int, star: bool) -> str:
+    if first == last:
+        return str(first)
+    if star and first == lo and last + step > hi:
+        return "*" if step == 1 else f"*/{step}"
+    if step == 1:
+        return f"{first}-{last}"
+    return f"{first}-{last}/{step}"
 
 
 def _digits(value: int) -> int:
@@ -41,7 +45,9 @@ def _digits(value: int) -> int:
 
 
 @lru_cache(maxsize=8192)
-def _runs(values: tuple[int, ...]) -> tuple[Run, ...]:
+def _cover(values: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
+    """The runs of :func:`runs` as ``(first, last, step)``: a cron field is written from these
+    without making a :class:`Run` per value (most of a random minute field's cost)."""
     n = len(values)
     # best cover of values[i:]: elems[i] elements, chars[i] characters (compared in that order);
     # its first segment ends before stops[i], a run of step steps[i] (0 means plain values)
@@ -68,14 +74,14 @@ def _runs(values: tuple[int, ...]) -> tuple[Run, ...]:
                 if e < best_e or (e == best_e and c < best_c):
                     best_e, best_c, best_stop, best_step = e, c, j + 1, s
         elems[i], chars[i], stops[i], steps[i] = best_e, best_c, best_stop, best_step
-    out: list[Run] = []
+    out: list[tuple[int, int, int]] = []
     i = 0
     while i < n:
         stop, step = stops[i], steps[i]
         if step:
-            out.append(Run(values[i], values[stop - 1], step))
+            out.append((values[i], values[stop - 1], step))
         else:
-            out.extend(Run(v, v) for v in values[i:stop])
+            out.extend((v, v, 1) for v in values[i:stop])
         i = stop
     return tuple(out)
 
@@ -89,6 +95,11 @@ def runs(values: Sequence[int]) -> list[Run]:
 
 
 @lru_cache(maxsize=8192)
+def _runs(values: tuple[int, ...]) -> tuple[Run, ...]:
+    return tuple(Run(*run) for run in _cover(values))
+
+
+@lru_cache(maxsize=8192)
 def cron_field(mask: int, lo: int, hi: int, *, star: bool = True) -> str:
     """A cron field for the values in ``mask`` (must be non-empty).
 
@@ -98,4 +109,4 @@ def cron_field(mask: int, lo: int, hi: int, *, star: bool = True) -> str:
     mask &= span(lo, hi)
     if not mask:
         raise ValueError("empty field")
-    return ",".join(run.cron(lo, hi, star=star) for run in runs(values_of(mask)))
+    return ",".join(_element(*run, lo, hi, star) for run in _cover(tuple(values_of(mask))))

@@ -25,6 +25,7 @@ from bridge.schedule.agent import (
     as_agent,
     effective_slot,
     short_month_traps,
+    without_dates,
 )
 from bridge.schedule.cron import (
     CronSchedule,
@@ -383,7 +384,7 @@ def _explain(
     out: list[Finding] = []
     years = days / 365.25
     since_day = day_number(since)
-    bare = tuple(replace(a, exceptions=(), start=None, end=None) for a in agents)
+    bare = tuple(without_dates(a) for a in agents)
     exceptions = sum(len(a.exceptions) for a in agents)
     starts = [a.start for a in agents if a.start is not None]
     ends = [a.end for a in agents if a.end is not None]
