@@ -22,8 +22,10 @@ from bridge.model import JobHistory, PgAgentCatalog, StepHistory
 from bridge.pg.connect import Connection
 from bridge.pg.conninfo import redact_text
 from bridge.schedule.agent import AgentSchedule, as_agent, effective_slot
+from bridge.schedule.daysets import day_table
 from bridge.schedule.masks import values_of
 from bridge.schedule.slots import Slot, shortest_gap
+from bridge.schedule.zones import day_number
 
 #: The default window: the last 90 days of the log.
 DEFAULT_DAYS = 90
@@ -192,6 +194,7 @@ def _schedule_params(
     """Every schedule's fire rule as parallel arrays (one ``unnest`` on the server), as
     :data:`_ON_SCHEDULE` reads it; ``days`` are the wall-clock days its ``day`` indexes."""
     cols: dict[str, list[Any]] = {key: [] for key in _COLUMNS}
+    table = day_table(day_number(days[0]), len(days))  # the engine's calendar of the window
     for job in catalog.jobs:
         for sched in job.schedules:
             slot = effective_slot(as_agent(sched), "actual")
@@ -205,7 +208,7 @@ def _schedule_params(
                 wrap |= (fires >> (_DAY - late)) & ((1 << late) - 1)
             times &= (1 << _DAY) - 1
             start, stop = _clip(sched.start), _clip(sched.end)
-            values = (job.id, _bits(_day_mask(slot, days), len(days)), _bits(times, _DAY), wrap,
+            values = (job.id, _bits(table.slot_days(slot), len(days)), _bits(times, _DAY), wrap,
                       None if start is None or start <= since else start,
                       None if stop is None or stop >= until else stop)  # fmt: skip
             for key, value in zip(_COLUMNS, values, strict=True):
@@ -216,21 +219,6 @@ def _schedule_params(
 def _bits(mask: int, size: int = 0) -> bytes:
     """``mask`` as ``get_bit`` reads it (bit n in byte n // 8, least significant bit first)."""
     return mask.to_bytes(max(size, mask.bit_length(), 1) // 8 + 1, "little")
-
-
-def _day_mask(slot: Slot, days: list[dt.date]) -> int:
-    """Bit n set when ``slot`` fires on ``days[n]`` (its month, day of month or last day, and
-    weekday, 0 = Sunday)."""
-    mask = 0
-    for n, day in enumerate(days):
-        last = (day + dt.timedelta(days=1)).day == 1
-        if (
-            slot.months >> day.month & 1
-            and slot.weekdays >> (day.isoweekday() % 7) & 1
-            and (slot.days >> day.day & 1 or (slot.last and last))
-        ):
-            mask |= 1 << n
-    return mask
 
 
 def _window_days(first: dt.date, last: dt.date) -> list[dt.date]:
