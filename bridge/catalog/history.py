@@ -23,8 +23,7 @@ from bridge.pg.connect import Connection
 from bridge.pg.conninfo import redact_text
 from bridge.schedule.agent import AgentSchedule, as_agent, effective_slot
 from bridge.schedule.daysets import day_table
-from bridge.schedule.masks import values_of
-from bridge.schedule.slots import Slot, shortest_gap
+from bridge.schedule.slots import Slot, shortest_gap, time_pattern
 from bridge.schedule.zones import day_number
 
 #: The default window: the last 90 days of the log.
@@ -198,9 +197,7 @@ def _schedule_params(
     for job in catalog.jobs:
         for sched in job.schedules:
             slot = effective_slot(as_agent(sched), "actual")
-            fires = 0
-            for hour in values_of(slot.hours):
-                fires |= slot.minutes << (hour * 60)
+            fires = time_pattern(slot.minutes, slot.hours)
             times = fires
             wrap = 0
             for late in range(1, LATE_MINUTES + 1):
