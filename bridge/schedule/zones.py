@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bridge.schedule.tzif import transitions
+
 DAY = 1440
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_SAMPLE = 360  # minutes between samples when looking for transitions
 
 
 def day_number(day: dt.date) -> int:
@@ -169,25 +170,23 @@ _FIXED = frozenset(
 
 @lru_cache(maxsize=4096)
 def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
-    """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``."""
+    """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``.
+
+    The zone is probed at each instant its TZif file says the offset may change (its table, then
+    its rule for later years: :mod:`bridge.schedule.tzif`), so no change is missed however close
+    to another; a transition inside a minute takes effect at the next whole minute.
+    """
     tz = zone(name)
     if name in _FIXED or name.startswith("Etc/"):
         return ()
     out: list[tuple[int, int]] = []
-    probe, current = first, _offset(tz, first)
-    while probe < stop:
-        nxt = min(probe + _SAMPLE, stop)
-        if _offset(tz, nxt) != current:
-            a, b = probe, nxt  # the change happens in (a, b]
-            while b - a > 1:
-                mid = (a + b) // 2
-                if _offset(tz, mid) == current:
-                    a = mid
-                else:
-                    b = mid
-            current = _offset(tz, b)
-            out.append((b, current))
-        probe = nxt
+    current = _offset(tz, first)
+    for seconds in transitions(name).candidates(first * 60, stop * 60):
+        minute = -(-seconds // 60)
+        offset = _offset(tz, minute)
+        if offset != current and first < minute <= stop:
+            out.append((minute, offset))
+            current = offset
     return tuple(out)
 
 
