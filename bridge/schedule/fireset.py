@@ -223,15 +223,16 @@ class _Side:
             stop = min(stop, self.local_day(comp.end) - self.table.first)
         return _bit_span(first, stop)
 
-    def pairs(self, regular_utc: int) -> dict[int, int]:
-        """Wall-minute pattern of a UTC day -> the regular UTC days on which exactly it fires
-        (from every local day that is not next to a dated feature, DST days included)."""
+    def pairs(self) -> dict[int, int]:
+        """Wall-minute pattern of a UTC day -> the UTC days of the table on which exactly it
+        fires, DST days included. Date exceptions are not applied: a local day next to a dated
+        feature reaches only UTC days of :meth:`special_utc`, which a comparison takes out of its
+        regular days (and evaluates minute-exactly), so the pairs do not depend on them."""
         table, fires = self.table, self.fires
+        utc_days = table.all
         out: dict[int, int] = {}
         for comp in fires.components:
             allowed = self.allowed_days(comp)
-            if self.special_local:
-                allowed &= ~self.special_local
             if not allowed:
                 continue
             for slot in comp.slots:
@@ -255,13 +256,13 @@ class _Side:
                         continue
                     low = (piece << r) & FULL_DAY
                     if low:
-                        days = _shift(local, q) & regular_utc
+                        days = _shift(local, q) & utc_days
                         if days:
                             out[low] = out.get(low, 0) | days
                     if r:
                         high = piece >> (DAY - r)
                         if high:
-                            days = _shift(local, q + 1) & regular_utc
+                            days = _shift(local, q + 1) & utc_days
                             if days:
                                 out[high] = out.get(high, 0) | days
         return out
@@ -319,23 +320,43 @@ class _Side:
         return out & _bit_span(0, w1 - w0)
 
 
-#: Recent :meth:`_Side.pairs` results by (fire set, day table, regular days): a translation
-#: compares one side several times (pg_cron's entries against the schedule, then against its
-#: fields alone to explain a difference; the fields again for a guard's superset; the proof made
-#: again by ``check_equivalence``). Fire sets are immutable values and tables are one object per
-#: horizon, so an equal key has equal pairs. The dicts are shared: never changed once made.
-_PAIRS: dict[tuple[FireSet, DayTable, int], dict[int, int]] = {}
+#: Recent :meth:`_Side.pairs` results by (fire set, day table), over every UTC day of the table:
+#: a translation compares one side several times (pg_cron's entries against the schedule, then
+#: against its fields alone to explain a difference; the fields again for a guard's superset; the
+#: proof made again by ``check_equivalence``), with other regular days each time (the other side's
+#: dated days, another horizon on the same table), so the days are cut per comparison. Fire sets
+#: are immutable values and tables are one object per horizon, so an equal key has equal pairs.
+#: The dicts are shared: never changed once made.
+_PAIRS: dict[tuple[FireSet, DayTable], dict[int, int]] = {}
 _PAIRS_SIZE = 256
 
 
+def _undated(fires: FireSet) -> FireSet:
+    """``fires`` without its date exceptions, which :meth:`_Side.pairs` does not read: a
+    schedule's pairs are then shared with its fields' (a translation's explanation, a guard)."""
+    for comp in fires.components:
+        if comp.date_exceptions:
+            break
+    else:
+        return fires
+    comps = tuple(  # positional: dataclasses.replace is slower
+        Component(c.slots, c.time_exceptions, (), c.start, c.end, c.skip_leap_feb_last)
+        for c in fires.components
+    )
+    return FireSet(fires.zone, comps, fires.later_only, fires.last_by_24h, fires.shift)
+
+
 def _pairs(side: _Side, regular_utc: int) -> dict[int, int]:
-    key = (side.fires, side.table, regular_utc)
+    """:meth:`_Side.pairs` for ``regular_utc`` (its days cut from the remembered whole table's)."""
+    key = (_undated(side.fires), side.table)
     got = _PAIRS.get(key)
     if got is None:
         if len(_PAIRS) >= _PAIRS_SIZE:
             _PAIRS.clear()
-        got = _PAIRS[key] = side.pairs(regular_utc)
-    return got
+        got = _PAIRS[key] = side.pairs()
+    if regular_utc == side.table.all:
+        return got
+    return {pattern: days for pattern, bits in got.items() if (days := bits & regular_utc)}
 
 
 def _runs(bits: int) -> Iterator[tuple[int, int]]:
@@ -412,8 +433,24 @@ def _classes(patterns: list[int]) -> list[int]:
     return parts
 
 
+#: Recent :func:`compare` results: ``check_equivalence`` proves again what a translation just
+#: proved (the same fire sets, since and days). Comparisons are immutable, so they are shared.
+_COMPARED: dict[tuple[FireSet, FireSet, dt.date, int], Comparison] = {}
+_COMPARED_SIZE = 256
+
+
 def compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
     """Compare the instants of ``left`` and ``right`` in UTC days ``[since, since + days)``."""
+    key = (left, right, since, days)
+    got = _COMPARED.get(key)
+    if got is None:
+        if len(_COMPARED) >= _COMPARED_SIZE:
+            _COMPARED.clear()
+        got = _COMPARED[key] = _compare(left, right, since, days)
+    return got
+
+
+def _compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Comparison:
     h0 = day_number(since)
     table = _proof_table(h0 - _MARGIN, days + 2 * _MARGIN)
     sides = (_Side(left, table), _Side(right, table))
