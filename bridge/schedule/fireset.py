@@ -186,7 +186,12 @@ class _Side:
         stop = table.first + table.count
         self.timeline: Timeline = timeline(fires.zone, table.first, stop)
         special = 0
+        #: whether a component has a date exception, a start or an end (else its instants on
+        #: every day are those of :meth:`pairs`)
+        self.dated = False
         for comp in fires.components:
+            if comp.date_exceptions or comp.start is not None or comp.end is not None:
+                self.dated = True
             for day, _ in comp.date_exceptions:
                 if table.first <= day < stop:
                     special |= 1 << (day - table.first)
@@ -346,17 +351,34 @@ def _undated(fires: FireSet) -> FireSet:
     return FireSet(fires.zone, comps, fires.later_only, fires.last_by_24h, fires.shift)
 
 
-def _pairs(side: _Side, regular_utc: int) -> dict[int, int]:
-    """:meth:`_Side.pairs` for ``regular_utc`` (its days cut from the remembered whole table's)."""
+def _pairs(side: _Side) -> dict[int, int]:
+    """:meth:`_Side.pairs`, remembered (shared: never change it)."""
     key = (_undated(side.fires), side.table)
     got = _PAIRS.get(key)
     if got is None:
         if len(_PAIRS) >= _PAIRS_SIZE:
             _PAIRS.clear()
         got = _PAIRS[key] = side.pairs()
-    if regular_utc == side.table.all:
-        return got
-    return {pattern: days for pattern, bits in got.items() if (days := bits & regular_utc)}
+    return got
+
+
+def _cut(pairs: dict[int, int], days: int) -> dict[int, int]:
+    """The pairs on ``days`` only (patterns left with no day dropped)."""
+    return {pattern: cut for pattern, bits in pairs.items() if (cut := bits & days)}
+
+
+def _pairs_window(pairs: dict[int, int], a: int, b: int) -> int:
+    """Instants of UTC days ``[a, b)`` of the table as bits from day ``a``'s first minute, from
+    the pairs: :meth:`_Side.window` for a side with no dated feature, without its day loop."""
+    out = 0
+    run = _bit_span(0, b - a)
+    for pattern, bits in pairs.items():
+        days = (bits >> a) & run
+        while days:
+            i = lowest(days)
+            days &= days - 1
+            out |= pattern << (i * DAY)
+    return out
 
 
 def _runs(bits: int) -> Iterator[tuple[int, int]]:
@@ -457,7 +479,8 @@ def _compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compar
     horizon = _bit_span(h0 - table.first, h0 - table.first + days)
     special = (sides[0].special_utc() | sides[1].special_utc()) & horizon
     regular = horizon & ~special
-    pairs = (_pairs(sides[0], regular), _pairs(sides[1], regular))
+    whole = (_pairs(sides[0]), _pairs(sides[1]))
+    pairs = (_cut(whole[0], regular), _cut(whole[1], regular))
     tally = _Tally()
     utc0 = table.first
     # regular days: per class of UTC minutes, the days each side fires on, as day bitsets
@@ -474,10 +497,14 @@ def _compare(left: FireSet, right: FireSet, since: dt.date, days: int) -> Compar
         tally.bits(
             days_of[0], days_of[1], origin=utc0 * DAY + rep, stride=DAY, size=cls.bit_count()
         )
-    # days next to a dated feature, minute-exactly
+    # days next to a dated feature, minute-exactly (a side with none reads its pairs there)
     for a, b in _runs(special):
         w0, w1 = (utc0 + a) * DAY, (utc0 + b) * DAY
-        tally.bits(sides[0].window(w0, w1), sides[1].window(w0, w1), w0)
+        left_bits, right_bits = (
+            side.window(w0, w1) if side.dated else _pairs_window(whole[k], a, b)
+            for k, side in enumerate(sides)
+        )
+        tally.bits(left_bits, right_bits, w0)
     return tally.comparison(h0, days)
 
 
