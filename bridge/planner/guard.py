@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bridge.pg.quoting import literal
 from bridge.schedule import AgentSchedule, Body, Mode, effective_slot
@@ -61,14 +62,16 @@ class Guard:
     description: str
 
 
+@lru_cache(maxsize=4096)
 def _field(part: str, mask: int, wall: str) -> str | None:
-    """``date_part(part, wall)`` in the mask's values (None when the mask is every value)."""
-    full, lo, hi = _FULL[part]
+    """``date_part(part, wall)`` in the mask's values (None when the mask is every value);
+    remembered: a job's hours, months and weekdays recur across jobs of one zone."""
+    full, _, _ = _FULL[part]
     mask &= full
     if mask == full:
         return None
     inside = values_of(mask)
-    outside = [v for v in range(lo, hi + 1) if not (mask >> v) & 1]
+    outside = values_of(full & ~mask)
     value = f"date_part('{part}', {wall})::int"
     if len(outside) < len(inside):
         return f"{value} NOT IN ({', '.join(map(str, outside))})"

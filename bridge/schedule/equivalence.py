@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from bridge import model
 from bridge.schedule.agent import AgentSchedule, Body, Mode, agent_fireset
@@ -80,6 +81,7 @@ def _dates(schedules: Sequence[AgentSchedule | model.Schedule]) -> list[dt.date]
     return dates
 
 
+@lru_cache(maxsize=1024)
 def _reach(since: dt.date, days: int) -> dt.date:
     """The latest dated feature a proof from ``since`` covers (and stays inside year 9999)."""
     room = (dt.date.max - since).days - days - 8

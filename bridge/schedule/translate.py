@@ -42,7 +42,7 @@ from bridge.schedule.equivalence import (
     proof_days,
 )
 from bridge.schedule.findings import Finding
-from bridge.schedule.fireset import compare
+from bridge.schedule.fireset import FireSet, compare
 from bridge.schedule.masks import (
     ALL_DAYS,
     ALL_HOURS,
@@ -322,7 +322,18 @@ def agent_to_cron(
     result = Equivalence.of(compare(left, right, start, days))
     if not result.exact:
         findings += _explain(
-            agents, parsed, result, target, agent_zone, mode, body, start, days, steady, delta
+            agents,
+            parsed,
+            right,
+            result,
+            target,
+            agent_zone,
+            mode,
+            body,
+            start,
+            days,
+            steady,
+            delta,
         )
     if result.agent_fires == 0:
         findings.append(
@@ -370,6 +381,7 @@ def _overlaps(
 def _explain(
     agents: tuple[AgentSchedule, ...],
     parsed: list[CronSchedule],
+    right: FireSet,
     result: Equivalence,
     target: CronTarget,
     agent_zone: str,
@@ -380,7 +392,8 @@ def _explain(
     steady: bool,
     delta: int,
 ) -> list[Finding]:
-    """Findings that say why a translation is not exact, with the numbers."""
+    """Findings that say why a translation is not exact, with the numbers (``right``: the fire
+    set of ``parsed``)."""
     out: list[Finding] = []
     years = days / 365.25
     since_day = day_number(since)
@@ -390,10 +403,7 @@ def _explain(
     ends = [a.end for a in agents if a.end is not None]
     if bare != agents:
         fields_only = compare(
-            agent_fireset(bare, agent_zone, mode=mode, body=body),
-            cron_fireset(parsed, target.zone, and_logic=target.and_logic),
-            since,
-            days,
+            agent_fireset(bare, agent_zone, mode=mode, body=body), right, since, days
         )
         if exceptions:
             out.append(
