@@ -407,10 +407,10 @@ def _parse(text: str, ver: CronVersion) -> CronSchedule:
 
 
 _ITEM = r"(?:\*(?:/[0-9]+)?|[0-9]+(?:-[0-9]+(?:/[0-9]+)?)?)"
-_FIELD = rf"({_ITEM}(?:,{_ITEM})*)"
-#: Five fields of numbers, ranges, ``*`` and steps, one space apart (what pgbridge writes): read
-#: without the character-level parser, which they cannot surprise.
-_PLAIN = re.compile(rf"{_FIELD} {_FIELD} (\$|{_FIELD}) {_FIELD} {_FIELD}")
+#: One field of numbers, ranges, ``*`` and steps. Five of them one space apart (what pgbridge
+#: writes; ``$`` also for the month-day) are read without the character-level parser, which they
+#: cannot surprise.
+_FIELD = re.compile(rf"{_ITEM}(?:,{_ITEM})*")
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
 
@@ -418,16 +418,16 @@ def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
     """The schedule for plain five-field text, as the parser would read it; ``None`` for text
     the parser must read (names, blanks, comments, junk, reversed or out-of-range values,
     zero or oversized steps, ``$`` where unknown): there, only it knows the answer."""
-    match = _PLAIN.fullmatch(text)
-    if match is None or len(text) >= _MAX_LENGTH:
+    fields = text.split(" ")
+    if len(fields) != 5 or len(text) >= _MAX_LENGTH:
         return None
-    minutes, hours, dom, _, months, weekdays = match.groups()
+    dom, weekdays = fields[2], fields[4]
     last = dom == "$"
     if last and not ver.last_day:
         return None
     masks: list[int] = []
-    for field, (lo, hi) in zip((minutes, hours, dom, months, weekdays), _BOUNDS, strict=True):
-        if field == "$":
+    for i, (field, (lo, hi)) in enumerate(zip(fields, _BOUNDS, strict=True)):
+        if i == 2 and last:
             masks.append(0)
             continue
         bits = _plain_field(field, lo, hi, ver.step_above_max_rejected)
@@ -456,6 +456,8 @@ def _plain(text: str, ver: CronVersion) -> CronSchedule | None:
 def _plain_field(field: str, lo: int, hi: int, step_above_max_rejected: bool) -> int | None:
     """One field of :func:`_plain` as a mask, ``None`` where the parser must decide (remembered:
     the hour, day and month fields of the entries written recur)."""
+    if _FIELD.fullmatch(field) is None:
+        return None
     bits = 0
     for item in field.split(","):
         if item.isdigit():  # a plain value (the regex lets only ASCII digits through)
