@@ -53,26 +53,22 @@ def _cover(values: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
     # its first segment ends before stops[i], a run of step steps[i] (0 means plain values)
     elems, chars = [0] * (n + 1), [0] * (n + 1)
     stops, steps = [n] * (n + 1), [0] * (n + 1)
-    width = [_digits(v) + 1 for v in values]
+    width = [len(str(v)) + 1 for v in values]
     for i in range(n - 1, -1, -1):
-        wi = width[i]
-        best_e, best_c, best_stop, best_step = 1 + elems[i + 1], wi + chars[i + 1], i + 1, 0
+        best_e, best_c, best_stop, best_step = 1 + elems[i + 1], width[i] + chars[i + 1], i + 1, 0
         if i + 1 < n:
             step = values[i + 1] - values[i]
-            step_width = _digits(step) + 1 if step > 1 else 0
-            plain, prev = wi, values[i]
-            for j in range(i + 1, n):
-                if values[j] - prev != step:
-                    break
-                prev = values[j]
-                plain += width[j]
-                if step > 1 and j - i < 3:
-                    # "1,3,5" reads better than "1-5/2": steps only from four values on
-                    e, c, s = j - i + 1 + elems[j + 1], plain + chars[j + 1], 0
-                else:
-                    e, c, s = 1 + elems[j + 1], wi + width[j] + step_width + chars[j + 1], step
+            end = i + 2  # the run of this step from values[i] is values[i:end]
+            while end < n and values[end] - values[end - 1] == step:
+                end += 1
+            # a stepped run of fewer than four values is written as plain values, which cost no
+            # less than the plain value first (taken above): only longer runs can do better
+            first = i + 1 if step == 1 else i + 3
+            head = width[i] + (len(str(step)) + 1 if step > 1 else 0)
+            for j in range(first, end):
+                e, c = 1 + elems[j + 1], head + width[j] + chars[j + 1]
                 if e < best_e or (e == best_e and c < best_c):
-                    best_e, best_c, best_stop, best_step = e, c, j + 1, s
+                    best_e, best_c, best_stop, best_step = e, c, j + 1, step
         elems[i], chars[i], stops[i], steps[i] = best_e, best_c, best_stop, best_step
     out: list[tuple[int, int, int]] = []
     i = 0
