@@ -35,20 +35,22 @@ class _When:
     c: int
     seconds: int
 
-    def day(self, year: int) -> dt.date:
+    def ordinal(self, year: int) -> int:
+        """The day's proleptic ordinal (``date.toordinal``): a number, not a date, so that
+        ``n365`` of 9999 (10000-01-01) is one too."""
         if self.kind == "M":  # weekday c (0 Sunday) of week b (5: the last) of month a
             first = dt.date(year, self.a, 1)
             day = first + dt.timedelta(
-                days=(self.c - (first.isoweekday() % 7)) % 7 + 7 * (self.b - 1)
+                days=(self.c - first.isoweekday() % 7) % 7 + 7 * (self.b - 1)
             )
             while day.month != self.a:
                 day -= dt.timedelta(days=7)
-            return day
-        jan1 = dt.date(year, 1, 1)
+            return day.toordinal()
+        jan1 = dt.date(year, 1, 1).toordinal()
         if self.kind == "J":
             leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-            return jan1 + dt.timedelta(days=self.a - 1 + (1 if leap and self.a >= 60 else 0))
-        return jan1 + dt.timedelta(days=self.a)
+            return jan1 + self.a - 1 + (1 if leap and self.a >= 60 else 0)
+        return jan1 + self.a
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,8 @@ class Rule:
 
     def instants(self, year: int) -> tuple[int, int]:
         """The UTC seconds at which daylight time starts and ends in ``year``."""
-        on = (self.start.day(year).toordinal() - _EPOCH_ORDINAL) * _DAY + self.start.seconds
-        off = (self.end.day(year).toordinal() - _EPOCH_ORDINAL) * _DAY + self.end.seconds
+        on = (self.start.ordinal(year) - _EPOCH_ORDINAL) * _DAY + self.start.seconds
+        off = (self.end.ordinal(year) - _EPOCH_ORDINAL) * _DAY + self.end.seconds
         return on - self.std, off - self.dst
 
 
@@ -135,12 +137,8 @@ class Transitions:
             after = max(first, self.table[-1] if self.table else first)
             lo = _year(after) - 1
             hi = _year(stop) + 1
-            ruled: list[int] = []
-            for year in range(max(lo, dt.MINYEAR), min(hi, dt.MAXYEAR) + 1):
-                try:
-                    ruled.extend(t for t in self.rule.instants(year) if after < t <= stop)
-                except OverflowError:  # a day past 9999-12-31: no instant a proof reaches
-                    continue
+            years = range(max(lo, dt.MINYEAR), min(hi, dt.MAXYEAR) + 1)
+            ruled = (t for year in years for t in self.rule.instants(year) if after < t <= stop)
             out.extend(sorted(ruled))
         return out
 

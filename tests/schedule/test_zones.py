@@ -69,7 +69,20 @@ def test_unreadable_footer(footer: str) -> None:
     ],
 )
 def test_rule_day(when: _When, year: int, day: dt.date) -> None:
-    assert when.day(year) == day
+    assert when.ordinal(year) == day.toordinal()
+
+
+def test_rule_past_9999() -> None:
+    """A rule whose end falls on 10000-01-01 still starts daylight time in March 9999."""
+    rule = parse_footer("XXX3YYY,M3.5.0,365/0")
+    assert rule is not None
+    on, off = rule.instants(9999)
+    march = dt.datetime(9999, 3, 28, 5, tzinfo=dt.timezone.utc)  # its last Sunday, 02:00 at UTC-3
+    assert dt.datetime.fromtimestamp(on, dt.timezone.utc) == march
+    new_year = dt.date(9999, 12, 31).toordinal() + 1 - dt.date(1970, 1, 1).toordinal()
+    assert off == new_year * 86400 + 7200  # 10000-01-01 00:00 at UTC-2
+    last = int(dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc).timestamp())
+    assert tzif.Transitions((), rule).candidates(on - 1, last) == [on]
 
 
 def _offset_seconds(name: str, seconds: int) -> dt.timedelta | None:
