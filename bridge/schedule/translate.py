@@ -339,8 +339,7 @@ def agent_to_cron(
         findings.append(
             F.error(
                 F.NEVER_FIRES,
-                f"this schedule never fires between {result.since:%Y-%m-%d} and "
-                f"{result.until:%Y-%m-%d}",
+                f"this schedule never fires between {_day(result.since)} and {_day(result.until)}",
                 "migrate it as an inactive job or drop it",
             )
         )
@@ -482,7 +481,7 @@ def _explain(
     out.append(
         F.warning(
             F.NOT_EXACT,
-            f"over {result.since:%Y-%m-%d}..{result.until:%Y-%m-%d}: {result.agent_only} pgAgent "
+            f"over {_day(result.since)}..{_day(result.until)}: {result.agent_only} pgAgent "
             f"fire time(s) missing{_first(result.first_agent_only)}, {result.cron_only} extra"
             f"{_first(result.first_cron_only)}",
         )
@@ -491,10 +490,19 @@ def _explain(
 
 
 def _when(instant: dt.datetime | None) -> str:
-    """An instant for a message (UTC, to the minute); never Python's ``None``."""
-    return (
-        "never" if instant is None else f"{instant.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-    )
+    """An instant for a message (UTC, to the minute); never Python's ``None``. From ``isoformat``
+    (strftime is slower), which writes the years before 1000 with leading zeros: those as before."""
+    if instant is None:
+        return "never"
+    utc = instant.astimezone(dt.timezone.utc)
+    if utc.year < 1000:
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    return f"{utc.isoformat(' ', 'minutes')[:16]} UTC"
+
+
+def _day(instant: dt.datetime) -> str:
+    """The date of an instant (in its own offset), as :func:`_when` writes it."""
+    return f"{instant:%Y-%m-%d}" if instant.year < 1000 else instant.date().isoformat()
 
 
 def _first(instant: dt.datetime | None) -> str:
