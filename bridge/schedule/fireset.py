@@ -176,6 +176,13 @@ def _pieces_plan(
     )
 
 
+@lru_cache(maxsize=256)
+def _shifts(tl: Timeline, shift: int) -> list[int]:
+    """Minutes from a local day's wall minute to its instant, per offset of the zone, ascending
+    (once per timeline and shift; shared: never change it)."""
+    return sorted({shift - offset for offset in tl.offsets})
+
+
 class _Side:
     """A fire set prepared for one horizon: its timeline, its dated days, its (days, minutes)
     pairs."""
@@ -203,7 +210,7 @@ class _Side:
                             special |= 1 << (near - table.first)
         #: local days next to a dated feature: only these are evaluated minute-exactly
         self.special_local = special
-        self.shifts = sorted({fires.shift - offset for offset in self.timeline.offsets})
+        self.shifts = _shifts(self.timeline, fires.shift)
 
     def local_day(self, minute: int) -> int:
         return (minute + self.timeline.offset_at(minute)) // DAY
@@ -423,9 +430,10 @@ class _Tally:
 
     def comparison(self, h0: int, days: int) -> Comparison:
         firsts = [None if f is None else instant_of(f) for f in self.firsts]
+        since, until = _bounds(h0, days)
         return Comparison(
-            since=instant_of(h0 * DAY),
-            until=instant_of((h0 + days) * DAY),
+            since=since,
+            until=until,
             left_total=self.totals[0],
             right_total=self.totals[1],
             left_only=self.only[0],
@@ -435,6 +443,12 @@ class _Tally:
             both=self.only[2],
             first_both=firsts[2],
         )
+
+
+@lru_cache(maxsize=1024)
+def _bounds(h0: int, days: int) -> tuple[dt.datetime, dt.datetime]:
+    """The instants UTC days ``[h0, h0 + days)`` begin and end at (proofs share a few)."""
+    return instant_of(h0 * DAY), instant_of((h0 + days) * DAY)
 
 
 def _classes(patterns: list[int]) -> list[int]:
