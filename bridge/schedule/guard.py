@@ -84,12 +84,14 @@ def fold_time_exceptions(agent: AgentSchedule) -> AgentSchedule:
     changed = True
     while changed:
         changed = False
+        minute_values = values_of(minutes)  # once per pass, not per hour: the hours loop keeps it
         for hour in values_of(hours):
-            if all((hour, m) in excepted for m in values_of(minutes)):
+            if all((hour, m) in excepted for m in minute_values):
                 hours &= ~(1 << hour)
                 changed = True
-        for minute in values_of(minutes):
-            if all((h, minute) in excepted for h in values_of(hours)):
+        hour_values = values_of(hours)
+        for minute in minute_values:
+            if all((h, minute) in excepted for h in hour_values):
                 minutes &= ~(1 << minute)
                 changed = True
     if not minutes or not hours:
