@@ -113,10 +113,19 @@ class Timeline:
         return _segments(self, day, later_only)
 
     def uniform_days(self, later_only: bool) -> list[tuple[int, int, int]]:
-        """``(first_day, stop_day, offset)``: local days entirely inside one period."""
+        """``(first_day, stop_day, offset)``: local days entirely inside one period and touched
+        by no other (a clock set back from or to midnight repeats the last hour of the day before
+        or the first of the day, which then has two offsets although one period's wall range
+        covers it whole)."""
+        ranges, reach, floor = _wall_ranges(self, later_only)
         out = []
-        for first, last, offset in self._wall_ranges(later_only):
-            out.append((-(-first // DAY), last // DAY, offset))
+        for i, (first, last, offset) in enumerate(ranges):
+            lo, hi = -(-first // DAY), last // DAY
+            if i:
+                lo = max(lo, -(-reach[i - 1] // DAY))
+            if i + 1 < len(ranges):
+                hi = min(hi, floor[i + 1] // DAY)
+            out.append((lo, hi, offset))
         return out
 
 

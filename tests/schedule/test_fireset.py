@@ -8,6 +8,7 @@ from day bitsets to exact per-day evaluation.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -209,3 +210,28 @@ def test_new_york_spring_forward_gap_skipped_by_both():
     day = dt.date(2024, 3, 10)
     assert fire_instants(agent_fireset(schedule, "America/New_York"), day, 1) == []
     assert fire_instants(cron_fireset([parse_cron("30 2 * * *")], "America/New_York"), day, 1) == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Santiago", dt.date(2024, 4, 5)),  # 2024-04-07 00:00 -03 -> 2024-04-06 23:00 -04
+        ("America/Havana", dt.date(2024, 11, 2)),  # 2024-11-03 01:00 CDT -> 00:00 CST
+        ("Asia/Beirut", dt.date(2024, 10, 25)),  # 2024-10-27 00:00 EEST -> 2024-10-26 23:00 EET
+    ],
+)
+@pytest.mark.parametrize("shift", [0, -1440])
+@pytest.mark.parametrize("later_only", [False, True])
+def test_clock_set_back_at_midnight(zone: str, day: dt.date, shift: int, later_only: bool) -> None:
+    """A clock set back from or to midnight repeats the last hour of the day before or the first
+    of the day: that day has two offsets. An every-minute entry that fires at both readings of a
+    wall time (pg_cron) fires at every UTC minute of these four days, one that fires at the later
+    only (pgAgent) skips the hour's first reading; the analytic comparison once lost the second
+    reading of the first kind."""
+    every = cron_fireset([parse_cron("* * * * *")], "UTC")
+    fires = replace(
+        cron_fireset([parse_cron("* * * * *")], zone), later_only=later_only, shift=shift
+    )
+    fast, slow = compare(every, fires, day, 4), compare_by_minute(every, fires, day, 4)
+    assert fast == slow
+    assert fast.right_total == 4 * 1440 - (60 if later_only else 0)
