@@ -177,10 +177,10 @@ def _pieces_plan(
 
 
 @lru_cache(maxsize=256)
-def _shifts(tl: Timeline, shift: int) -> list[int]:
+def _shifts(tl: Timeline, shift: int) -> tuple[int, ...]:
     """Minutes from a local day's wall minute to its instant, per offset of the zone, ascending
-    (once per timeline and shift; shared: never change it)."""
-    return sorted({shift - offset for offset in tl.offsets})
+    (once per timeline and shift)."""
+    return tuple(sorted({shift - offset for offset in tl.offsets}))
 
 
 class _Side:

@@ -218,6 +218,7 @@ def test_new_york_spring_forward_gap_skipped_by_both():
         ("America/Santiago", dt.date(2024, 4, 5)),  # 2024-04-07 00:00 -03 -> 2024-04-06 23:00 -04
         ("America/Havana", dt.date(2024, 11, 2)),  # 2024-11-03 01:00 CDT -> 00:00 CST
         ("Asia/Beirut", dt.date(2024, 10, 25)),  # 2024-10-27 00:00 EEST -> 2024-10-26 23:00 EET
+        ("Africa/Cairo", dt.date(2024, 10, 29)),  # 2024-11-01 00:00 EEST -> 2024-10-31 23:00 EET
     ],
 )
 @pytest.mark.parametrize("shift", [0, -1440])
