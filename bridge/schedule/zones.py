@@ -89,9 +89,6 @@ class Timeline:
                 return period.start
         return None
 
-    def _wall_ranges(self, later_only: bool) -> list[tuple[int, int, int]]:
-        return list(_wall_ranges(self, later_only)[0])  # computed once per timeline
-
     def _compute_wall_ranges(self, later_only: bool) -> list[tuple[int, int, int]]:
         out = []
         for i, period in enumerate(self.periods):
