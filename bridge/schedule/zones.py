@@ -167,30 +167,23 @@ def _offset(tz: ZoneInfo, minute: int) -> int:
     return int(offset.total_seconds() // 60)
 
 
-#: Names the tz database defines as one fixed offset (its ``etcetera`` file and the ``backward``
-#: links to it), so there is nothing to look for.
-_FIXED = frozenset(
-    ("UTC", "GMT", "UCT", "Zulu", "Universal", "Greenwich", "GMT0", "GMT+0", "GMT-0")
-)
-
-
 @lru_cache(maxsize=4096)
 def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
     """``(instant, new offset)`` of every change of zone ``name`` in epoch minutes ``(first, stop]``.
 
     The zone is probed at each instant its TZif file says the offset may change (its table, then
     its rule for later years: :mod:`bridge.schedule.tzif`), so no change is missed however close
-    to another; a transition inside a minute takes effect at the next whole minute.
+    to another (a fixed-offset zone, such as UTC or Etc/GMT+5, lists none); a transition inside
+    a minute takes effect at the next whole minute, which lies in ``(first, stop]`` as the
+    transition's second does.
     """
     tz = zone(name)
-    if name in _FIXED or name.startswith("Etc/"):
-        return ()
     out: list[tuple[int, int]] = []
     current = _offset(tz, first)
     for seconds in transitions(name).candidates(first * 60, stop * 60):
         minute = -(-seconds // 60)
         offset = _offset(tz, minute)
-        if offset != current and first < minute <= stop:
+        if offset != current:
             out.append((minute, offset))
             current = offset
     return tuple(out)
