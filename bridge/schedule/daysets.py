@@ -22,7 +22,8 @@ class DayTable:
     """Per-value day bitsets for days ``[first, first + count)``.
 
     Compared and hashed by identity: :func:`day_table` returns one object per horizon. The days
-    of a slot are remembered (slots recur: in both sides of a proof, in the proof made again).
+    of a slot are remembered by its day fields alone (they recur across schedules whose times
+    differ, and in both sides of a proof, in the proof made again).
     """
 
     first: int
@@ -32,7 +33,9 @@ class DayTable:
     by_dow: tuple[int, ...]  # index 0..6, 0 = Sunday
     last: int  # last day of its month
     leap_feb_last: int  # 29 February
-    _memo: dict[tuple[Slot, bool, int], int] = field(default_factory=dict, init=False, repr=False)
+    _memo: dict[tuple[int, int, bool, int, bool, int], int] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @cached_property
     def all(self) -> int:
@@ -41,24 +44,33 @@ class DayTable:
     def slot_days(self, slot: Slot, *, skip_leap_feb_last: bool = False, later: int = 1) -> int:
         """Days on which ``slot`` fires. "Last day" means the day ``later`` days on is the 1st
         (1: the month's last day; pg_cron's ``$`` next to a clock change may look 0 or 2 on)."""
-        key = (slot, skip_leap_feb_last, later)
+        if slot.empty:
+            return 0
+        key = (slot.months, slot.days, slot.last, slot.weekdays, skip_leap_feb_last, later)
         days = self._memo.get(key)
         if days is None:
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
-            days = self._memo[key] = self._slot_days(slot, skip_leap_feb_last, later)
+            days = self._memo[key] = self._slot_days(*key)
         return days
 
-    def _slot_days(self, slot: Slot, skip_leap_feb_last: bool, later: int) -> int:
-        if slot.empty:
-            return 0
-        months = self.all if slot.months == ALL_MONTHS else _union(self.by_month, slot.months)
-        weekdays = self.all if slot.weekdays == ALL_WEEKDAYS else _union(self.by_dow, slot.weekdays)
-        if slot.days == ALL_DAYS:
+    def _slot_days(
+        self,
+        months_mask: int,
+        days_mask: int,
+        last_day: bool,
+        weekdays_mask: int,
+        skip_leap_feb_last: bool,
+        later: int,
+    ) -> int:
+        """:meth:`slot_days` of a slot that is not empty, from its day fields."""
+        months = self.all if months_mask == ALL_MONTHS else _union(self.by_month, months_mask)
+        weekdays = self.all if weekdays_mask == ALL_WEEKDAYS else _union(self.by_dow, weekdays_mask)
+        if days_mask == ALL_DAYS:
             days = self.all
         else:
-            days = _union(self.by_dom, slot.days)
-            if slot.last:
+            days = _union(self.by_dom, days_mask)
+            if last_day:
                 last = self.last if later == 1 else self.firsts_after(later)
                 days |= last & ~self.leap_feb_last if skip_leap_feb_last else last
         return months & weekdays & days
