@@ -22,13 +22,28 @@ def mask_of(values: Iterable[int]) -> int:
     return mask
 
 
+#: The values each byte of a mask of up to 64 bits selects, per byte position: a field's values
+#: are read a byte at a time (at most eight steps, however many are set).
+_BYTE_VALUES = tuple(
+    tuple(tuple(8 * k + b for b in range(8) if (byte >> b) & 1) for byte in range(256))
+    for k in range(8)
+)
+
+
 def values_of(mask: int) -> list[int]:
     """Selected values of ``mask``, ascending."""
     out: list[int] = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
+    if mask >> 64:  # wider than any field: bit by bit
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
+    for values in _BYTE_VALUES:
+        if not mask:
+            break
+        out += values[mask & 255]
+        mask >>= 8
     return out
 
 
