@@ -227,16 +227,36 @@ def widen(first_day: int, stop_day: int) -> tuple[int, int]:
     return lo, hi
 
 
+#: Larger than any difference of two UTC offsets, in minutes (a bisection key).
+_MAX_GAP = 10**6
+
+
 @lru_cache(maxsize=1024)
 def offset_steps(
     source: str, target: str, first_day: int, stop_day: int
 ) -> tuple[tuple[int, int], ...]:
     """``(instant, target offset - source offset)`` at the start of the window of local days
     ``[first_day, stop_day)`` (with :func:`timeline`'s margins) and at each change of either
-    zone inside it, in order: the difference holds from each instant to the next."""
+    zone inside it, in order: the difference holds from each instant to the next.
+
+    Cut from the steps of the widened window (:func:`widen`), which other windows share: the
+    difference at the window's start is the one of the last step at or before it."""
     lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
-    wide = widen(first_day, stop_day)
-    a, b = timeline(source, *wide).periods, timeline(target, *wide).periods
+    steps = _wide_steps(source, target, *widen(first_day, stop_day))
+    at = bisect.bisect_right(steps, (lo, _MAX_GAP))
+    return ((lo, steps[at - 1][1]), *steps[at : bisect.bisect_left(steps, (hi, -_MAX_GAP))])
+
+
+@lru_cache(maxsize=256)
+def _wide_steps(
+    source: str, target: str, first_day: int, stop_day: int
+) -> tuple[tuple[int, int], ...]:
+    """:func:`offset_steps` of a widened window, from the two zones' timelines of it."""
+    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    a, b = (
+        timeline(source, first_day, stop_day).periods,
+        timeline(target, first_day, stop_day).periods,
+    )
     edges = sorted({lo} | {p.start for p in (*a, *b) if lo < p.start < hi})
     out: list[tuple[int, int]] = []
     i = j = 0
