@@ -55,7 +55,7 @@ from bridge.schedule.masks import (
 from bridge.schedule.ranges import cron_field
 from bridge.schedule.slots import Slot, merge_slots, shift_slot
 from bridge.schedule.versions import CronTarget
-from bridge.schedule.zones import DAY, day_number, offset_steps, timeline
+from bridge.schedule.zones import DAY, MAX_GAP, day_number, fixed_over, offset_steps
 
 _FEB = 1 << 2
 _SUNDAY = 1
@@ -96,7 +96,7 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     # of either zone instead of day by day: the difference is constant on each stretch
     counts: Counter[int] = Counter()
     lo, hi = first * DAY + 720, (first + days - 1) * DAY + 720  # first and last noon
-    at = bisect.bisect_right(steps, (lo, _MAX_GAP)) - 1
+    at = bisect.bisect_right(steps, (lo, MAX_GAP)) - 1
     stretches = [(lo, steps[at][1])] + [(t, d) for t, d in steps[at + 1 :] if t <= hi]
     for (start, delta), (stop, _) in pairwise([*stretches, (hi + 1, 0)]):
         noons = -(-(stop - 720) // DAY) - -(-(start - 720) // DAY)  # noons in [start, stop)
@@ -104,10 +104,6 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
             counts[delta] += noons
     delta, _ = counts.most_common(1)[0]
     return delta, False
-
-
-#: Larger than any difference of two UTC offsets, in minutes (a bisection key).
-_MAX_GAP = 10**6
 
 
 def offset_gaps(source: str, target: str, since: dt.date, days: int) -> list[int]:
@@ -446,7 +442,7 @@ def _explain(
         delta == 0
         and result.agent_only == 0
         and result.cron_only
-        and not timeline(target.zone, since_day, since_day + days).fixed
+        and not fixed_over(target.zone, since_day, since_day + days)
     ):  # one rule (one zone, or two names for it) with DST: the repeated hour runs twice
         out.append(
             F.warning(
@@ -468,7 +464,7 @@ def _explain(
                 "set cron.timezone to the pgAgent zone (pg_cron 1.5+) or add a date guard",
             )
         )
-    if any(c.last for c in parsed) and not timeline(target.zone, since_day, since_day + days).fixed:
+    if any(c.last for c in parsed) and not fixed_over(target.zone, since_day, since_day + days):
         out.append(
             F.warning(
                 F.LAST_DAY_DST_SHIFT,

@@ -227,8 +227,17 @@ def widen(first_day: int, stop_day: int) -> tuple[int, int]:
     return lo, hi
 
 
+def fixed_over(name: str, first_day: int, stop_day: int) -> bool:
+    """Whether zone ``name`` keeps one offset over local days ``[first_day, stop_day)`` (with
+    :func:`timeline`'s margins): ``timeline(name, first_day, stop_day).fixed``, read from the
+    widened window's timeline (shared) instead of making one for this window."""
+    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    starts = timeline(name, *widen(first_day, stop_day)).starts
+    return bisect.bisect_right(starts, lo) == bisect.bisect_left(starts, hi)
+
+
 #: Larger than any difference of two UTC offsets, in minutes (a bisection key).
-_MAX_GAP = 10**6
+MAX_GAP = 10**6
 
 
 @lru_cache(maxsize=1024)
@@ -243,8 +252,8 @@ def offset_steps(
     difference at the window's start is the one of the last step at or before it."""
     lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
     steps = _wide_steps(source, target, *widen(first_day, stop_day))
-    at = bisect.bisect_right(steps, (lo, _MAX_GAP))
-    return ((lo, steps[at - 1][1]), *steps[at : bisect.bisect_left(steps, (hi, -_MAX_GAP))])
+    at = bisect.bisect_right(steps, (lo, MAX_GAP))
+    return ((lo, steps[at - 1][1]), *steps[at : bisect.bisect_left(steps, (hi, -MAX_GAP))])
 
 
 @lru_cache(maxsize=256)
