@@ -414,17 +414,19 @@ class _Tally:
     def bits(self, left: int, right: int, origin: int, stride: int = 1, size: int = 1) -> None:
         """Add, for each set bit ``i`` of a side, ``size`` instants from ``origin + i * stride``
         (one minute a bit; or a class of ``size`` minutes a day, ``stride`` a day)."""
-        same = left == right  # the usual case, and the cheapest
+        # counting bits of day bitsets is the dear part: a side that holds the other (the usual
+        # case: equal sides, a superset entry) needs no count of what they share
+        same = left == right
+        both = left if same else left & right
         n_left = left.bit_count()
         n_right = n_left if same else right.bit_count()
-        both = left if same else left & right
-        n_both = n_left if same else both.bit_count()
+        n_both = n_left if both == left else n_right if both == right else both.bit_count()
         self.totals[0] += n_left * size
         self.totals[1] += n_right * size
-        if n_left > n_both:
-            self.add(0, (n_left - n_both) * size, origin + lowest(left & ~both) * stride)
+        if n_left > n_both:  # both is inside each side: what is left of it, by XOR
+            self.add(0, (n_left - n_both) * size, origin + lowest(left ^ both) * stride)
         if n_right > n_both:
-            self.add(1, (n_right - n_both) * size, origin + lowest(right & ~both) * stride)
+            self.add(1, (n_right - n_both) * size, origin + lowest(right ^ both) * stride)
         if n_both:
             self.add(2, n_both * size, origin + lowest(both) * stride)
 
