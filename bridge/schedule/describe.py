@@ -13,7 +13,7 @@ from functools import lru_cache
 from bridge import model
 from bridge.schedule.agent import AgentSchedule, as_agent
 from bridge.schedule.masks import ALL_HOURS, ALL_MINUTES, values_of
-from bridge.schedule.ranges import Run, runs
+from bridge.schedule.ranges import cover
 
 WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MONTH_NAMES = (
@@ -28,46 +28,47 @@ def _join(parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _run_words(run: Run, name: Callable[[int], str]) -> list[str]:
-    if run.first == run.last:
-        return [name(run.first)]
-    if run.step == 1:
-        return [f"{name(run.first)} to {name(run.last)}"]
-    if len(run.values) <= 3:
-        return [name(v) for v in run.values]
-    return [f"{name(run.first)} to {name(run.last)} every {run.step}"]
+def _run_words(first: int, last: int, step: int, name: Callable[[int], str]) -> list[str]:
+    """One run of :func:`bridge.schedule.ranges.cover` in words."""
+    if first == last:
+        return [name(first)]
+    if step == 1:
+        return [f"{name(first)} to {name(last)}"]
+    values = range(first, last + 1, step)
+    if len(values) <= 3:
+        return [name(v) for v in values]
+    return [f"{name(first)} to {name(last)} every {step}"]
 
 
 def words(mask: int, name: Callable[[int], str] = str) -> str:
     """The values of ``mask`` as words: "1 to 5", "Monday, Wednesday and Friday"."""
-    return _join([w for run in runs(values_of(mask)) for w in _run_words(run, name)])
+    return _join([w for run in cover(values_of(mask)) for w in _run_words(*run, name)])
 
 
 @lru_cache(maxsize=4096)
 def _times(minutes: int, hours: int) -> str:
     minute_list, hour_list = values_of(minutes), values_of(hours)
-    hour_runs = runs(hour_list)
+    hour_runs = cover(hour_list)
     if minutes == ALL_MINUTES:
         if hours == ALL_HOURS:
             return "every minute"
-        if len(hour_runs) == 1 and hour_runs[0].step == 1:
+        if len(hour_runs) == 1 and hour_runs[0][2] == 1:
             return f"every minute from {hour_list[0]:02d}:00 to {hour_list[-1]:02d}:59"
         return f"every minute during hour(s) {words(hours)}"
     if len(minute_list) * len(hour_list) <= 4:
         return "at " + _join([f"{h:02d}:{m:02d}" for h in hour_list for m in minute_list])
-    minute_runs = runs(minute_list)
-    if len(minute_runs) == 1 and minute_runs[0].step > 1 and len(minute_list) > 2:
-        run = minute_runs[0]
-        if run.first < run.step and run.last + run.step >= 60:
-            every = f"every {run.step} minutes"
-            if run.first:
-                every += f" (at minute {run.first} past)"
+    minute_runs = cover(minute_list)
+    if len(minute_runs) == 1 and minute_runs[0][2] > 1 and len(minute_list) > 2:
+        first, last, step = minute_runs[0]
+        if first < step and last + step >= 60:
+            every = f"every {step} minutes"
+            if first:
+                every += f" (at minute {first} past)"
             if hours == ALL_HOURS:
                 return every
-            if len(hour_runs) == 1 and hour_runs[0].step == 1:
+            if len(hour_runs) == 1 and hour_runs[0][2] == 1:
                 return (
-                    f"{every} from {hour_list[0]:02d}:{run.first:02d} "
-                    f"to {hour_list[-1]:02d}:{run.last:02d}"
+                    f"{every} from {hour_list[0]:02d}:{first:02d} to {hour_list[-1]:02d}:{last:02d}"
                 )
             return f"{every} during hour(s) {words(hours)}"
     plural = "s" if len(minute_list) > 1 else ""
@@ -78,7 +79,7 @@ def _times(minutes: int, hours: int) -> str:
 
 
 def _days(schedule: AgentSchedule) -> str:
-    weekdays = words(schedule.weekdays, lambda d: WEEKDAY_NAMES[d]) if schedule.weekdays else ""
+    weekdays = words(schedule.weekdays, WEEKDAY_NAMES.__getitem__) if schedule.weekdays else ""
     month_days = ""
     if schedule.monthdays:
         month_days = f"on day{'s' if schedule.monthdays.bit_count() > 1 else ''} " + words(

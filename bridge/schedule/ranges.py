@@ -82,6 +82,11 @@ def _cover(values: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
     return tuple(out)
 
 
+def cover(values: Sequence[int]) -> tuple[tuple[int, int, int], ...]:
+    """:func:`runs` as ``(first, last, step)`` triples (no :class:`Run` made per run)."""
+    return _cover(tuple(values))
+
+
 def runs(values: Sequence[int]) -> list[Run]:
     """Fewest runs covering the ascending ``values`` exactly (ties: shortest text).
 
