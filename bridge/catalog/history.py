@@ -14,12 +14,9 @@ Statuses (pgagent.sql, ``pga_joblog.jlgstatus``): ``r`` running, ``s`` success, 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import replace
 from typing import Any
-
-import psycopg
 
 from bridge.model import JobHistory, PgAgentCatalog, StepHistory
 from bridge.pg.connect import Connection
@@ -86,14 +83,11 @@ runs AS NOT MATERIALIZED (
 #: Per job, in two passes over the window. Counts and extremes: hashed by (job, status), five
 #: plain aggregates per run (no per-run filters, no join), then folded per job (a few rows each);
 #: the latest run's status is the status whose group holds the highest ``jlgid``. Percentiles
-#: (which need each job's durations in order): each job's durations are gathered by hashing (an
-#: array per job, in log order), then each array is sorted on its own by ``percentile_cont`` and
-#: the runs longer than the job's gap counted in the same pass. That is one small sort per job
-#: (about 500 durations) instead of a sort of every (job, duration) pair by job, which a real log
-#: (stored in time order) needs in full, on disk at the default ``work_mem`` (4.5 s against 3.7 s
-#: for 5 million runs). The longest run is reported against the gap when it exceeds it.
-#: ``jlgjobid + 0`` keeps the planner off pgagent.sql's index ``pga_joblog_jobid``: walking a log
-#: stored in time order by job reads the heap at random (22 s instead of 6 s for 5 million runs).
+#: (which need each job's durations in order): one sort of (job, duration) pairs, the runs longer
+#: than the job's gap counted in the same pass; the longest of those is the longest run when it
+#: exceeds the gap. ``jlgjobid + 0`` keeps the planner off pgagent.sql's index
+#: ``pga_joblog_jobid`` for the order by job: a real log is stored in time order, so walking it
+#: by job reads the heap at random (22 s instead of 6 s for 5 million runs).
 #: ``gaps`` is grouped by job (one row each already) so that the planner knows it is unique: an
 #: ``unnest`` has no statistics, and the join of every run with it was estimated at 50 times the
 #: runs (a tenfold cost, and the more the cost the more the server's JIT compiles).
@@ -120,14 +114,12 @@ SELECT c.jobid, c.runs, c.ok, c.failed, c.internal, c.aborted, c.running, c.last
                   FROM runs GROUP BY jobid, status) AS s
          GROUP BY jobid) AS c
   LEFT JOIN gaps g ON g.jobid = c.jobid
-  LEFT JOIN (SELECT d.jobid, q.quantiles, q.over
-               FROM (SELECT jobid, array_agg(secs) AS secs FROM runs
-                      WHERE status <> 'r' GROUP BY jobid) AS d
-               LEFT JOIN gaps g ON g.jobid = d.jobid
-              CROSS JOIN LATERAL (
-                    SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY x) AS quantiles,
-                           count(*) FILTER (WHERE x > g.minutes * 60) AS over
-                      FROM unnest(d.secs) AS x) AS q) AS p ON p.jobid = c.jobid
+  LEFT JOIN (SELECT r.jobid,
+                    percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY r.secs) AS quantiles,
+                    count(*) FILTER (WHERE r.secs > g.minutes * 60) AS over
+               FROM runs r LEFT JOIN gaps g ON g.jobid = r.jobid
+              WHERE r.status <> 'r'
+              GROUP BY r.jobid) AS p ON p.jobid = c.jobid
 """
 
 #: Runs at no fire time, per job: how many and the first few. The test is an anti-join (one hash
@@ -239,40 +231,12 @@ def _clip(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc)
-
-
-def _job_figures(
-    runs: int, ok: int, failed: int, internal: int, aborted: int, running: int,
-    last: dt.datetime, last_status: str | None, quantiles: list[float] | None,
-    longest: float | None, running_since: dt.datetime | None, over: int, over_max: float | None,
-) -> dict[str, Any]:  # fmt: skip
-    """One row of :data:`JOBS` as :class:`~bridge.model.JobHistory` fields."""
-    median, p95 = quantiles or (None, None)
-    return {
-        "runs": runs,
-        "succeeded": ok,
-        "failed": failed,
-        "internal": internal,
-        "aborted": aborted,
-        "running": running,
-        "last_start": _utc(last),
-        "last_status": last_status or "",
-        "median_seconds": median,
-        "p95_seconds": p95,
-        "max_seconds": longest,
-        "running_since": running_since and _utc(running_since),
-        "over_gap": over,
-        "over_gap_max_seconds": over_max,
-    }
-
-
 def read_history(
     conn: Connection, catalog: PgAgentCatalog, days: int = DEFAULT_DAYS
 ) -> PgAgentCatalog:
     """``catalog`` with every job's :class:`~bridge.model.JobHistory` over the last ``days`` days
-    (in ``conn``'s current, READ ONLY, transaction); unchanged when ``days`` is 0."""
+    (in ``conn``'s current READ ONLY transaction, whose snapshot should be one for all its
+    statements: REPEATABLE READ, as ``reading`` opens); unchanged when ``days`` is 0."""
     if days <= 0:
         return catalog
     row = conn.execute(
@@ -286,29 +250,43 @@ def read_history(
     params: dict[str, Any] = {"since": since, "until": until, "tz": catalog.timezone}
     calendar = _window_days(row[1], row[2])
     params["d_first"] = (calendar[0] - dt.date(1970, 1, 1)).days
+    params |= _schedule_params(catalog, calendar, since, until)
     job_gaps = gaps(catalog)
     params |= {"g_job": list(job_gaps), "g_min": list(job_gaps.values())}
+
+    figures: dict[int, dict[str, Any]] = {}
+    for (jobid, runs, ok, failed, internal, aborted, running, last, last_status, quantiles,
+         longest, running_since, over, over_max) in conn.execute(JOBS, params):  # fmt: skip
+        median, p95 = quantiles or (None, None)
+        figures[jobid] = {
+            "runs": runs,
+            "succeeded": ok,
+            "failed": failed,
+            "internal": internal,
+            "aborted": aborted,
+            "running": running,
+            "last_start": last.astimezone(dt.timezone.utc),
+            "last_status": last_status or "",
+            "median_seconds": median,
+            "p95_seconds": p95,
+            "max_seconds": longest,
+            "running_since": running_since and running_since.astimezone(dt.timezone.utc),
+            "over_gap": over,
+            "over_gap_max_seconds": over_max,
+        }
+    for jobid, off, first in conn.execute(OFF_SCHEDULE, params):
+        if jobid not in figures:  # READ COMMITTED: its first run was logged after JOBS ran
+            continue
+        figures[jobid]["off_schedule"] = off
+        figures[jobid]["off_schedule_first"] = tuple(t.astimezone(dt.timezone.utc) for t in first)
     window = {"since": since, "until": until}
-    # Pipelined (psycopg's pipeline mode): the server starts each statement as it arrives, so the
-    # schedules' bit masks are built here while it runs JOBS, and the later statements queue
-    # behind it instead of waiting for this process. One transaction, same statements.
-    with conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext():
-        jobs_rows = conn.execute(JOBS, params)
-        params |= _schedule_params(catalog, calendar, since, until)
-        off_rows = conn.execute(OFF_SCHEDULE, params)
-        step_rows = conn.execute(STEPS, window)
-        gone_rows = conn.execute(GONE_AGENT)
-        figures = {row[0]: _job_figures(*row[1:]) for row in jobs_rows.fetchall()}
-        for jobid, off, first in off_rows.fetchall():
-            figures[jobid]["off_schedule"] = off
-            figures[jobid]["off_schedule_first"] = tuple(_utc(t) for t in first)
-        step_runs: dict[tuple[int, int], tuple[int, int]] = {}
-        errors: dict[tuple[int, int], str] = {}
-        for jobid, stepid, runs, fails, error in step_rows.fetchall():
-            step_runs[(jobid, stepid)] = (runs, fails)
-            if error is not None:
-                errors[(jobid, stepid)] = redact_text(error)
-        gone = {r[0] for r in gone_rows.fetchall()}
+    step_runs: dict[tuple[int, int], tuple[int, int]] = {}
+    errors: dict[tuple[int, int], str] = {}
+    for jobid, stepid, runs, fails, error in conn.execute(STEPS, window):
+        step_runs[(jobid, stepid)] = (runs, fails)
+        if error is not None:
+            errors[(jobid, stepid)] = redact_text(error)
+    gone = {r[0] for r in conn.execute(GONE_AGENT)}
 
     jobs = []
     for job in catalog.jobs:

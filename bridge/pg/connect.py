@@ -75,8 +75,14 @@ def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") ->
 
 @contextlib.contextmanager
 def reading(dsn: str) -> Iterator[Connection]:
-    """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block."""
+    """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block.
+
+    Its transactions are REPEATABLE READ, as pg_dump's are: every statement of a read sees the
+    same snapshot, so a job, its steps and its run log are read as they stood at one instant
+    even while pgAdmin edits them or the agent logs runs.
+    """
     conn = connect(dsn, read_only=True)
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         with conn:
             yield conn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -282,26 +282,3 @@ def test_calendar_edges_and_the_first_few_off_schedule(db: Conn, db_dsn: str) ->
         base + dt.timedelta(hours=2),
         base + dt.timedelta(hours=2),
     )
-
-
-def test_pipelined_and_one_at_a_time_agree(
-    db: Conn, db_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The summary pipelines its statements where libpq can; without pipeline mode (libpq
-    before 14) it runs them one at a time, with the same figures."""
-    for case in CASES:
-        job_id, step_id = _job(db, case.name)
-        for run in case.runs:
-            _insert(db, job_id, step_id, run)
-
-    def histories() -> list[JobHistory | None]:
-        agent = read_catalog(db_dsn, timezone="UTC").pgagent
-        assert agent is not None
-        same = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # each read has its own now()
-        return [h and replace(h, since=same, until=same) for h in (j.history for j in agent.jobs)]
-
-    pipelined = histories()
-    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
-    one_at_a_time = histories()
-    assert len(pipelined) == len(CASES) and all(pipelined)
-    assert one_at_a_time == pipelined

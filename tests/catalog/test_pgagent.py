@@ -90,6 +90,19 @@ def test_reads_pgadmin_catalog_exactly(db: Conn, db_dsn: str) -> None:
     assert "JOB_NO_STEPS" in codes(nothing)
 
 
+def test_a_read_sees_one_snapshot(db: Conn, db_dsn: str) -> None:
+    """A read is READ ONLY and REPEATABLE READ: a job created by another session halfway through
+    is not seen by the read's later statements (its steps, schedules, run log)."""
+    with reading(db_dsn) as conn:
+        row = conn.execute("SELECT current_setting('transaction_isolation'), "
+                           "current_setting('transaction_read_only'), count(*) "
+                           "FROM pgagent.pga_job").fetchone()  # fmt: skip
+        assert row is not None and row[:2] == ("repeatable read", "on")
+        create_job(db, JobSpec("meanwhile", [StepSpec("s", "SELECT 1")], []))
+        after = conn.execute("SELECT count(*) FROM pgagent.pga_job").fetchone()
+        assert after == (row[2],)
+
+
 def test_pga_next_schedule_body_fingerprint_matches_extension(db: Conn, db_dsn: str) -> None:
     with reading(db_dsn) as conn:
         assert read_pgagent(conn).function_body == "4.2"
