@@ -51,8 +51,8 @@ def _explain(exc: psycopg.Error, dsn: str) -> str:
 def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") -> Connection:
     """Connect, or raise :class:`ConnectionFailed` with one clear line.
 
-    With ``read_only`` every transaction the connection opens is ``READ ONLY``, so a reader cannot
-    change anything even by mistake.
+    With ``read_only`` every transaction the connection opens is ``READ ONLY`` (a reader cannot
+    change anything even by mistake) and ``REPEATABLE READ`` (one snapshot per transaction).
     """
     try:
         params = conninfo.parse(dsn)
@@ -70,19 +70,18 @@ def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") ->
     except psycopg.Error as exc:
         raise ConnectionFailed(_explain(exc, dsn)) from None
     conn.read_only = read_only
+    if read_only:
+        # REPEATABLE READ, as pg_dump's reads: every statement of a transaction sees the same
+        # snapshot, so a job, its steps and its run log are read as they stood at one instant
+        # even while pgAdmin edits them or the agent logs runs.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     return conn
 
 
 @contextlib.contextmanager
 def reading(dsn: str) -> Iterator[Connection]:
-    """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block.
-
-    Its transactions are REPEATABLE READ, as pg_dump's are: every statement of a read sees the
-    same snapshot, so a job, its steps and its run log are read as they stood at one instant
-    even while pgAdmin edits them or the agent logs runs.
-    """
+    """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block."""
     conn = connect(dsn, read_only=True)
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     try:
         with conn:
             yield conn
