@@ -70,12 +70,12 @@ def _field(part: str, mask: int, wall: str) -> str | None:
     mask &= full
     if mask == full:
         return None
-    inside = values_of(mask)
-    outside = values_of(full & ~mask)
+    outside = full & ~mask
     value = f"date_part('{part}', {wall})::int"
-    if len(outside) < len(inside):
-        return f"{value} NOT IN ({', '.join(map(str, outside))})"
-    return f"{value} IN ({', '.join(map(str, inside))})"
+    # the shorter list, chosen by counting bits: only that one is made
+    if outside.bit_count() < mask.bit_count():
+        return f"{value} NOT IN ({', '.join(map(str, values_of(outside)))})"
+    return f"{value} IN ({', '.join(map(str, values_of(mask)))})"
 
 
 def _stamp(value: dt.datetime) -> str:
