@@ -159,7 +159,7 @@ def superset(
     slots = [s for s in slots if not s.empty]
     if not slots:
         return Superset(None, False, None)
-    gaps = [0] if agent_zone == target.zone else offset_gaps(agent_zone, target.zone, since, days)
+    gaps = (0,) if agent_zone == target.zone else offset_gaps(agent_zone, target.zone, since, days)
     shifted = [x for s in slots for gap in gaps for x in shift_slot(s, gap)]
     left = agent_fireset(bare, agent_zone, mode=mode)
     tried: set[str] = set()

@@ -87,11 +87,11 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     holds all the time (both zones fixed, two names for one rule, or the same zone)."""
     if source == target:
         return 0, True
+    gaps = offset_gaps(source, target, since, days)
+    if len(gaps) == 1:
+        return gaps[0], True
     first = day_number(since)
     steps = offset_steps(source, target, first, first + days)
-    gaps = {d for _, d in steps}
-    if len(gaps) == 1:
-        return gaps.pop(), True
     # the difference at each day's noon (UTC minutes), counted per stretch between offset changes
     # of either zone instead of day by day: the difference is constant on each stretch
     counts: Counter[int] = Counter()
@@ -106,10 +106,12 @@ def zone_delta(source: str, target: str, since: dt.date, days: int) -> tuple[int
     return delta, False
 
 
-def offset_gaps(source: str, target: str, since: dt.date, days: int) -> list[int]:
-    """The distinct (target - source) UTC offset differences, in minutes, over the horizon."""
+@lru_cache(maxsize=1024)
+def offset_gaps(source: str, target: str, since: dt.date, days: int) -> tuple[int, ...]:
+    """The distinct (target - source) UTC offset differences, in minutes, over the horizon, in
+    order (remembered: a guard's superset asks for them per schedule, and :func:`zone_delta`)."""
     first = day_number(since)
-    return sorted({d for _, d in offset_steps(source, target, first, first + days)})
+    return tuple(sorted({d for _, d in offset_steps(source, target, first, first + days)}))
 
 
 def _days_field(days: int) -> str:
