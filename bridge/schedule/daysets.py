@@ -6,6 +6,7 @@ bitset per value the days of a slot over the whole horizon are a few big-int ORs
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -101,12 +102,12 @@ def _union(table: tuple[int, ...], mask: int) -> int:
     return out
 
 
-def _bits(indices: list[int], count: int) -> int:
-    """The set of ``indices`` (all below ``count``) as an int bitset, built in linear time."""
-    buf = bytearray((count + 7) // 8)
-    for i in indices:
-        buf[i >> 3] |= 1 << (i & 7)
-    return int.from_bytes(buf, "little")
+def _bits_of(values: bytes, value: int) -> int:
+    """The days whose entry in ``values`` (one byte a day, day 0 first) is ``value``, as a
+    bitset: the bytes mapped to binary digits, read as one number (C loops, no loop per day)."""
+    digits = bytearray(b"0" * 256)
+    digits[value] = 49  # "1"
+    return int(values.translate(digits)[::-1], 2) if values else 0
 
 
 #: Day tables are cut from wider ones aligned on blocks of this many days, so horizons that start
@@ -140,29 +141,32 @@ def day_table(first: int, count: int) -> DayTable:
 
 @lru_cache(maxsize=16)
 def _built(first: int, count: int) -> DayTable:
-    by_month: list[list[int]] = [[] for _ in range(13)]
-    by_dom: list[list[int]] = [[] for _ in range(32)]
-    by_dow: list[list[int]] = [[] for _ in range(7)]
-    last: list[int] = []
-    leap: list[int] = []
-    one = dt.timedelta(days=1)
+    """The table of days ``[first, first + count)``, from each day's month and day of month, laid
+    out a month at a time (and one day more: the last day of a month is the day before a 1st)."""
+    months, doms = bytearray(), bytearray()
     d = date_of(first)
-    for i in range(count):
-        nxt = d + one
-        by_month[d.month].append(i)
-        by_dom[d.day].append(i)
-        by_dow[d.isoweekday() % 7].append(i)
-        if nxt.day == 1:
-            last.append(i)
-            if d.month == 2 and d.day == 29:
-                leap.append(i)
-        d = nxt
+    year, month, day = d.year, d.month, d.day
+    while len(doms) <= count:
+        length = calendar.monthrange(year, month)[1] - day + 1
+        months += bytes((month,)) * length
+        doms += bytes(range(day, day + length))
+        day, month = 1, month % 12 + 1
+        if month == 1:
+            year += 1
+    month_of, dom_of = bytes(months[:count]), bytes(doms[:count])
+    by_month = tuple(_bits_of(month_of, m) if m else 0 for m in range(13))
+    by_dom = tuple(_bits_of(dom_of, v) if v else 0 for v in range(32))
+    # weekday of day i: (weekday of day 0 + i) mod 7 (0 = Sunday)
+    week = bytes(range(7)) * (count // 7 + 2)
+    shift = d.isoweekday() % 7
+    dow_of = week[shift : shift + count]
+    last = _bits_of(bytes(doms[1 : count + 1]), 1)
     return DayTable(
         first,
         count,
-        tuple(_bits(x, count) for x in by_month),
-        tuple(_bits(x, count) for x in by_dom),
-        tuple(_bits(x, count) for x in by_dow),
-        _bits(last, count),
-        _bits(leap, count),
+        by_month,
+        by_dom,
+        tuple(_bits_of(dow_of, w) for w in range(7)),
+        last,
+        by_month[2] & by_dom[29],
     )
