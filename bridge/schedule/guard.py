@@ -174,7 +174,10 @@ def superset(
             ]
             expr = _expression(_union(anyday, True))
         else:
-            expr = _expression(_union(shifted, False))
+            union = _union(shifted, False)
+            if union.empty:  # every day-shifted slot left empty by a month end: any day only
+                continue
+            expr = _expression(union)
         if expr in tried:
             continue
         tried.add(expr)

@@ -25,6 +25,7 @@ from bridge.schedule import (
 )
 from bridge.schedule import findings as F
 from bridge.schedule.cron import may_meet
+from bridge.schedule.guard import superset
 from bridge.schedule.translate import encoded_entries
 from tests.schedule.strategies import agent_schedules, cron_texts
 
@@ -415,3 +416,18 @@ def test_entries_that_may_not_meet_never_fire_together(a, b, version, zone, and_
         DAYS,
     )
     assert met.both == 0 and met.first_both is None
+
+
+def test_superset_when_a_month_end_empties_every_day_shifted_slot() -> None:
+    """23:00 UTC on the 31st is 08:00 on the 1st after a 31-day month in Tokyo: the day fields
+    cannot follow the shift, so the superset takes any day (building the day-keeping entry
+    raised "empty field" before)."""
+    on_31st = AgentSchedule(
+        minutes=1, hours=1 << 23, weekdays=0, monthdays=1 << 31, last_day=False, months=0
+    )
+    found = superset(
+        [on_31st], target=CronTarget.of("1.6.7", "Asia/Tokyo"), agent_zone="UTC",
+        since=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    assert found.expression == "0 8 * * *" and found.covered
+    assert found.comparison is not None and found.comparison.left_total == 7 * 28  # 31-day months
