@@ -192,10 +192,16 @@ def _changes(name: str, first: int, stop: int) -> tuple[tuple[int, int], ...]:
 _BLOCK = 366 * DAY  # changes are looked up in fixed blocks, cached, whatever the window
 
 
+def _margins(first_day: int, stop_day: int) -> tuple[int, int]:
+    """The UTC minutes a timeline of local days ``[first_day, stop_day)`` covers: three days
+    more either side (wider than any UTC offset, so every local day of the window is inside)."""
+    return (first_day - 3) * DAY, (stop_day + 3) * DAY
+
+
 @lru_cache(maxsize=256)
 def timeline(name: str, first_day: int, stop_day: int) -> Timeline:
     """Offset periods of zone ``name`` for local days ``[first_day, stop_day)`` (plus margins)."""
-    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    lo, hi = _margins(first_day, stop_day)
     changes = [
         change
         for block in range(lo // _BLOCK, (hi - 1) // _BLOCK + 1)
@@ -231,7 +237,7 @@ def fixed_over(name: str, first_day: int, stop_day: int) -> bool:
     """Whether zone ``name`` keeps one offset over local days ``[first_day, stop_day)`` (with
     :func:`timeline`'s margins): ``timeline(name, first_day, stop_day).fixed``, read from the
     widened window's timeline (shared) instead of making one for this window."""
-    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    lo, hi = _margins(first_day, stop_day)
     starts = timeline(name, *widen(first_day, stop_day)).starts
     return bisect.bisect_right(starts, lo) == bisect.bisect_left(starts, hi)
 
@@ -250,7 +256,7 @@ def offset_steps(
 
     Cut from the steps of the widened window (:func:`widen`), which other windows share: the
     difference at the window's start is the one of the last step at or before it."""
-    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    lo, hi = _margins(first_day, stop_day)
     steps = _wide_steps(source, target, *widen(first_day, stop_day))
     at = bisect.bisect_right(steps, (lo, MAX_GAP))
     return ((lo, steps[at - 1][1]), *steps[at : bisect.bisect_left(steps, (hi, -MAX_GAP))])
@@ -261,7 +267,7 @@ def _wide_steps(
     source: str, target: str, first_day: int, stop_day: int
 ) -> tuple[tuple[int, int], ...]:
     """:func:`offset_steps` of a widened window, from the two zones' timelines of it."""
-    lo, hi = (first_day - 3) * DAY, (stop_day + 3) * DAY
+    lo, hi = _margins(first_day, stop_day)
     a, b = (
         timeline(source, first_day, stop_day).periods,
         timeline(target, first_day, stop_day).periods,
