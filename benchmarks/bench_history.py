@@ -185,28 +185,46 @@ class TimingCursor(psycopg.Cursor[Any]):
             return super().execute(query, *args, **kwargs)
         finally:
             cpu = server_cpu(self.connection.info.backend_pid) - c0
-            name = QUERY_NAMES.get(query, "window")
+            name = QUERY_NAMES.get(query, "window") if isinstance(query, str) else "snapshot"
             TimingCursor.took.append((name, time.perf_counter() - t0, cpu))
 
 
 QUERY_NAMES = {
-    getattr(history, name): name for name in ("JOBS", "OFF_SCHEDULE", "STEPS", "GONE_AGENT")
+    getattr(history, name): name
+    for name in ("COUNTS", "DURATIONS", "OFF_SCHEDULE", "STEPS", "GONE_AGENT")
 }
 
 
-def summarise(dsn: str, label: str) -> float:
-    with psycopg.connect(dsn, cursor_factory=TimingCursor) as conn:
-        conn.read_only = True
+def _reader(dsn: str) -> psycopg.Connection[Any]:
+    conn = psycopg.connect(dsn, cursor_factory=TimingCursor)
+    conn.read_only = True
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # as bridge.pg.connect's
+    return conn
+
+
+def summarise(dsn: str, label: str, twin: bool) -> float:
+    """One summary of ``dsn``'s log, on one session or (``twin``) two sharing a snapshot, as
+    ``pgbridge inventory`` reads it."""
+    twins: list[int] = []
+
+    def opener() -> psycopg.Connection[Any]:
+        conn = _reader(dsn)
+        twins.append(conn.info.backend_pid)
+        return conn
+
+    with _reader(dsn) as conn:
         catalog = read_pgagent(conn, timezone="UTC")
         conn.rollback()
         before = peak_mib()
         TimingCursor.took = []
         t0, c0 = time.perf_counter(), server_cpu(conn.info.backend_pid)
         p0 = time.process_time()
-        summarised = read_history(conn, catalog, 90)
+        summarised = read_history(conn, catalog, 90, opener=opener if twin else None)
         took = time.perf_counter() - t0
-        cpu = server_cpu(conn.info.backend_pid) - c0
         python_cpu = time.process_time() - p0
+        while any(Path(f"/proc/{pid}").exists() for pid in twins):  # reaped: its CPU counted
+            time.sleep(0.01)
+        cpu = server_cpu(conn.info.backend_pid) - c0
         queries = len(TimingCursor.took)
         grew = peak_mib() - before
     histories = [j.history for j in summarised.jobs if j.history is not None]
@@ -214,24 +232,31 @@ def summarise(dsn: str, label: str) -> float:
     failing = sum(1 for h in histories if h.failures)
     off = sum(h.off_schedule for h in histories)
     over = sum(h.over_gap for h in histories)
+    how = "two sessions sharing a snapshot" if twin else "one session"
     print(
-        f"{label}: {queries} queries, {took:.2f} s for {total:,} runs of {len(histories):,} jobs "
-        f"({failing:,} jobs with failures, {over:,} runs longer than their gap, {off:,} runs off "
-        f"schedule); Python peak memory grew {grew:.0f} MiB"
+        f"{label}, {how}: {queries} queries, {took:.2f} s for {total:,} runs of "
+        f"{len(histories):,} jobs ({failing:,} jobs with failures, {over:,} runs longer than their "
+        f"gap, {off:,} runs off schedule); Python peak memory grew {grew:.0f} MiB"
     )
     load = os.getloadavg()[0]
     print(f"  CPU: server {cpu:.2f} s, Python {python_cpu:.2f} s (load average {load:.2f})")
-    print("  per query (wall, server CPU): " + ", ".join(
-        f"{name} {secs:.2f} s, {used:.2f} s ({used / cpu:.0%})"
-        for name, secs, used in TimingCursor.took
-    ))  # fmt: skip
+    if twin:  # a statement's server CPU would count the other session's reaped workers too
+        print("  per query (wall, two at a time): " + ", ".join(
+            f"{name} {secs:.2f} s" for name, secs, _ in TimingCursor.took
+        ))  # fmt: skip
+    else:
+        print("  per query (wall, server CPU): " + ", ".join(
+            f"{name} {secs:.2f} s, {used:.2f} s ({used / cpu:.0%})"
+            for name, secs, used in TimingCursor.took
+        ))  # fmt: skip
     print(f"  took {took:.3f}")
     return took
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--summarise"]:
-        summarise(sys.argv[2], sys.argv[3])
+        summarise(sys.argv[2], sys.argv[3], twin=False)
+        summarise(sys.argv[2], sys.argv[3], twin=True)
         return
     jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 500

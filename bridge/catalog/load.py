@@ -15,7 +15,7 @@ from bridge.catalog.timezones import check_zone
 from bridge.errors import UsageError
 from bridge.model import Catalog, PgCronSide
 from bridge.pg import conninfo
-from bridge.pg.connect import reading
+from bridge.pg.connect import connect, reading
 from bridge.progress import SILENT, Progress, phase
 
 
@@ -35,7 +35,9 @@ def read_catalog(
     """
     with collector.paused(), reading(pgagent) as conn:  # rows become objects, in bulk
         agent_side = read_pgagent(conn, timezone=timezone, agent_role=agent_role)
-        agent_side = read_history(conn, agent_side, history_days)
+        agent_side = read_history(
+            conn, agent_side, history_days, opener=lambda: connect(pgagent, read_only=True)
+        )
         cron_side: PgCronSide | None = read_pgcron(conn) if pgcron is None else None
     if pgcron is not None:
         with reading(pgcron) as conn:

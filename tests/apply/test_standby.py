@@ -19,6 +19,8 @@ from bridge.devtools.cluster import LocalCluster
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.errors import HarnessError
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
+from bridge.pg.connect import connect, reading
+from bridge.pg.snapshots import twin
 from tests.catalogs import Conn, build_catalog
 from tests.commands import run
 from tests.fix_db import TestServer
@@ -105,6 +107,9 @@ def test_reading_commands_run_on_a_hot_standby(
         proc = run(*args)
         assert proc.returncode == 0, (args[0], proc.stderr)
         assert proc.stderr == "", (args[0], proc.stderr)
+    # the run log is read on two sessions sharing a snapshot there too (PostgreSQL 10 and later)
+    with reading(agent) as conn, twin(conn, lambda: connect(agent, read_only=True)) as other:
+        assert other is not None
     writes = run("migrate", *both, "--apply")
     assert writes.returncode == 2
     assert "hot standby" in writes.stderr and "primary" in writes.stderr

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 import pytest
 
+from bridge.catalog import load
+from bridge.catalog.history import read_history
 from bridge.catalog.load import read_catalog
+from bridge.catalog.pgagent import read_pgagent
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.model import JobHistory
+from bridge.pg.connect import Connection, connect, reading
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 EVERY_10 = frozenset(range(0, 60, 10))
@@ -166,6 +170,12 @@ def _job(db: Conn, name: str) -> tuple[int, int]:
     return job_id, int(step[0])
 
 
+def _figures(history: JobHistory | None) -> JobHistory | None:
+    """``history`` without its window (two reads end at two instants)."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return history and replace(history, since=epoch, until=epoch)
+
+
 def test_the_log_is_summarised_per_job(db: Conn, db_dsn: str) -> None:
     ids = {}
     for case in CASES:
@@ -178,6 +188,11 @@ def test_the_log_is_summarised_per_job(db: Conn, db_dsn: str) -> None:
     # leaves no garbage cycles behind, and it must leave the collector on
     assert gc.isenabled() and gc.collect() == 0
     assert agent is not None and agent.history_days == 90
+    # read_catalog splits the read over two sessions sharing a snapshot: one session alone
+    # (a library caller without an opener) gives the same figures
+    with reading(db_dsn) as conn:
+        alone = read_history(conn, read_pgagent(conn, timezone="UTC"))
+    assert [_figures(j.history) for j in alone.jobs] == [_figures(j.history) for j in agent.jobs]
     for case in CASES:
         history = agent.job(ids[case.name][0]).history
         assert isinstance(history, JobHistory), case.name
@@ -204,6 +219,26 @@ def test_the_log_is_summarised_per_job(db: Conn, db_dsn: str) -> None:
         assert with_steps is not None
         (step,) = with_steps.steps
         assert (step.runs, step.failures, step.last_error) == error, name
+
+
+def test_the_log_is_read_on_two_sessions(
+    db: Conn, db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live read opens one more session for the log (none when the log is not read)."""
+    opened: list[int] = []
+
+    def counting(dsn: str, *, read_only: bool) -> Connection:
+        conn = connect(dsn, read_only=read_only)
+        opened.append(conn.info.backend_pid)
+        return conn
+
+    monkeypatch.setattr(load, "connect", counting)
+    job_id, step_id = _job(db, "x")
+    _insert(db, job_id, step_id, Run(1, 0))
+    read_catalog(db_dsn, timezone="UTC", history_days=0)
+    assert opened == []
+    agent = read_catalog(db_dsn, timezone="UTC").pgagent
+    assert len(opened) == 1 and agent is not None and agent.job(job_id).history is not None
 
 
 def test_history_days_zero_reads_no_log(db: Conn, db_dsn: str) -> None:
