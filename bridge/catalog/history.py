@@ -278,22 +278,24 @@ def read_history(
 
     with twin(conn, opener) as other:
         done = spread(
-            (  # the longest first: on two sessions, one sorts while the other does the rest
+            # the longest first: on two sessions, one sorts the durations while the other tests
+            # the starts against the schedules, then each takes one of the two shorter scans
+            (
                 lambda on: {r[0]: r[1:] for r in on.execute(DURATIONS, gap_params)},
-                lambda on: _job_figures(on, gap_params),
                 off_schedule,
+                lambda on: _job_figures(on, gap_params),
                 lambda on: _step_figures(on, window),
             ),
             conn,
             other,
         )
     durations: dict[int, tuple[Any, int]] = done[0]
-    figures: dict[int, dict[str, Any]] = done[1]
-    off: dict[int, tuple[int, tuple[dt.datetime, ...]]] = done[2]
+    off: dict[int, tuple[int, tuple[dt.datetime, ...]]] = done[1]
+    figures: dict[int, dict[str, Any]] = done[2]
     steps_done: _Steps = done[3]
     step_runs, errors = steps_done
     for jobid, (quantiles, over) in durations.items():
-        if jobid in figures:  # READ COMMITTED: its first run was logged after COUNTS ran
+        if jobid in figures:  # READ COMMITTED: COUNTS saw the log at another instant
             median, p95 = quantiles or (None, None)
             figures[jobid] |= {"median_seconds": median, "p95_seconds": p95, "over_gap": over}
     for jobid, (count, first) in off.items():
