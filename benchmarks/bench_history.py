@@ -13,12 +13,14 @@ one ``pga_jobsteplog`` row per run):
 - adversarial: ``runs_per_job`` runs per job at instants that ignore the schedules (about 9 in 10
   are off schedule, the worst case for that test), stored job after job.
 
-The benchmark reports how many queries each summary took (it must not depend on the number of
-jobs or runs), how long it took (with the load average beside it), the CPU time the server
-backend (its parallel workers included) and the Python process spent on it, each query's wall
-time and server CPU (on a shared machine the CPU figures are the ones to compare), and the Python process's peak memory growth while summarising
-(the rows never leave the server, so it stays bounded). Target on a 2-core machine: the summary
-in a few seconds (under 10 s).
+Each log is summarised twice in a fresh process: on one session (a library caller without an
+opener) and on two sessions sharing a snapshot (``pgbridge inventory``'s read). The benchmark
+reports how many queries each summary took (it must not depend on the number of jobs or runs),
+how long it took (with the load average beside it), the CPU time the server backends (their
+parallel workers included) and the Python process spent on it, each query's wall time (and on
+one session its server CPU: on a shared machine the CPU figures are the ones to compare), and the
+Python process's peak memory growth while summarising (the rows never leave the server, so it
+stays bounded). Target on a 2-core machine: the summary in a few seconds (under 10 s).
 """
 
 from __future__ import annotations
@@ -185,7 +187,9 @@ class TimingCursor(psycopg.Cursor[Any]):
             return super().execute(query, *args, **kwargs)
         finally:
             cpu = server_cpu(self.connection.info.backend_pid) - c0
-            name = QUERY_NAMES.get(query, "window") if isinstance(query, str) else "snapshot"
+            name = (
+                QUERY_NAMES.get(query, "setup") if isinstance(query, str) else "setup"
+            )  # window, snapshot
             TimingCursor.took.append((name, time.perf_counter() - t0, cpu))
 
 
