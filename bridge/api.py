@@ -36,7 +36,7 @@ from bridge.exporter.writer import export
 from bridge.findings import Severity
 from bridge.model import Catalog
 from bridge.pg import conninfo
-from bridge.pg.connect import connect
+from bridge.pg.connect import sibling
 from bridge.planner import calls as cron_calls
 from bridge.planner.build import make_plan
 from bridge.planner.target import Target, pgcron_missing, target_from
@@ -367,7 +367,7 @@ def verify(
         assert catalog.pgagent is not None and catalog.pgcron is not None
         with phase(tracker, "reading pgAgent's run log"):
             agent = read_history(
-                run.source, catalog.pgagent, opener=lambda: connect(pgagent or "", read_only=True)
+                run.source, catalog.pgagent, opener=lambda: sibling(pgagent or "", run.source)
             )
             run.source.rollback()
         target = target_from(catalog.pgcron, applier=catalog.pgcron.reader)

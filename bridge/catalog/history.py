@@ -251,7 +251,8 @@ def read_history(
     (in ``conn``'s current READ ONLY transaction, whose snapshot should be one for all its
     statements: REPEATABLE READ, as ``reading`` opens); unchanged when ``days`` is 0.
 
-    With ``opener`` (a way to open one more READ ONLY connection to the same database), the four
+    With ``opener`` (a way to open one more READ ONLY connection to the same database, such as
+    ``lambda: sibling(dsn, conn)`` with :func:`~bridge.pg.connect.sibling`), the four
     statements over the log run two at a time, on ``conn`` and on a second session that shares
     its snapshot (:func:`~bridge.pg.snapshots.twin`): the same figures in less time on a server
     with a core to spare. ``conn``'s transaction must then not be inside a savepoint."""

@@ -15,7 +15,7 @@ from bridge.catalog.timezones import check_zone
 from bridge.errors import UsageError
 from bridge.model import Catalog, PgCronSide
 from bridge.pg import conninfo
-from bridge.pg.connect import connect, reading
+from bridge.pg.connect import reading, sibling
 from bridge.progress import SILENT, Progress, phase
 
 
@@ -36,7 +36,7 @@ def read_catalog(
     with collector.paused(), reading(pgagent) as conn:  # rows become objects, in bulk
         agent_side = read_pgagent(conn, timezone=timezone, agent_role=agent_role)
         agent_side = read_history(
-            conn, agent_side, history_days, opener=lambda: connect(pgagent, read_only=True)
+            conn, agent_side, history_days, opener=lambda: sibling(pgagent, conn)
         )
         cron_side: PgCronSide | None = read_pgcron(conn) if pgcron is None else None
     if pgcron is not None:

@@ -78,22 +78,49 @@ def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") ->
     return conn
 
 
+#: libpq learnt ``load_balance_hosts`` in version 16 and ``hostaddr`` reporting in 12.
+_LOAD_BALANCE_FROM = 160000
+_HOSTADDR_FROM = 120000
+
+
+def sibling(dsn: str, conn: Connection) -> Connection:
+    """One more READ ONLY connection to the very server ``conn`` reached through ``dsn``.
+
+    A DSN may name several hosts (libpq tries them in turn, or at random with
+    ``load_balance_hosts``): the sibling is pinned to the host, address and port ``conn`` got, so
+    it neither walks the list again nor lands on another server.
+    """
+    try:
+        params = conninfo.parse(dsn)
+    except ValueError:
+        raise ConnectionFailed(f"malformed connection string {conninfo.redact(dsn)!r}") from None
+    params |= {"host": conn.info.host, "port": str(conn.info.port), "target_session_attrs": "any"}
+    params.pop("hostaddr", None)
+    if psycopg.pq.version() >= _HOSTADDR_FROM and conn.info.hostaddr:
+        params["hostaddr"] = conn.info.hostaddr  # the address, when a name has several
+    if psycopg.pq.version() >= _LOAD_BALANCE_FROM:
+        params["load_balance_hosts"] = "disable"
+    return connect(psycopg.conninfo.make_conninfo("", **params), read_only=True)
+
+
 @contextlib.contextmanager
 def reading(dsn: str) -> Iterator[Connection]:
     """A READ ONLY connection, closed (and its transaction rolled back) at the end of the block."""
     conn = connect(dsn, read_only=True)
     try:
-        with conn:
-            yield conn
-            conn.rollback()
+        yield conn
+        conn.rollback()
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
             f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)} "
             "(grant that privilege to the role, or connect as a superuser)"
         ) from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        if conn.closed or conn.broken:
-            raise ConnectionFailed(_explain(exc, dsn)) from None
+        if conn.closed:  # the server ended the session (before this block closes it)
+            where = conninfo.describe(dsn, os.environ)
+            raise ConnectionFailed(f"lost the connection to {where}: {first_line(exc)}") from None
         raise QueryFailed(f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)}") from None
     except psycopg.Error as exc:
         raise QueryFailed(f"{conninfo.describe(dsn, os.environ)}: {first_line(exc)}") from None
+    finally:
+        conn.close()  # also ends the transaction

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 import pytest
 
-from bridge.catalog import load
+from bridge.catalog import history, load
 from bridge.catalog.history import read_history
 from bridge.catalog.load import read_catalog
 from bridge.catalog.pgagent import read_pgagent
 from bridge.devtools.pgagent_jobs import create_job
 from bridge.exporter.pgagent_sql import JobSpec, ScheduleSpec, StepSpec
 from bridge.model import JobHistory
-from bridge.pg.connect import Connection, connect, reading
+from bridge.pg import snapshots
+from bridge.pg.connect import Connection, reading, sibling
+from bridge.pg.snapshots import Task
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 EVERY_10 = frozenset(range(0, 60, 10))
@@ -224,21 +227,29 @@ def test_the_log_is_summarised_per_job(db: Conn, db_dsn: str) -> None:
 def test_the_log_is_read_on_two_sessions(
     db: Conn, db_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A live read opens one more session for the log (none when the log is not read)."""
+    """A live read opens one more session for the log and hands it to the statements (none is
+    opened when the log is not read)."""
     opened: list[int] = []
+    given: list[int | None] = []  # the second session's backend, as spread got it
 
-    def counting(dsn: str, *, read_only: bool) -> Connection:
-        conn = connect(dsn, read_only=read_only)
-        opened.append(conn.info.backend_pid)
-        return conn
+    def counting(dsn: str, conn: Connection) -> Connection:
+        other = sibling(dsn, conn)
+        opened.append(other.info.backend_pid)
+        return other
 
-    monkeypatch.setattr(load, "connect", counting)
+    def recording(tasks: Sequence[Task], here: Connection, there: Connection | None) -> list[Any]:
+        given.append(None if there is None else there.info.backend_pid)
+        return snapshots.spread(tasks, here, there)
+
+    monkeypatch.setattr(load, "sibling", counting)
+    monkeypatch.setattr(history, "spread", recording)
     job_id, step_id = _job(db, "x")
     _insert(db, job_id, step_id, Run(1, 0))
     read_catalog(db_dsn, timezone="UTC", history_days=0)
-    assert opened == []
+    assert opened == [] and given == []
     agent = read_catalog(db_dsn, timezone="UTC").pgagent
     assert len(opened) == 1 and agent is not None and agent.job(job_id).history is not None
+    assert given == opened
 
 
 def test_history_days_zero_reads_no_log(db: Conn, db_dsn: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -10,7 +12,8 @@ import psycopg
 import pytest
 
 from bridge.errors import ConnectionFailed
-from bridge.pg.connect import Connection, connect, reading
+from bridge.pg import conninfo, snapshots
+from bridge.pg.connect import Connection, connect, reading, sibling
 from bridge.pg.snapshots import TWIN_THREAD, spread, twin
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -60,6 +63,97 @@ def test_no_twin_when_none_can_be_had(db: Conn, db_dsn: str, cron_dsn: str) -> N
         twin(auto, lambda: connect(db_dsn, read_only=True)) as other,
     ):
         assert other is None
+
+
+def _broken_opener() -> Connection:
+    raise psycopg.OperationalError("too many connections for role")
+
+
+def _autocommit_opener(dsn: str) -> Any:
+    # on a role whose default is REPEATABLE READ, SET TRANSACTION SNAPSHOT would only warn
+    return lambda: psycopg.connect(
+        dsn, autocommit=True, options="-c default_transaction_isolation=repeatable\\ read"
+    )
+
+
+def test_no_twin_unless_both_show_one_snapshot(db: Conn, db_dsn: str) -> None:
+    """An opener that fails in psycopg's own way, or one that gives an autocommit session, and a
+    READ COMMITTED reader (each statement sees another instant): no twin; a defect in the
+    opener itself is not taken for a refusal."""
+    with reading(db_dsn) as conn:
+        for opener in (_broken_opener, _autocommit_opener(db_dsn)):
+            with twin(conn, opener) as other:
+                assert other is None
+        assert _jobs(conn) >= 0
+
+        def defect() -> Connection:
+            raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError), twin(conn, defect):
+            pass
+    with psycopg.connect(db_dsn) as committed:  # READ COMMITTED, not autocommit
+        with twin(committed, lambda: connect(db_dsn, read_only=True)) as other:
+            assert other is None
+        assert _jobs(committed) >= 0
+
+
+def test_a_twin_too_slow_to_come_is_not_waited_for(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooler with no free server connection (or a multi-host walk) keeps the second session
+    waiting: the read goes on alone, and the late connection is closed when it comes."""
+    monkeypatch.setattr(snapshots, "TWIN_WAIT_SECONDS", 0.2)
+    late: list[Connection] = []
+
+    def slow() -> Connection:
+        time.sleep(1)
+        late.append(connect(db_dsn, read_only=True))
+        return late[-1]
+
+    with reading(db_dsn) as conn:
+        t0 = time.perf_counter()
+        with twin(conn, slow) as other:
+            assert other is None and time.perf_counter() - t0 < 1
+        deadline = time.monotonic() + 10
+        while not (late and late[0].closed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert late and late[0].closed
+
+
+def test_waiting_sessions_outlive_idle_in_transaction_timeouts(db_dsn: str) -> None:
+    """A role with ``idle_in_transaction_session_timeout``: whichever session finishes first
+    waits idle in its transaction for the other, longer than the timeout, and both survive."""
+    dsn = psycopg.conninfo.make_conninfo(
+        db_dsn, options="-c idle_in_transaction_session_timeout=300"
+    )
+    for long_on_twin in (True, False):
+        with reading(dsn) as here:
+            with twin(here, lambda: sibling(dsn, here)) as there:
+                assert there is not None
+
+                def task(conn: Connection, long_on_twin: bool = long_on_twin) -> None:
+                    long = _on_twin() == long_on_twin
+                    conn.execute("SELECT pg_sleep(%s)", (1.2 if long else 0,))
+
+                spread([task, task], here, there)
+                assert _jobs(there) >= 0
+            assert _jobs(here) >= 0
+
+
+def test_a_sibling_reaches_the_server_its_session_reached(db_dsn: str) -> None:
+    """A DSN naming a refused host before the real one: the sibling is pinned to the host and
+    port the first session got (it does not walk the list again, nor land elsewhere)."""
+    params = conninfo.parse(db_dsn)
+    real_host = params.get("host", "")
+    real_port = params.get("port", "5432")
+    multi = psycopg.conninfo.make_conninfo(
+        db_dsn, host=f"127.0.0.1,{real_host}", port=f"1,{real_port}", hostaddr=None
+    )
+    with reading(multi) as conn, sibling(multi, conn) as other:
+        got = other.info.get_parameters()
+        assert (got["host"], got["port"]) == (conn.info.host, str(conn.info.port))
+        assert str(conn.info.port) == real_port and "," not in got["host"]
+        assert other.read_only and other.isolation_level == psycopg.IsolationLevel.REPEATABLE_READ
 
 
 def _sleeper(seconds: float, mark: list[str], name: str) -> Any:
@@ -121,8 +215,11 @@ def test_a_failure_cancels_the_other_sessions_statement(db_dsn: str, where: str)
     assert TWIN_THREAD not in {t.name for t in threading.enumerate()}
 
 
-def test_an_interrupt_cancels_the_other_sessions_statement(db_dsn: str) -> None:
-    """Ctrl-C while this session waits: the twin's minute-long statement is cancelled too."""
+@pytest.mark.parametrize("when", ["in its task", "waiting"])
+def test_an_interrupt_cancels_the_other_sessions_statement(db_dsn: str, when: str) -> None:
+    """Ctrl-C while this session runs its own task, or while it waits (its task done) for the
+    twin's minute-long statement: that statement is cancelled too (a join interrupted by Ctrl-C
+    would have forgotten the thread on CPython 3.10 to 3.12)."""
     with reading(db_dsn) as here, twin(here, lambda: connect(db_dsn, read_only=True)) as there:
         assert there is not None
         pid = there.info.backend_pid
@@ -133,8 +230,17 @@ def test_an_interrupt_cancels_the_other_sessions_statement(db_dsn: str) -> None:
                 return
             while not _backend_busy(db_dsn, pid):  # the twin has started its statement
                 time.sleep(0.05)
-            raise KeyboardInterrupt
+            if when == "in its task":
+                raise KeyboardInterrupt
 
+        def interrupt() -> None:
+            while not _backend_busy(db_dsn, pid):
+                time.sleep(0.05)
+            time.sleep(0.5)  # this session is waiting for the twin by now
+            os.kill(os.getpid(), signal.SIGINT)
+
+        if when == "waiting":
+            threading.Thread(target=interrupt, daemon=True).start()
         t0 = time.perf_counter()
         with pytest.raises(KeyboardInterrupt):
             spread([interrupted_or_sleep, interrupted_or_sleep], here, there)
