@@ -48,18 +48,22 @@ def _explain(exc: psycopg.Error, dsn: str) -> str:
     return f"cannot connect to {where}: {reason}"
 
 
+def _parsed(dsn: str) -> dict[str, str]:
+    try:
+        return conninfo.parse(dsn)
+    except ValueError as exc:
+        raise ConnectionFailed(
+            f"malformed connection string {conninfo.redact(dsn)!r}: {exc}"
+        ) from None
+
+
 def connect(dsn: str, *, read_only: bool, application_name: str = "pgbridge") -> Connection:
     """Connect, or raise :class:`ConnectionFailed` with one clear line.
 
     With ``read_only`` every transaction the connection opens is ``READ ONLY`` (a reader cannot
     change anything even by mistake) and ``REPEATABLE READ`` (one snapshot per transaction).
     """
-    try:
-        params = conninfo.parse(dsn)
-    except ValueError as exc:
-        raise ConnectionFailed(
-            f"malformed connection string {conninfo.redact(dsn)!r}: {exc}"
-        ) from None
+    params = _parsed(dsn)
     # Explicit parameters beat the environment in libpq: set defaults only where PG* is silent.
     if "PGAPPNAME" not in os.environ:
         params.setdefault("application_name", application_name)
@@ -90,10 +94,7 @@ def sibling(dsn: str, conn: Connection) -> Connection:
     ``load_balance_hosts``): the sibling is pinned to the host, address and port ``conn`` got, so
     it neither walks the list again nor lands on another server.
     """
-    try:
-        params = conninfo.parse(dsn)
-    except ValueError:
-        raise ConnectionFailed(f"malformed connection string {conninfo.redact(dsn)!r}") from None
+    params = _parsed(dsn)
     params |= {"host": conn.info.host, "port": str(conn.info.port), "target_session_attrs": "any"}
     params.pop("hostaddr", None)
     if psycopg.pq.version() >= _HOSTADDR_FROM and conn.info.hostaddr:

@@ -68,15 +68,17 @@ def twin(conn: Connection, opener: Opener | None) -> Iterator[Connection | None]
         return
     current = _current_snapshot(conn)
     row = conn.execute(
-        f"SELECT current_setting('transaction_isolation'), {current}::text, "
-        "set_config('idle_in_transaction_session_timeout', '0', true)"
+        f"SELECT current_setting('transaction_isolation'), {current}::text"
     ).fetchone()
     assert row is not None
     if row[0] not in ("repeatable read", "serializable"):  # each statement sees another instant
         yield None
         return
-    (snapshot,) = conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
-    other = _adopt(opener, snapshot, row[1])
+    exported = conn.execute(
+        "SELECT pg_export_snapshot(), set_config('idle_in_transaction_session_timeout', '0', true)"
+    ).fetchone()
+    assert exported is not None
+    other = _adopt(opener, exported[0], row[1])
     try:
         yield other
     finally:

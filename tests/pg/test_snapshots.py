@@ -143,16 +143,16 @@ def test_waiting_sessions_outlive_idle_in_transaction_timeouts(db_dsn: str) -> N
 def test_a_sibling_reaches_the_server_its_session_reached(db_dsn: str) -> None:
     """A DSN naming a refused host before the real one: the sibling is pinned to the host and
     port the first session got (it does not walk the list again, nor land elsewhere)."""
+    with reading(db_dsn) as real:
+        real_host, real_port = real.info.host, str(real.info.port)
     params = conninfo.parse(db_dsn)
-    real_host = params.get("host", "")
-    real_port = params.get("port", "5432")
-    multi = psycopg.conninfo.make_conninfo(
-        db_dsn, host=f"127.0.0.1,{real_host}", port=f"1,{real_port}", hostaddr=None
-    )
+    params.pop("hostaddr", None)  # one address for two hosts would not parse
+    params |= {"host": f"127.0.0.1,{real_host}", "port": f"1,{real_port}"}
+    multi = psycopg.conninfo.make_conninfo("", **params)
     with reading(multi) as conn, sibling(multi, conn) as other:
         got = other.info.get_parameters()
         assert (got["host"], got["port"]) == (conn.info.host, str(conn.info.port))
-        assert str(conn.info.port) == real_port and "," not in got["host"]
+        assert (conn.info.host, str(conn.info.port)) == (real_host, real_port)
         assert other.read_only and other.isolation_level == psycopg.IsolationLevel.REPEATABLE_READ
 
 
@@ -185,6 +185,12 @@ def _backend_busy(dsn: str, pid: int) -> bool:
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
     return row is not None and row[0] == "active"
+
+
+def _until_busy(dsn: str, pid: int) -> None:
+    """Wait until backend ``pid`` runs a statement."""
+    while not _backend_busy(dsn, pid):
+        time.sleep(0.05)
 
 
 def _on_twin() -> bool:
@@ -228,14 +234,12 @@ def test_an_interrupt_cancels_the_other_sessions_statement(db_dsn: str, when: st
             if _on_twin():
                 conn.execute("SELECT pg_sleep(60)")
                 return
-            while not _backend_busy(db_dsn, pid):  # the twin has started its statement
-                time.sleep(0.05)
+            _until_busy(db_dsn, pid)  # the twin has started its statement
             if when == "in its task":
                 raise KeyboardInterrupt
 
         def interrupt() -> None:
-            while not _backend_busy(db_dsn, pid):
-                time.sleep(0.05)
+            _until_busy(db_dsn, pid)
             time.sleep(0.5)  # this session is waiting for the twin by now
             os.kill(os.getpid(), signal.SIGINT)
 
